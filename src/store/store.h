@@ -1,0 +1,176 @@
+/*
+ * store — the storage interface: resource versions (and, from the search
+ * issue on, their index rows) behind a struct of function pointers, so that
+ * SQLite (store/sqlite.c, the embedded default) and PostgreSQL (later) are
+ * interchangeable and pass one test suite.
+ *
+ * What is stored: every version of every resource — (type, logical id,
+ * version, last-updated µs, deleted flag, the method that made it, body).
+ * The body is opaque bytes to the store (fhir/resource.c defines them); a
+ * backend may compress it and must give back the same bytes.
+ *
+ * Guarantees every backend gives:
+ * - One call to write() is one atomic transaction: all its writes commit or
+ *   none does. When write() returns JL_OK the data is durable (fsync'd).
+ * - Concurrent write() calls are grouped into one database commit (group
+ *   commit) without weakening the above: each call is isolated from the
+ *   others' failures.
+ * - Versions of a resource are 1, 2, 3 … with no gaps. last-updated instants
+ *   are strictly increasing across the whole store in commit order, so an
+ *   instant identifies a version and orders history.
+ * - Reads see a consistent committed snapshot and never block writers.
+ *
+ * Thread-safety: every operation may be called from any thread at once.
+ */
+#ifndef JL_STORE_STORE_H
+#define JL_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/str.h"
+
+typedef struct jl_store jl_store_t;
+
+typedef enum jl_write_kind {
+	JL_WRITE_CREATE = 1, /* new resource with a new id; JL_ECONFLICT if the id exists */
+	JL_WRITE_UPDATE = 2, /* next version; creates version 1 when absent and create_ok */
+	JL_WRITE_DELETE = 3, /* tombstone version; no-op when already deleted */
+} jl_write_kind;
+
+typedef struct jl_store_cfg {
+	const char *dir;     /* data directory; created if missing */
+	int readers;         /* read connections kept (0 = 16) */
+	int group_max;       /* most writes per group commit (0 = 512) */
+	bool no_sync;        /* skip fsync on commit (benchmarks of the ceiling only) */
+} jl_store_cfg_t;
+
+typedef struct jl_write {
+	/* in */
+	uint8_t kind;        /* jl_write_kind */
+	bool create_ok;      /* UPDATE may create the resource (client-assigned id) */
+	jl_str_t type;       /* resource type name, e.g. "Patient" */
+	jl_str_t id;         /* logical id */
+	int64_t if_match;    /* > 0: the current version must be this one, else JL_EPRECOND */
+	jl_str_t body;       /* opaque body bytes (empty for DELETE) */
+	uint32_t body_meta;  /* an opaque number stored with the body (fhir/resource.c uses it) */
+	/* out */
+	jl_rc rc;            /* this write's outcome */
+	int64_t ver;         /* version written (for a no-op delete: the current version) */
+	int64_t updated_us;  /* its last-updated instant */
+	bool created;        /* the resource did not exist or was deleted before */
+	bool noop;           /* DELETE of an absent-or-deleted resource wrote nothing */
+} jl_write_t;
+
+typedef struct jl_version {
+	jl_str_t type, id;   /* arena-owned copies */
+	int64_t ver;
+	int64_t updated_us;
+	bool deleted;
+	uint8_t method;      /* jl_write_kind that made this version */
+	jl_str_t body;       /* decoded body (empty for a deletion), arena-owned */
+	uint32_t body_meta;
+} jl_version_t;
+
+/* History: newest first. Instants are unique, so they serve as the cursor. */
+typedef struct jl_hist_query {
+	jl_str_t type;       /* empty: whole store */
+	jl_str_t id;         /* set (with type): one resource */
+	int64_t since_us;    /* > 0: only versions with updated >= since_us (_since) */
+	int64_t before_us;   /* > 0: only versions with updated <  before_us (cursor, snapshot) */
+	int64_t after_us;    /* > 0: the page just newer than after_us (previous link); still newest first */
+	uint32_t count;      /* page size, >= 1 */
+} jl_hist_query_t;
+
+typedef struct jl_hist_page {
+	jl_version_t *items; /* arena-owned, newest first */
+	size_t n;
+	bool more_older;     /* versions older than the last item match */
+	bool more_newer;     /* versions newer than the first item match */
+	int64_t snapshot_us; /* newest instant visible to the query's snapshot (for pinning) */
+	int64_t total;       /* number of matching versions if cheap (instance history), else -1 */
+} jl_hist_page_t;
+
+typedef struct jl_type_count {
+	const char *type;    /* arena-owned */
+	int64_t live;        /* resources whose current version is not deleted */
+	int64_t versions;    /* all versions ever written */
+} jl_type_count_t;
+
+typedef struct jl_store_stats {
+	int64_t bytes;       /* database size on disk (main file + WAL) */
+	int64_t versions;
+	int64_t resources;
+} jl_store_stats_t;
+
+typedef struct jl_store_ops {
+	const char *name;
+	/* Waits for queued writes, checkpoints and closes. NULL-safe. */
+	void (*close)(jl_store_t *s);
+	/*
+	 * Applies w[0..n) atomically (see above). Returns JL_OK when all
+	 * committed; otherwise the rc of the first write that failed (also in
+	 * its w[i].rc) and nothing of this call is written. deadline_ns
+	 * (monotonic, 0 = none): JL_ETIMEOUT if the batch could not start by then.
+	 * JL_EBUSY after close began.
+	 */
+	jl_rc (*write)(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns);
+	/*
+	 * One version: ver = 0 for the current one. JL_ENOTFOUND when the
+	 * resource (or that version) never existed; a deleted version is
+	 * returned with deleted = true (the caller answers 410).
+	 */
+	jl_rc (*read)(jl_store_t *s, jl_arena_t *a, jl_str_t type, jl_str_t id, int64_t ver,
+		      jl_version_t *out);
+	jl_rc (*history)(jl_store_t *s, jl_arena_t *a, const jl_hist_query_t *q, jl_hist_page_t *out);
+	/* Live and total version counts per resource type (kept up to date by writes; O(types)). */
+	jl_rc (*counts)(jl_store_t *s, jl_arena_t *a, jl_type_count_t **out, size_t *n);
+	jl_rc (*stats)(jl_store_t *s, jl_store_stats_t *out);
+	/* Full integrity check of the database (PRAGMA integrity_check for SQLite). */
+	jl_rc (*check)(jl_store_t *s, jl_diag_t *d);
+} jl_store_ops_t;
+
+/* Every backend's handle starts with this. */
+struct jl_store {
+	const jl_store_ops_t *ops;
+};
+
+/* Opens the backend named `backend` ("sqlite"). Problems are described in d. */
+jl_rc jl_store_open(const char *backend, const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag_t *d)
+	JL_MUST_USE;
+
+static inline void jl_store_close(jl_store_t *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+static inline jl_rc jl_store_write(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns)
+{
+	return s->ops->write(s, w, n, deadline_ns);
+}
+static inline jl_rc jl_store_read(jl_store_t *s, jl_arena_t *a, jl_str_t type, jl_str_t id,
+				  int64_t ver, jl_version_t *out)
+{
+	return s->ops->read(s, a, type, id, ver, out);
+}
+static inline jl_rc jl_store_history(jl_store_t *s, jl_arena_t *a, const jl_hist_query_t *q,
+				     jl_hist_page_t *out)
+{
+	return s->ops->history(s, a, q, out);
+}
+static inline jl_rc jl_store_counts(jl_store_t *s, jl_arena_t *a, jl_type_count_t **out, size_t *n)
+{
+	return s->ops->counts(s, a, out, n);
+}
+static inline jl_rc jl_store_stats(jl_store_t *s, jl_store_stats_t *out)
+{
+	return s->ops->stats(s, out);
+}
+static inline jl_rc jl_store_check(jl_store_t *s, jl_diag_t *d)
+{
+	return s->ops->check(s, d);
+}
+
+#endif

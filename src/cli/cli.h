@@ -1,0 +1,24 @@
+/*
+ * cli — the jianlian subcommands. Each returns a process exit code:
+ *   0 success, 1 the work failed (I/O, corrupt data, cannot bind),
+ *   2 usage error (unknown option, bad value) — scripts can rely on these.
+ */
+#ifndef JL_CLI_CLI_H
+#define JL_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+enum { JL_EXIT_OK = 0, JL_EXIT_FAIL = 1, JL_EXIT_USAGE = 2 };
+
+int jl_cmd_serve(int argc, char **argv);
+int jl_cmd_check(int argc, char **argv);
+
+/* "64M", "1G", "512k", "1000" → bytes; false on garbage or overflow. */
+bool jl_cli_parse_size(const char *s, uint64_t *out);
+/* Prints the issues of d to stderr as "jianlian: <message>" lines. */
+void jl_cli_print_diag(const jl_diag_t *d);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * serve — `jianlian serve`: open the store, start the HTTP server, wait for
+ * SIGTERM or SIGINT, then shut down in order: stop accepting, let in-flight
+ * requests finish, close the store (which drains queued writes and
+ * checkpoints), exit 0.
+ *
+ * Signals are blocked in every thread before any thread starts, and taken
+ * synchronously here with sigwait, so no handler runs in the middle of a
+ * request.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/version.h"
+#include "cli/cli.h"
+#include "rest/server.h"
+#include "store/store.h"
+
+static void serve_usage(FILE *f)
+{
+	fprintf(f, "Usage: jianlian serve [options]\n"
+		   "\n"
+		   "Serve the FHIR R4 REST API at http://HOST:PORT/fhir.\n"
+		   "\n"
+		   "Options:\n"
+		   "  --host ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
+		   "  --port N            TCP port (default 8080; 0 picks a free one and prints it)\n"
+		   "  --data DIR          data directory (default ./var/jianlian; created if missing)\n"
+		   "  --threads N         HTTP worker threads (default 4 per core, at least 8)\n"
+		   "  --max-body SIZE     largest request body, e.g. 64M (default 64M; larger → 413)\n"
+		   "  --timeout SECONDS   per-request deadline (default 30)\n"
+		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"
+		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+		   "  --no-access-log     do not log one line per request\n"
+		   "  --help              print this help and exit\n"
+		   "\n"
+		   "Logs are JSON lines on standard error. SIGTERM or SIGINT stops the server cleanly.\n");
+}
+
+int jl_cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"host", required_argument, NULL, 'h'},   {"port", required_argument, NULL, 'p'},
+		{"data", required_argument, NULL, 'd'},   {"threads", required_argument, NULL, 't'},
+		{"max-body", required_argument, NULL, 'b'}, {"timeout", required_argument, NULL, 'T'},
+		{"base-url", required_argument, NULL, 'u'}, {"log-level", required_argument, NULL, 'l'},
+		{"no-access-log", no_argument, NULL, 'n'}, {"help", no_argument, NULL, '?' + 256},
+		{NULL, 0, NULL, 0},
+	};
+	jl_server_cfg_t scfg;
+	jl_server_cfg_defaults(&scfg);
+	jl_api_cfg_t acfg;
+	jl_api_cfg_defaults(&acfg);
+	const char *data = "var/jianlian";
+	jl_log_level level = JL_LOG_INFO;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int64_t v;
+		uint64_t sz;
+		switch (c) {
+		case 'h': scfg.host = optarg; break;
+		case 'p':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 0 || v > 65535) {
+				fprintf(stderr, "jianlian serve: --port must be 0-65535, not '%s'\n", optarg);
+				return JL_EXIT_USAGE;
+			}
+			scfg.port = (uint16_t)v;
+			break;
+		case 'd': data = optarg; break;
+		case 't':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 1024) {
+				fprintf(stderr, "jianlian serve: --threads must be 1-1024\n");
+				return JL_EXIT_USAGE;
+			}
+			scfg.threads = (unsigned)v;
+			break;
+		case 'b':
+			if (!jl_cli_parse_size(optarg, &sz) || sz < 1024 || sz > ((uint64_t)1 << 32)) {
+				fprintf(stderr, "jianlian serve: --max-body must be between 1K and 4G, e.g. 64M\n");
+				return JL_EXIT_USAGE;
+			}
+			acfg.max_body = (size_t)sz;
+			break;
+		case 'T':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 86400) {
+				fprintf(stderr, "jianlian serve: --timeout must be 1-86400 seconds\n");
+				return JL_EXIT_USAGE;
+			}
+			acfg.request_timeout_ms = v * 1000;
+			break;
+		case 'u': acfg.base_url = optarg; break;
+		case 'l':
+			if (!strcmp(optarg, "debug")) level = JL_LOG_DEBUG;
+			else if (!strcmp(optarg, "info")) level = JL_LOG_INFO;
+			else if (!strcmp(optarg, "warn")) level = JL_LOG_WARN;
+			else if (!strcmp(optarg, "error")) level = JL_LOG_ERROR;
+			else {
+				fprintf(stderr, "jianlian serve: --log-level must be debug, info, warn or error\n");
+				return JL_EXIT_USAGE;
+			}
+			break;
+		case 'n': scfg.access_log = false; break;
+		case '?' + 256: serve_usage(stdout); return JL_EXIT_OK;
+		default:
+			fprintf(stderr, "jianlian serve: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			serve_usage(stderr);
+			return JL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "jianlian serve: unexpected argument '%s'\n", argv[optind]);
+		return JL_EXIT_USAGE;
+	}
+	if (acfg.base_url) {
+		size_t n = strlen(acfg.base_url);
+		while (n > 1 && acfg.base_url[n - 1] == '/')
+			n--;
+		acfg.base_url = strndup(acfg.base_url, n);
+	}
+
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	jl_log_t log;
+	jl_log_init(&log, 2, level);
+	jl_arena_t *a = jl_arena_new(0, 0);
+	if (!a)
+		return JL_EXIT_FAIL;
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	int rc = JL_EXIT_FAIL;
+	jl_store_t *store = NULL;
+	jl_server_t *srv = NULL;
+	jl_api_t api;
+	bool api_up = false;
+	jl_store_cfg_t stcfg = {.dir = data};
+	if (jl_store_open("sqlite", &stcfg, &store, &d) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot open the data directory %s\n", data);
+		jl_cli_print_diag(&d);
+		goto out;
+	}
+	if (jl_api_init(&api, &acfg, store, &log) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot initialise the API\n");
+		goto out;
+	}
+	api_up = true;
+	if (jl_server_start(&api, &scfg, &srv, &d) != JL_OK) {
+		jl_cli_print_diag(&d);
+		goto out;
+	}
+	const char *shown = scfg.host;
+	printf("Jianlian %s listening on http://%s:%u/fhir (data: %s)\n", JL_VERSION,
+	       strchr(shown, ':') ? "[::1]" : shown, (unsigned)jl_server_port(srv), data);
+	fflush(stdout);
+	jl_log_msg(&log, JL_LOG_INFO, "listening on %s port %u, data %s", shown, (unsigned)jl_server_port(srv),
+		   data);
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	jl_log_msg(&log, JL_LOG_INFO, "signal %d: draining in-flight requests", sig);
+	atomic_store(&api.draining, 1);
+	jl_server_stop(srv, 10000);
+	srv = NULL;
+	rc = JL_EXIT_OK;
+out:
+	jl_server_stop(srv, 0);
+	jl_store_close(store);
+	if (api_up)
+		jl_api_dispose(&api);
+	if (rc == JL_EXIT_OK)
+		jl_log_msg(&log, JL_LOG_INFO, "stopped cleanly");
+	jl_arena_free(a);
+	return rc;
+}

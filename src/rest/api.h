@@ -1,0 +1,85 @@
+/*
+ * api — the FHIR REST API as a function from request to response: routing
+ * of /fhir/…, /healthz and /metrics, content negotiation, and the shared
+ * steps of the interactions (rest/crud.c, rest/history.c,
+ * rest/capability.c). Nothing here knows libmicrohttpd; rest/server.c
+ * adapts it.
+ *
+ * Thread-safety: jl_api_handle may run on many threads at once; the api
+ * state is read-only after init except for atomic counters.
+ */
+#ifndef JL_REST_API_H
+#define JL_REST_API_H
+
+#include <stdatomic.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "fhir/model.h"
+#include "rest/http.h"
+#include "rest/metrics.h"
+#include "store/store.h"
+
+typedef struct jl_api_cfg {
+	size_t max_body;               /* request body cap in bytes (default 64 MiB) → 413 */
+	uint32_t max_json_depth;       /* default 128 */
+	int64_t request_timeout_ms;    /* default 30000 */
+	uint32_t page_default;         /* history page size without _count (default 20) */
+	uint32_t page_max;             /* largest _count honoured (default 1000) */
+	const char *base_url;          /* e.g. "https://fhir.example.cn/fhir"; NULL: from Host */
+} jl_api_cfg_t;
+
+typedef struct jl_api {
+	jl_api_cfg_t cfg;
+	jl_store_t *store;
+	jl_log_t *log;
+	jl_metrics_t metrics;
+	jl_buf_t capability;           /* CapabilityStatement, compact JSON, built once */
+	_Atomic int draining;          /* shutting down: /healthz says so */
+} jl_api_t;
+
+void jl_api_cfg_defaults(jl_api_cfg_t *cfg);
+jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, jl_log_t *log) JL_MUST_USE;
+void jl_api_dispose(jl_api_t *api);
+/* Answers one request. resp must be zeroed with its body buffer initialised. */
+void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
+
+/* ---- shared by the interaction modules (internal) ---- */
+
+typedef struct jl_out {
+	int pretty;                    /* _pretty=true */
+	bool plain_json;               /* client asked for application/json */
+	enum { JL_RET_REPRESENTATION, JL_RET_MINIMAL, JL_RET_OUTCOME } ret; /* Prefer: return= */
+} jl_out_t;
+
+typedef struct jl_target {
+	const jl_fhir_type_t *type;    /* NULL for system level */
+	jl_str_t type_name;
+	jl_str_t id;                   /* empty unless instance level */
+	int64_t vid;                   /* vread version */
+} jl_target_t;
+
+/* Parses the body as a resource of the target type: JSON, resourceType, structure. */
+jl_rc jl__api_parse_resource(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			     const jl_target_t *t, jl_json_t **res);
+/* Sends a stored version as the response body with ETag/Last-Modified (status set by caller). */
+void jl__api_send_version(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_version_t *v);
+/* Adds ETag and Last-Modified for a version. */
+void jl__api_version_headers(jl_http_req_t *req, jl_http_resp_t *resp, int64_t ver, int64_t updated_us);
+/* Error response with one issue. */
+void jl__api_fail(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc, const char *expr,
+		  const char *fmt, ...) JL_PRINTF(6, 7);
+/* Re-serialises a compact JSON body with indentation when out->pretty. */
+void jl__api_finish_json(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);
+/* Parses an ETag-style version ("W/\"3\"", "\"3\"", "3"); 0 when malformed. */
+int64_t jl__api_etag_version(const char *h);
+
+/* Interactions (rest/crud.c, rest/history.c, rest/capability.c). */
+void jl__api_read(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+void jl__api_history(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+jl_rc jl__api_build_capability(jl_api_t *api);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * capability — the CapabilityStatement served at /fhir/metadata, built once
+ * at start. It lists only what this build really does; each later
+ * capability (search, transactions, patch …) adds itself here when it lands.
+ */
+#include "base/time.h"
+#include "base/version.h"
+#include "rest/api.h"
+
+static const char *const instance_interactions[] = {"read", "vread", "update", "delete",
+						    "history-instance", "history-type", "create"};
+
+jl_rc jl__api_build_capability(jl_api_t *api)
+{
+	jl_buf_t *b = &api->capability;
+	jl_buf_clear(b);
+	char date[32];
+	jl_time_fmt_instant(jl_now_us(), date);
+	jl_jw_t w;
+	jl_jw_init(&w, b, 0);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "resourceType");
+	jl_jw_strc(&w, "CapabilityStatement");
+	jl_jw_keyc(&w, "name");
+	jl_jw_strc(&w, "JianlianServer");
+	jl_jw_keyc(&w, "title");
+	jl_jw_strc(&w, "健联 Jianlian regional health information platform — FHIR R4 server");
+	jl_jw_keyc(&w, "status");
+	jl_jw_strc(&w, "active");
+	jl_jw_keyc(&w, "date");
+	jl_jw_strc(&w, date);
+	jl_jw_keyc(&w, "publisher");
+	jl_jw_strc(&w, "Jianlian");
+	jl_jw_keyc(&w, "kind");
+	jl_jw_strc(&w, "instance");
+	jl_jw_keyc(&w, "software");
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "name");
+	jl_jw_strc(&w, "Jianlian");
+	jl_jw_keyc(&w, "version");
+	jl_jw_strc(&w, JL_VERSION);
+	jl_jw_obj_end(&w);
+	jl_jw_keyc(&w, "implementation");
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "description");
+	jl_jw_strc(&w, "Jianlian FHIR R4 server (embedded SQLite store)");
+	if (api->cfg.base_url) {
+		jl_jw_keyc(&w, "url");
+		jl_jw_strc(&w, api->cfg.base_url);
+	}
+	jl_jw_obj_end(&w);
+	jl_jw_keyc(&w, "fhirVersion");
+	jl_jw_strc(&w, jl_fhir_version);
+	jl_jw_keyc(&w, "format");
+	jl_jw_arr_begin(&w);
+	jl_jw_strc(&w, "application/fhir+json");
+	jl_jw_strc(&w, "json");
+	jl_jw_arr_end(&w);
+	jl_jw_keyc(&w, "rest");
+	jl_jw_arr_begin(&w);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "mode");
+	jl_jw_strc(&w, "server");
+	jl_jw_keyc(&w, "documentation");
+	jl_jw_strc(&w, "Every write is validated against the R4 definitions and committed durably before the "
+		       "answer. Versions are kept forever; deletion writes a tombstone version.");
+	jl_jw_keyc(&w, "resource");
+	jl_jw_arr_begin(&w);
+	for (uint16_t i = 0; i < jl_fhir_nresources; i++) {
+		const jl_fhir_type_t *t = &jl_fhir_types[jl_fhir_resources[i]];
+		jl_jw_obj_begin(&w);
+		jl_jw_keyc(&w, "type");
+		jl_jw_strc(&w, t->name);
+		jl_jw_keyc(&w, "interaction");
+		jl_jw_arr_begin(&w);
+		for (size_t k = 0; k < sizeof instance_interactions / sizeof instance_interactions[0]; k++) {
+			jl_jw_obj_begin(&w);
+			jl_jw_keyc(&w, "code");
+			jl_jw_strc(&w, instance_interactions[k]);
+			jl_jw_obj_end(&w);
+		}
+		jl_jw_arr_end(&w);
+		jl_jw_keyc(&w, "versioning");
+		jl_jw_strc(&w, "versioned-update");
+		jl_jw_keyc(&w, "readHistory");
+		jl_jw_bool(&w, true);
+		jl_jw_keyc(&w, "updateCreate");
+		jl_jw_bool(&w, true);
+		jl_jw_keyc(&w, "conditionalCreate");
+		jl_jw_bool(&w, false);
+		jl_jw_keyc(&w, "conditionalRead");
+		jl_jw_strc(&w, "full-support");
+		jl_jw_keyc(&w, "conditionalUpdate");
+		jl_jw_bool(&w, false);
+		jl_jw_keyc(&w, "conditionalDelete");
+		jl_jw_strc(&w, "not-supported");
+		jl_jw_obj_end(&w);
+	}
+	jl_jw_arr_end(&w);
+	jl_jw_keyc(&w, "interaction");
+	jl_jw_arr_begin(&w);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "code");
+	jl_jw_strc(&w, "history-system");
+	jl_jw_obj_end(&w);
+	jl_jw_arr_end(&w);
+	jl_jw_obj_end(&w);
+	jl_jw_arr_end(&w);
+	jl_jw_obj_end(&w);
+	return jl_buf_status(b);
+}

@@ -1,0 +1,254 @@
+/*
+ * crud — the instance interactions: create, read, vread, update, delete.
+ *
+ * A write goes: negotiate → parse → validate (nothing stored on any
+ * failure) → encode the stored body → one store write (one transaction,
+ * group-committed with concurrent writers) → answer with Location, ETag,
+ * Last-Modified and the body that Prefer asks for. The returned
+ * representation is assembled from the stored body and the version the
+ * store assigned, so it is exactly what a later read will return.
+ */
+#include <stdio.h>
+
+#include "base/rand.h"
+#include "base/time.h"
+#include "fhir/resource.h"
+#include "rest/api.h"
+#include "rest/outcome.h"
+
+static int64_t deadline(const jl_http_req_t *req)
+{
+	return req->ctx->deadline_ns;
+}
+
+static void location(jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t type, jl_str_t id, int64_t ver)
+{
+	char *loc = jl_arena_printf(req->ctx->arena, "%.*s/%.*s/%.*s/_history/%lld", JL_STR_FMT(req->base),
+				    JL_STR_FMT(type), JL_STR_FMT(id), (long long)ver);
+	if (loc)
+		jl_http_set_header(resp, req->ctx->arena, "Location", jl_cstr(loc));
+}
+
+/* Body of a successful write, as Prefer asks. */
+static void write_answer(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status,
+			 const jl_write_t *w, const char *what)
+{
+	resp->status = status;
+	jl__api_version_headers(req, resp, w->ver, w->updated_us);
+	jl_buf_clear(&resp->body);
+	if (out->ret == JL_RET_MINIMAL) {
+		resp->content_type = NULL;
+		return;
+	}
+	if (out->ret == JL_RET_OUTCOME) {
+		jl_diag_t d;
+		jl_diag_init(&d, req->ctx->arena);
+		jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "%s %.*s/%.*s, version %lld", what,
+			    JL_STR_FMT(w->type), JL_STR_FMT(w->id), (long long)w->ver);
+		jl_rest_outcome(resp, status, &d, out->pretty);
+		return;
+	}
+	jl_rc rc = jl_fhir_body_assemble(&resp->body, w->type, w->id, w->ver, w->updated_us, w->body, w->body_meta);
+	if (rc) {
+		jl__api_fail(req, resp, out, rc, NULL, "The response could not be built (the write succeeded)");
+		return;
+	}
+	jl__api_finish_json(req, resp, out);
+}
+
+static void store_failure(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc,
+			  const jl_target_t *t)
+{
+	switch (rc) {
+	case JL_ENOTFOUND:
+		jl__api_fail(req, resp, out, rc, NULL, "%.*s/%.*s does not exist", JL_STR_FMT(t->type_name),
+			     JL_STR_FMT(t->id));
+		break;
+	case JL_ETIMEOUT:
+		jl__api_fail(req, resp, out, rc, NULL, "The store could not take the write before the deadline");
+		break;
+	case JL_EBUSY:
+		jl__api_fail(req, resp, out, rc, NULL, "The server is shutting down or busy; retry later");
+		break;
+	default:
+		jl__api_fail(req, resp, out, rc, NULL, "The store failed (%s); nothing was written",
+			     jl_rc_name(rc));
+	}
+}
+
+void jl__api_read(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t)
+{
+	jl_version_t v;
+	jl_rc rc = jl_store_read(api->store, req->ctx->arena, t->type_name, t->id, t->vid, &v);
+	if (rc == JL_ENOTFOUND) {
+		if (t->vid)
+			jl__api_fail(req, resp, out, rc, NULL, "%.*s/%.*s has no version %lld", JL_STR_FMT(t->type_name),
+				     JL_STR_FMT(t->id), (long long)t->vid);
+		else
+			jl__api_fail(req, resp, out, rc, NULL, "%.*s/%.*s is not known", JL_STR_FMT(t->type_name),
+				     JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc) {
+		store_failure(req, resp, out, rc, t);
+		return;
+	}
+	if (v.deleted) {
+		jl__api_fail(req, resp, out, JL_EGONE, NULL, "%.*s/%.*s was deleted (version %lld)",
+			     JL_STR_FMT(t->type_name), JL_STR_FMT(t->id), (long long)v.ver);
+		jl__api_version_headers(req, resp, v.ver, v.updated_us);
+		return;
+	}
+	/* Conditional read: If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). */
+	const char *inm = jl_http_header(req, "If-None-Match");
+	const char *ims = jl_http_header(req, "If-Modified-Since");
+	bool not_modified = false;
+	if (inm)
+		not_modified = jl__api_etag_version(inm) == v.ver;
+	else if (ims) {
+		char now[32];
+		jl_time_fmt_http(v.updated_us, now);
+		not_modified = strcmp(ims, now) == 0;
+	}
+	if (not_modified) {
+		resp->status = 304;
+		resp->no_body = true;
+		jl__api_version_headers(req, resp, v.ver, v.updated_us);
+		return;
+	}
+	resp->status = 200;
+	jl__api_send_version(req, resp, out, &v);
+}
+
+/* Encodes the validated resource into the write's body (request arena). */
+static jl_rc encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w)
+{
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_HTTP, 0);
+	uint32_t meta_len = 0;
+	jl_rc rc = jl_fhir_body_encode(res, &b, &meta_len);
+	if (!rc) {
+		w->body = jl_arena_str(req->ctx->arena, jl_buf_str(&b));
+		w->body_meta = meta_len;
+		if (!w->body.p)
+			rc = JL_ENOMEM;
+	}
+	jl_buf_dispose(&b);
+	return rc;
+}
+
+void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t)
+{
+	jl_json_t *res;
+	if (jl__api_parse_resource(api, req, resp, out, t, &res))
+		return;
+	/* R4 create: the server assigns the id and ignores one in the body. */
+	char *id = jl_arena_alloc_bytes(req->ctx->arena, 37);
+	if (!id) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	jl_uuid_v7(jl_now_us(), id);
+	jl_write_t w = {.kind = JL_WRITE_CREATE, .type = t->type_name, .id = jl_str(id, 36)};
+	jl_rc rc = encode(req, res, &w);
+	if (!rc)
+		rc = jl_store_write(api->store, &w, 1, deadline(req));
+	if (rc) {
+		store_failure(req, resp, out, rc, t);
+		return;
+	}
+	location(req, resp, w.type, w.id, w.ver);
+	write_answer(req, resp, out, 201, &w, "Created");
+}
+
+void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t)
+{
+	jl_json_t *res;
+	if (jl__api_parse_resource(api, req, resp, out, t, &res))
+		return;
+	jl_str_t body_id = jl_json_str(jl_json_get(res, "id"));
+	if (!body_id.n) {
+		jl__api_fail(req, resp, out, JL_EINVAL, "id", "An update must carry the resource id (%.*s) in the body",
+			     JL_STR_FMT(t->id));
+		return;
+	}
+	if (!jl_str_eq(body_id, t->id)) {
+		jl__api_fail(req, resp, out, JL_EINVAL, "id",
+			     "The id in the body (%.*s) does not match the id in the URL (%.*s)",
+			     (int)(body_id.n > 64 ? 64 : body_id.n), body_id.p, JL_STR_FMT(t->id));
+		return;
+	}
+	jl_write_t w = {.kind = JL_WRITE_UPDATE, .create_ok = true, .type = t->type_name, .id = t->id};
+	const char *im = jl_http_header(req, "If-Match");
+	bool from_body = false;
+	if (im) {
+		w.if_match = jl__api_etag_version(im);
+		if (!w.if_match) {
+			jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
+			return;
+		}
+	} else {
+		/* A body based on an older version than the current one would overwrite
+		 * changes its sender never saw: refuse it as a conflict (RFC 9110 15.5.10). */
+		w.if_match = jl_fhir_meta_version(res);
+		from_body = w.if_match > 0;
+	}
+	jl_rc rc = encode(req, res, &w);
+	if (!rc)
+		rc = jl_store_write(api->store, &w, 1, deadline(req));
+	if (rc == JL_EPRECOND && from_body) {
+		jl__api_fail(req, resp, out, JL_ECONFLICT, "meta.versionId",
+			     "Version conflict: the body is based on version %lld, which is not the current version of "
+			     "%.*s/%.*s; read it again and reapply the change",
+			     (long long)w.if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc == JL_EPRECOND) {
+		jl__api_fail(req, resp, out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s", im,
+			     JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc) {
+		store_failure(req, resp, out, rc, t);
+		return;
+	}
+	if (w.created)
+		location(req, resp, w.type, w.id, w.ver);
+	write_answer(req, resp, out, w.created ? 201 : 200, &w, w.created ? "Created" : "Updated");
+}
+
+void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t)
+{
+	jl_write_t w = {.kind = JL_WRITE_DELETE, .type = t->type_name, .id = t->id};
+	const char *im = jl_http_header(req, "If-Match");
+	if (im && !(w.if_match = jl__api_etag_version(im))) {
+		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
+		return;
+	}
+	jl_rc rc = jl_store_write(api->store, &w, 1, deadline(req));
+	if (rc == JL_EPRECOND) {
+		jl__api_fail(req, resp, out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s", im,
+			     JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc) {
+		store_failure(req, resp, out, rc, t);
+		return;
+	}
+	jl__api_version_headers(req, resp, w.ver, w.updated_us);
+	if (out->ret == JL_RET_OUTCOME) {
+		jl_diag_t d;
+		jl_diag_init(&d, req->ctx->arena);
+		jl_diag_add(&d, JL_SEV_INFO, "informational", NULL,
+			    w.noop ? "%.*s/%.*s was already deleted" : "Deleted %.*s/%.*s", JL_STR_FMT(t->type_name),
+			    JL_STR_FMT(t->id));
+		jl_rest_outcome(resp, 200, &d, out->pretty);
+		return;
+	}
+	resp->status = 204;
+	resp->no_body = true;
+	resp->content_type = NULL;
+}

@@ -1,0 +1,1912 @@
+/*
+ * store/sqlite — the SQLite backend of the storage interface (store.h).
+ *
+ * One database file per data directory, in WAL mode with synchronous=FULL:
+ * a commit is durable once the WAL is fsync'd, readers see a snapshot and
+ * never block the writer. Writes go through one dedicated writer thread that
+ * owns the only read-write connection: write() validates and compresses in
+ * the caller's thread, queues the call and waits; the writer takes every
+ * queued call, runs each inside its own SAVEPOINT of one BEGIN IMMEDIATE
+ * transaction and COMMITs once for the whole group — one fsync for many
+ * callers, while a failing call rolls back only itself. Reads borrow a
+ * read-only connection from a pool; each keeps its prepared statements, a
+ * zstd decompression context and a cache of type ids for its lifetime.
+ *
+ * Schema (version 1; see docs/internals/store.md for why this shape):
+ *   rtype(id, name)                          type name <-> small int
+ *   res(type, lid, rid, ver, updated, deleted) current state, keyed (type, lid)
+ *   ver(updated PK, rid, ver, type, deleted, method, enc, meta, body)
+ *                                            every version; its last-updated
+ *                                            instant is unique, so it is the rowid
+ *   type_stats(type, live, versions)         exact counts for /metrics
+ * rid is the stable internal key of a logical resource (search index rows
+ * will reference it).
+ */
+#include "store/sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <zstd.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/time.h"
+
+#define DB_FILE "jianlian.db"
+#define SCHEMA_VERSION 1
+#define APP_ID 1246512194 /* 0x4a4c4442, "JLDB": marks the file as ours, so we never adopt a foreign one */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define NAME_MAX_BYTES 64 /* type names and logical ids (FHIR ids are at most 64) */
+#define BODY_MAX ((size_t)64 << 20) /* largest body stored, and the decompression cap */
+#define ZSTD_MIN 128      /* below this a frame header eats most of the gain */
+#define ZSTD_LEVEL 3      /* measured: see docs/internals/store.md */
+#define HIST_MAX 10000    /* largest history page */
+#define BUSY_MS 5000      /* only another process (a backup tool) can hold a lock */
+#define GROUP_DEFAULT 512
+#define READERS_DEFAULT 16
+#define SMALL_CALL 8      /* calls up to this many writes keep their scratch on the stack */
+
+enum { ENC_RAW = 0, ENC_ZSTD = 1 };
+
+/* ---- type-id cache ------------------------------------------------------ */
+
+/*
+ * rtype ids never change once committed, so each connection may cache
+ * name -> id without invalidation (the writer drops its cache when a
+ * transaction that inserted a type rolls back). Open addressing over a fixed
+ * table; when it is three-quarters full we stop caching and ask the database.
+ */
+#define TC_SLOTS 256
+
+typedef struct tslot {
+	int64_t id; /* 0: empty (rtype ids start at 1) */
+	uint32_t h;
+	uint8_t n;
+	char name[NAME_MAX_BYTES];
+} tslot_t;
+
+typedef struct tcache {
+	tslot_t slot[TC_SLOTS];
+	int used;
+} tcache_t;
+
+static uint32_t hash_str(jl_str_t s)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < s.n; i++)
+		h = (h ^ (unsigned char)s.p[i]) * 16777619u;
+	return h;
+}
+
+static int64_t tc_get(const tcache_t *c, jl_str_t name)
+{
+	uint32_t h = hash_str(name);
+	for (uint32_t i = 0; i < TC_SLOTS; i++) {
+		const tslot_t *e = &c->slot[(h + i) % TC_SLOTS];
+		if (!e->id)
+			return 0;
+		if (e->h == h && e->n == name.n && memcmp(e->name, name.p, name.n) == 0)
+			return e->id;
+	}
+	return 0;
+}
+
+static void tc_put(tcache_t *c, jl_str_t name, int64_t id)
+{
+	if (c->used >= TC_SLOTS * 3 / 4 || name.n > NAME_MAX_BYTES)
+		return;
+	uint32_t h = hash_str(name);
+	for (uint32_t i = 0; i < TC_SLOTS; i++) {
+		tslot_t *e = &c->slot[(h + i) % TC_SLOTS];
+		if (e->id)
+			continue;
+		e->id = id;
+		e->h = h;
+		e->n = (uint8_t)name.n;
+		memcpy(e->name, name.p, name.n);
+		c->used++;
+		return;
+	}
+}
+
+static void tc_clear(tcache_t *c)
+{
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+/* Reader statements; the history ones take ?1 lo, ?2 hi (both exclusive), ?3 limit, ?4 key. */
+enum {
+	R_TYPE,
+	R_CUR,
+	R_VER,
+	R_RES,
+	R_SNAP,
+	R_H_SYS_D,
+	R_H_SYS_A,
+	R_H_TYP_D,
+	R_H_TYP_A,
+	R_H_INS_D,
+	R_H_INS_A,
+	R_X_SYS,
+	R_X_TYP,
+	R_X_INS,
+	R_N_INS,
+	R_COUNTS,
+	R_STATS,
+	R_PAGES,
+	R_BEGIN,
+	R_COMMIT,
+	R_ROLLBACK,
+	R_COUNT
+};
+
+#define HIST_COLS "v.updated, v.ver, v.deleted, v.method, v.enc, v.meta, v.body, r.lid, t.name"
+#define HIST_JOIN " JOIN res r ON r.rid = v.rid JOIN rtype t ON t.id = v.type"
+
+/*
+ * INDEXED BY pins the plans we measured: without it a later ANALYZE could
+ * make SQLite prefer a rowid range scan of the whole version table for one
+ * resource's history.
+ */
+static const char *const rsql[R_COUNT] = {
+	[R_TYPE] = "SELECT id FROM rtype WHERE name = ?1",
+	[R_CUR] = "SELECT v.ver, v.updated, v.deleted, v.method, v.enc, v.meta, v.body"
+		  " FROM res r JOIN ver v ON v.updated = r.updated WHERE r.type = ?1 AND r.lid = ?2",
+	[R_VER] = "SELECT v.ver, v.updated, v.deleted, v.method, v.enc, v.meta, v.body"
+		  " FROM res r JOIN ver v INDEXED BY ver_rv ON v.rid = r.rid AND v.ver = ?3"
+		  " WHERE r.type = ?1 AND r.lid = ?2",
+	[R_RES] = "SELECT rid, ver FROM res WHERE type = ?1 AND lid = ?2",
+	[R_SNAP] = "SELECT max(updated) FROM ver",
+	[R_H_SYS_D] = "SELECT " HIST_COLS " FROM ver v" HIST_JOIN
+		      " WHERE v.updated > ?1 AND v.updated < ?2 ORDER BY v.updated DESC LIMIT ?3",
+	[R_H_SYS_A] = "SELECT " HIST_COLS " FROM ver v" HIST_JOIN
+		      " WHERE v.updated > ?1 AND v.updated < ?2 ORDER BY v.updated ASC LIMIT ?3",
+	[R_H_TYP_D] = "SELECT " HIST_COLS " FROM ver v INDEXED BY ver_type" HIST_JOIN
+		      " WHERE v.type = ?4 AND v.updated > ?1 AND v.updated < ?2"
+		      " ORDER BY v.updated DESC LIMIT ?3",
+	[R_H_TYP_A] = "SELECT " HIST_COLS " FROM ver v INDEXED BY ver_type" HIST_JOIN
+		      " WHERE v.type = ?4 AND v.updated > ?1 AND v.updated < ?2"
+		      " ORDER BY v.updated ASC LIMIT ?3",
+	/* Within one resource version order is instant order; ordering by ver avoids a sort. */
+	[R_H_INS_D] = "SELECT " HIST_COLS " FROM ver v INDEXED BY ver_rv" HIST_JOIN
+		      " WHERE v.rid = ?4 AND v.updated > ?1 AND v.updated < ?2"
+		      " ORDER BY v.ver DESC LIMIT ?3",
+	[R_H_INS_A] = "SELECT " HIST_COLS " FROM ver v INDEXED BY ver_rv" HIST_JOIN
+		      " WHERE v.rid = ?4 AND v.updated > ?1 AND v.updated < ?2"
+		      " ORDER BY v.ver ASC LIMIT ?3",
+	[R_X_SYS] = "SELECT 1 FROM ver WHERE updated > ?1 AND updated < ?2 LIMIT 1",
+	[R_X_TYP] = "SELECT 1 FROM ver INDEXED BY ver_type WHERE type = ?4 AND updated > ?1 AND updated < ?2"
+		    " LIMIT 1",
+	[R_X_INS] = "SELECT 1 FROM ver INDEXED BY ver_rv WHERE rid = ?4 AND updated > ?1 AND updated < ?2"
+		    " LIMIT 1",
+	[R_N_INS] = "SELECT count(*) FROM ver INDEXED BY ver_rv WHERE rid = ?4 AND updated > ?1",
+	[R_COUNTS] = "SELECT t.name, s.live, s.versions FROM type_stats s JOIN rtype t ON t.id = s.type"
+		     " ORDER BY t.name",
+	[R_STATS] = "SELECT coalesce(sum(live), 0), coalesce(sum(versions), 0) FROM type_stats",
+	[R_PAGES] = "SELECT c.page_count * s.page_size FROM pragma_page_count() c, pragma_page_size() s",
+	[R_BEGIN] = "BEGIN",
+	[R_COMMIT] = "COMMIT",
+	[R_ROLLBACK] = "ROLLBACK",
+};
+
+enum {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_SAVE,
+	W_RELEASE,
+	W_ROLLBACK_TO,
+	W_TYPE_GET,
+	W_TYPE_INS,
+	W_RES_GET,
+	W_RES_INS,
+	W_RES_UPD,
+	W_VER_INS,
+	W_STATS,
+	W_COUNT
+};
+
+static const char *const wsql[W_COUNT] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_SAVE] = "SAVEPOINT c",
+	[W_RELEASE] = "RELEASE c",
+	[W_ROLLBACK_TO] = "ROLLBACK TO c",
+	[W_TYPE_GET] = "SELECT id FROM rtype WHERE name = ?1",
+	[W_TYPE_INS] = "INSERT INTO rtype(name) VALUES (?1)",
+	[W_RES_GET] = "SELECT rid, ver, updated, deleted FROM res WHERE type = ?1 AND lid = ?2",
+	[W_RES_INS] = "INSERT INTO res(type, lid, rid, ver, updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[W_RES_UPD] = "UPDATE res SET ver = ?3, updated = ?4, deleted = ?5 WHERE type = ?1 AND lid = ?2",
+	[W_VER_INS] = "INSERT INTO ver(updated, rid, ver, type, deleted, method, enc, meta, body)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[W_STATS] = "INSERT INTO type_stats(type, live, versions) VALUES (?1, ?2, 1)"
+		    " ON CONFLICT(type) DO UPDATE SET live = live + excluded.live, versions = versions + 1",
+};
+
+/*
+ * Migrations: scripts[v] takes a database from user_version v to v + 1 and
+ * sets the new version itself, all inside the one migration transaction.
+ */
+static const char *const migrations[SCHEMA_VERSION] = {
+	/* 0 -> 1: the initial schema. */
+	"CREATE TABLE rtype(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE res(type INTEGER NOT NULL, lid TEXT NOT NULL, rid INTEGER NOT NULL,"
+	" ver INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,"
+	" PRIMARY KEY(type, lid)) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX res_rid ON res(rid);"
+	"CREATE TABLE ver(updated INTEGER PRIMARY KEY, rid INTEGER NOT NULL, ver INTEGER NOT NULL,"
+	" type INTEGER NOT NULL, deleted INTEGER NOT NULL, method INTEGER NOT NULL,"
+	" enc INTEGER NOT NULL, meta INTEGER NOT NULL, body BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX ver_rv ON ver(rid, ver);"
+	/* Index entries carry the rowid, so this is an index on (type, updated). */
+	"CREATE INDEX ver_type ON ver(type);"
+	"CREATE TABLE type_stats(type INTEGER PRIMARY KEY, live INTEGER NOT NULL, versions INTEGER NOT NULL);"
+	"PRAGMA application_id = " STR(APP_ID) ";"
+	"PRAGMA user_version = 1;",
+};
+
+/* ---- the handle --------------------------------------------------------- */
+
+typedef struct rconn {
+	struct rconn *next; /* free list */
+	sqlite3 *db;
+	sqlite3_stmt *st[R_COUNT];
+	ZSTD_DCtx *dctx; /* created on first compressed body */
+	tcache_t types;
+} rconn_t;
+
+typedef struct zctx {
+	struct zctx *next;
+	ZSTD_CCtx *c;
+} zctx_t;
+
+/* A body as it will be stored: the caller's bytes, or a compressed copy we own. */
+typedef struct wbody {
+	const void *p;
+	size_t n;
+	void *owned;
+	int enc;
+} wbody_t;
+
+enum { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+
+/* One write() call; lives on the caller's stack while the caller waits. */
+typedef struct wcall {
+	struct wcall *prev, *next;
+	jl_write_t *w;
+	size_t n;
+	const wbody_t *b;
+	int64_t deadline_ns;
+	int state;  /* CALL_*, under qmu */
+	bool ran;   /* the writer opened a savepoint for it */
+	jl_rc rc;
+	pthread_cond_t cv;
+} wcall_t;
+
+typedef struct sq {
+	jl_store_t base; /* first: the public handle */
+	char *path, *wal_path;
+	int group_max;
+	jl_log_t log;
+
+	/* writer thread state: touched only by the writer after open */
+	sqlite3 *wdb;
+	sqlite3_stmt *ws[W_COUNT];
+	tcache_t *wtypes;
+	int64_t last_us;  /* last instant assigned */
+	int64_t next_rid;
+
+	/* the queue */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	pthread_condattr_t cattr; /* CLOCK_MONOTONIC, for callers' deadlines */
+	wcall_t *qhead, *qtail;
+	bool closing, writer_started, writer_joined;
+	pthread_t writer;
+
+	_Atomic int64_t commits, groups, calls, writes, max_group;
+
+	/* the reader pool */
+	pthread_mutex_t pmu;
+	pthread_cond_t pcv;
+	rconn_t *pfree;
+	int popen, pidle, pmax, pwaiting;
+	bool closing_readers; /* destroy() waits for reads in flight */
+
+	/* compression contexts for callers' threads */
+	pthread_mutex_t zmu;
+	zctx_t *zfree;
+
+	bool sync_ok; /* mutexes and condvars initialised */
+	bool ours;    /* the file passed check_header: we may checkpoint it */
+} sq_t;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static jl_rc map_src(int src)
+{
+	switch (src & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return JL_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return JL_EBUSY;
+	case SQLITE_NOMEM:
+		return JL_ENOMEM;
+	default:
+		return JL_EIO;
+	}
+}
+
+/* Logs a failed SQLite call (the message is SQLite's, never data) and maps its code. */
+static jl_rc db_fail(sq_t *s, sqlite3 *db, int src, const char *what)
+{
+	jl_log_msg(&s->log, JL_LOG_ERROR, "store/sqlite: %s: %s (code %d)%s", what,
+		   db ? sqlite3_errmsg(db) : sqlite3_errstr(src), src,
+		   (src & 0xff) == SQLITE_FULL ? "; the disk is full" : "");
+	return map_src(src);
+}
+
+/* d may be NULL: callers that do not want the details pass none. */
+#define DIAG(d, code, ...)                                                                                   \
+	do {                                                                                                 \
+		if (d)                                                                                       \
+			jl_diag_err((d), (code), NULL, __VA_ARGS__);                                         \
+	} while (0)
+
+static bool name_ok(jl_str_t s)
+{
+	return s.p && s.n >= 1 && s.n <= NAME_MAX_BYTES && !memchr(s.p, 0, s.n);
+}
+
+/* Runs a statement that returns no row we need; resets it. SQLITE_OK or the error. */
+static int run(sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	return src == SQLITE_DONE || src == SQLITE_ROW ? SQLITE_OK : src;
+}
+
+static int bind_str(sqlite3_stmt *st, int i, jl_str_t s)
+{
+	/* The caller's bytes outlive the statement's use of them: no copy. */
+	return sqlite3_bind_text(st, i, s.n ? s.p : "", (int)s.n, SQLITE_STATIC);
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = jl_malloc(JL_MEM_STORE, a + b + 2);
+	if (p) {
+		memcpy(p, dir, a);
+		p[a] = '/';
+		memcpy(p + a + 1, name, b + 1);
+	}
+	return p;
+}
+
+/* mkdir -p; returns 0 or an errno. */
+static int mkdir_p(const char *dir)
+{
+	size_t n = strlen(dir);
+	int err = 0;
+	char *p = jl_strndup(JL_MEM_STORE, dir, n);
+	if (!p)
+		return ENOMEM;
+	for (size_t i = 1; i <= n && !err; i++) {
+		if (p[i] != '/' && p[i] != 0)
+			continue;
+		char c = p[i];
+		p[i] = 0;
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			err = errno;
+		p[i] = c;
+	}
+	struct stat st;
+	if (!err && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		err = errno ? errno : ENOTDIR;
+	jl_free(JL_MEM_STORE, p);
+	return err;
+}
+
+/*
+ * A new file's directory entry must reach the disk too, or a power loss
+ * could lose the file; the same holds for a new directory in its parent.
+ */
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	while (n > 0 && dir[n - 1] != '/')
+		n--;
+	char *parent = n ? jl_strndup(JL_MEM_STORE, dir, n) : jl_strndup(JL_MEM_STORE, ".", 1);
+	if (parent) {
+		fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+		jl_free(JL_MEM_STORE, parent);
+	}
+}
+
+/* ---- compression -------------------------------------------------------- */
+
+static zctx_t *zctx_get(sq_t *s)
+{
+	pthread_mutex_lock(&s->zmu);
+	zctx_t *z = s->zfree;
+	if (z)
+		s->zfree = z->next;
+	pthread_mutex_unlock(&s->zmu);
+	if (z)
+		return z;
+	z = jl_malloc(JL_MEM_STORE, sizeof *z);
+	if (!z)
+		return NULL;
+	z->c = ZSTD_createCCtx();
+	if (!z->c) {
+		jl_free(JL_MEM_STORE, z);
+		return NULL;
+	}
+	return z;
+}
+
+static void zctx_put(sq_t *s, zctx_t *z)
+{
+	pthread_mutex_lock(&s->zmu);
+	z->next = s->zfree;
+	s->zfree = z;
+	pthread_mutex_unlock(&s->zmu);
+}
+
+/* Decides how a body is stored; runs in the caller's thread, never under the write lock. */
+static jl_rc encode(sq_t *s, const jl_write_t *w, wbody_t *b)
+{
+	jl_rc rc = JL_OK;
+	void *buf = NULL;
+	zctx_t *z = NULL;
+	b->p = w->body.p;
+	b->n = w->body.n;
+	b->enc = ENC_RAW;
+	b->owned = NULL;
+	if (w->body.n < ZSTD_MIN)
+		goto out;
+	size_t cap = ZSTD_compressBound(w->body.n);
+	buf = jl_malloc(JL_MEM_STORE, cap);
+	z = zctx_get(s);
+	if (!buf || !z) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	size_t k = ZSTD_compressCCtx(z->c, buf, cap, w->body.p, w->body.n, ZSTD_LEVEL);
+	/* Keep it raw unless it saves at least a tenth: decompression is not free. */
+	if (ZSTD_isError(k) || k > w->body.n - w->body.n / 10)
+		goto out;
+	b->p = b->owned = buf;
+	b->n = k;
+	b->enc = ENC_ZSTD;
+	buf = NULL;
+out:
+	if (z)
+		zctx_put(s, z);
+	jl_free(JL_MEM_STORE, buf);
+	return rc;
+}
+
+/* Copies (or inflates) a stored body into the arena. Corrupt data is JL_EIO, never a crash. */
+static jl_rc decode(rconn_t *c, jl_arena_t *a, int enc, const void *p, size_t n, jl_str_t *out)
+{
+	jl_rc rc = JL_OK;
+	*out = jl_str("", 0);
+	if (enc == ENC_RAW) {
+		if (!n)
+			goto out;
+		char *q = jl_arena_alloc_bytes(a, n);
+		if (!q) {
+			rc = JL_ENOMEM;
+			goto out;
+		}
+		memcpy(q, p, n);
+		*out = jl_str(q, n);
+	} else if (enc == ENC_ZSTD) {
+		unsigned long long size = p ? ZSTD_getFrameContentSize(p, n) : ZSTD_CONTENTSIZE_ERROR;
+		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > BODY_MAX) {
+			rc = JL_EIO;
+			goto out;
+		}
+		if (!c->dctx && !(c->dctx = ZSTD_createDCtx())) {
+			rc = JL_ENOMEM;
+			goto out;
+		}
+		char *q = jl_arena_alloc_bytes(a, size ? (size_t)size : 1);
+		if (!q) {
+			rc = JL_ENOMEM;
+			goto out;
+		}
+		size_t k = ZSTD_decompressDCtx(c->dctx, q, (size_t)size, p, n);
+		if (ZSTD_isError(k) || k != size) {
+			rc = JL_EIO;
+			goto out;
+		}
+		*out = jl_str(q, (size_t)size);
+	} else {
+		rc = JL_EIO;
+	}
+out:
+	return rc;
+}
+
+/* ---- the reader pool ---------------------------------------------------- */
+
+static void rconn_free(rconn_t *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < R_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	ZSTD_freeDCtx(c->dctx);
+	jl_free(JL_MEM_STORE, c);
+}
+
+static jl_rc rconn_open(sq_t *s, rconn_t **out)
+{
+	jl_rc rc = JL_OK;
+	int src;
+	rconn_t *c = jl_calloc(JL_MEM_STORE, 1, sizeof *c);
+	if (!c) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	/* NOMUTEX: a pooled connection is used by one thread at a time. */
+	src = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "open reader");
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	src = sqlite3_exec(c->db, "PRAGMA cache_size = -8192", NULL, NULL, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "configure reader");
+		goto out;
+	}
+	for (int i = 0; i < R_COUNT; i++) {
+		src = sqlite3_prepare_v3(c->db, rsql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL);
+		if (src != SQLITE_OK) {
+			rc = db_fail(s, c->db, src, "prepare reader statement");
+			goto out;
+		}
+	}
+out:
+	if (rc) {
+		rconn_free(c);
+		c = NULL;
+	}
+	*out = c;
+	return rc;
+}
+
+/*
+ * Borrows a read connection: the most recently returned one (its pages are
+ * warm), a new one while fewer than cfg->readers exist, else waits.
+ */
+static jl_rc pool_get(sq_t *s, rconn_t **out)
+{
+	jl_rc rc = JL_OK;
+	*out = NULL;
+	pthread_mutex_lock(&s->pmu);
+	while (!s->pfree && s->popen >= s->pmax) {
+		s->pwaiting++;
+		pthread_cond_wait(&s->pcv, &s->pmu);
+		s->pwaiting--;
+	}
+	if (s->pfree) {
+		*out = s->pfree;
+		s->pfree = (*out)->next;
+		s->pidle--;
+		pthread_mutex_unlock(&s->pmu);
+		goto out;
+	}
+	s->popen++;
+	pthread_mutex_unlock(&s->pmu);
+	rc = rconn_open(s, out);
+	if (rc) {
+		pthread_mutex_lock(&s->pmu);
+		s->popen--;
+		pthread_cond_broadcast(&s->pcv);
+		pthread_mutex_unlock(&s->pmu);
+	}
+out:
+	return rc;
+}
+
+static void pool_put(sq_t *s, rconn_t *c)
+{
+	/* A connection goes back outside any transaction, or the next user would see an old snapshot. */
+	if (!sqlite3_get_autocommit(c->db))
+		(void)run(c->st[R_ROLLBACK]);
+	pthread_mutex_lock(&s->pmu);
+	c->next = s->pfree;
+	s->pfree = c;
+	s->pidle++;
+	if (s->pwaiting || s->closing_readers)
+		pthread_cond_broadcast(&s->pcv);
+	pthread_mutex_unlock(&s->pmu);
+}
+
+/* Type id for a name as seen by this reader; 0 when the type was never stored. */
+static jl_rc r_type(sq_t *s, rconn_t *c, jl_str_t name, int64_t *id)
+{
+	jl_rc rc = JL_OK;
+	*id = tc_get(&c->types, name);
+	if (*id)
+		goto out;
+	sqlite3_stmt *st = c->st[R_TYPE];
+	bind_str(st, 1, name);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		tc_put(&c->types, name, *id);
+	} else if (src != SQLITE_DONE) {
+		rc = db_fail(s, c->db, src, "read type");
+	}
+	sqlite3_reset(st);
+out:
+	return rc;
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+/* Columns 0..6 of R_CUR/R_VER: ver, updated, deleted, method, enc, meta, body. */
+static jl_rc fill_version(rconn_t *c, jl_arena_t *a, sqlite3_stmt *st, int col, jl_version_t *v)
+{
+	v->ver = sqlite3_column_int64(st, col);
+	v->updated_us = sqlite3_column_int64(st, col + 1);
+	v->deleted = sqlite3_column_int(st, col + 2) != 0;
+	v->method = (uint8_t)sqlite3_column_int(st, col + 3);
+	int enc = sqlite3_column_int(st, col + 4);
+	v->body_meta = (uint32_t)sqlite3_column_int64(st, col + 5);
+	const void *p = sqlite3_column_blob(st, col + 6);
+	size_t n = (size_t)sqlite3_column_bytes(st, col + 6);
+	return decode(c, a, enc, p, n, &v->body);
+}
+
+static jl_rc sq_read(jl_store_t *st_, jl_arena_t *a, jl_str_t type, jl_str_t id, int64_t ver,
+		     jl_version_t *out)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	rconn_t *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t tid;
+	if (!out)
+		return JL_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!a || !name_ok(type) || !name_ok(id) || ver < 0) {
+		rc = JL_EINVAL;
+		goto out;
+	}
+	rc = pool_get(s, &c);
+	if (rc)
+		goto out;
+	rc = r_type(s, c, type, &tid);
+	if (rc)
+		goto out;
+	if (!tid) {
+		rc = JL_ENOTFOUND;
+		goto out;
+	}
+	/* One statement, so one implicit read transaction: res by (type, lid), then ver. */
+	st = c->st[ver ? R_VER : R_CUR];
+	sqlite3_bind_int64(st, 1, tid);
+	bind_str(st, 2, id);
+	if (ver)
+		sqlite3_bind_int64(st, 3, ver);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = JL_ENOTFOUND;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = db_fail(s, c->db, src, "read");
+		goto out;
+	}
+	rc = fill_version(c, a, st, 0, out);
+	if (rc)
+		goto out;
+	out->type = jl_arena_str(a, type);
+	out->id = jl_arena_str(a, id);
+	if (!out->type.p || !out->id.p)
+		rc = JL_ENOMEM;
+out:
+	if (st)
+		sqlite3_reset(st);
+	if (c)
+		pool_put(s, c);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+enum { LV_SYS, LV_TYP, LV_INS };
+
+/* Whether any version of the query's scope has lo < updated < hi. */
+static jl_rc hist_exists(sq_t *s, rconn_t *c, int lv, int64_t key, int64_t lo, int64_t hi, bool *yes)
+{
+	jl_rc rc = JL_OK;
+	sqlite3_stmt *st = c->st[lv == LV_SYS ? R_X_SYS : lv == LV_TYP ? R_X_TYP : R_X_INS];
+	*yes = false;
+	if (lo >= hi - 1)
+		goto out;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	if (lv != LV_SYS)
+		sqlite3_bind_int64(st, 4, key);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*yes = true;
+	else if (src != SQLITE_DONE)
+		rc = db_fail(s, c->db, src, "history");
+	sqlite3_reset(st);
+out:
+	return rc;
+}
+
+/* Reads one page row: HIST_COLS. */
+static jl_rc hist_row(rconn_t *c, jl_arena_t *a, sqlite3_stmt *st, jl_version_t *v)
+{
+	jl_rc rc;
+	v->updated_us = sqlite3_column_int64(st, 0);
+	v->ver = sqlite3_column_int64(st, 1);
+	v->deleted = sqlite3_column_int(st, 2) != 0;
+	v->method = (uint8_t)sqlite3_column_int(st, 3);
+	v->body_meta = (uint32_t)sqlite3_column_int64(st, 5);
+	rc = decode(c, a, sqlite3_column_int(st, 4), sqlite3_column_blob(st, 6),
+		    (size_t)sqlite3_column_bytes(st, 6), &v->body);
+	if (rc)
+		return rc;
+	const char *lid = (const char *)sqlite3_column_text(st, 7);
+	const char *name = (const char *)sqlite3_column_text(st, 8);
+	if (!lid || !name)
+		return JL_EIO;
+	v->id = jl_arena_str(a, jl_str(lid, (size_t)sqlite3_column_bytes(st, 7)));
+	v->type = jl_arena_str(a, jl_str(name, (size_t)sqlite3_column_bytes(st, 8)));
+	return v->id.p && v->type.p ? JL_OK : JL_ENOMEM;
+}
+
+static jl_rc sq_history(jl_store_t *st_, jl_arena_t *a, const jl_hist_query_t *q, jl_hist_page_t *out)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	rconn_t *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int src, lv;
+	int64_t key = 0, cur_ver = 0;
+	if (!out)
+		return JL_EINVAL;
+	memset(out, 0, sizeof *out);
+	out->total = -1;
+	if (!a || !q || q->count < 1 || (q->id.n && !q->type.n) || (q->type.n && !name_ok(q->type)) ||
+	    (q->id.n && !name_ok(q->id)) || q->since_us < 0 || q->before_us < 0 || q->after_us < 0) {
+		rc = JL_EINVAL;
+		goto out;
+	}
+	if (q->count > HIST_MAX) {
+		rc = JL_ETOOBIG;
+		goto out;
+	}
+	lv = q->id.n ? LV_INS : q->type.n ? LV_TYP : LV_SYS;
+	rc = pool_get(s, &c);
+	if (rc)
+		goto out;
+	/* Everything below reads one snapshot, so the flags and the page agree. */
+	src = run(c->st[R_BEGIN]);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "history begin");
+		goto out;
+	}
+	st = c->st[R_SNAP];
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = db_fail(s, c->db, src, "history snapshot");
+		goto out;
+	}
+	out->snapshot_us = sqlite3_column_int64(st, 0); /* NULL (empty store) reads as 0 */
+	sqlite3_reset(st);
+	st = NULL;
+
+	if (lv != LV_SYS) {
+		rc = r_type(s, c, q->type, &key);
+		if (rc)
+			goto out;
+		if (!key) {
+			/* A type never stored has no history; an unknown resource has total 0. */
+			out->total = lv == LV_INS ? 0 : -1;
+			goto done;
+		}
+	}
+	if (lv == LV_INS) {
+		st = c->st[R_RES];
+		sqlite3_bind_int64(st, 1, key);
+		bind_str(st, 2, q->id);
+		src = sqlite3_step(st);
+		if (src == SQLITE_DONE) {
+			out->total = 0;
+			goto done;
+		}
+		if (src != SQLITE_ROW) {
+			rc = db_fail(s, c->db, src, "history resource");
+			goto out;
+		}
+		key = sqlite3_column_int64(st, 0);
+		cur_ver = sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
+		st = NULL;
+	}
+
+	/* All bounds as one open interval (lo, hi); since is inclusive, hence - 1. */
+	int64_t lo_s = q->since_us > 0 ? q->since_us - 1 : INT64_MIN;
+	int64_t hi = q->before_us > 0 ? q->before_us : INT64_MAX;
+	bool asc = q->after_us > 0;
+	int64_t lo = asc && q->after_us > lo_s ? q->after_us : lo_s;
+	static const int pick[3][2] = {
+		{R_H_SYS_D, R_H_SYS_A}, {R_H_TYP_D, R_H_TYP_A}, {R_H_INS_D, R_H_INS_A}};
+
+	out->items = jl_arena_calloc(a, q->count, sizeof *out->items);
+	if (!out->items) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	st = c->st[pick[lv][asc]];
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	sqlite3_bind_int64(st, 3, (int64_t)q->count + 1); /* one more tells whether more exist */
+	if (lv != LV_SYS)
+		sqlite3_bind_int64(st, 4, key);
+	bool more = false;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == q->count) {
+			more = true;
+			break;
+		}
+		rc = hist_row(c, a, st, &out->items[out->n]);
+		if (rc)
+			goto out;
+		out->n++;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = db_fail(s, c->db, src, "history page");
+		goto out;
+	}
+	sqlite3_reset(st);
+	st = NULL;
+
+	if (asc) {
+		for (size_t i = 0, j = out->n; i + 1 < j; i++, j--) {
+			jl_version_t t = out->items[i];
+			out->items[i] = out->items[j - 1];
+			out->items[j - 1] = t;
+		}
+		out->more_newer = more;
+		/* Older than the page: below its oldest item, or (empty page) at or below after_us. */
+		int64_t bound = out->n ? out->items[out->n - 1].updated_us
+				       : (q->after_us < hi ? q->after_us + 1 : hi);
+		rc = hist_exists(s, c, lv, key, lo_s, bound, &out->more_older);
+	} else {
+		out->more_older = more;
+		if (out->n)
+			rc = hist_exists(s, c, lv, key, out->items[0].updated_us, INT64_MAX, &out->more_newer);
+		else if (q->before_us > 0)
+			rc = hist_exists(s, c, lv, key, q->before_us - 1 > lo_s ? q->before_us - 1 : lo_s,
+					 INT64_MAX, &out->more_newer);
+	}
+	if (rc)
+		goto out;
+
+	if (lv == LV_INS) {
+		/* Versions have no gaps, so without _since the total is the current version. */
+		if (q->since_us <= 0) {
+			out->total = cur_ver;
+		} else {
+			st = c->st[R_N_INS];
+			sqlite3_bind_int64(st, 1, lo_s);
+			sqlite3_bind_int64(st, 4, key);
+			src = sqlite3_step(st);
+			if (src != SQLITE_ROW) {
+				rc = db_fail(s, c->db, src, "history total");
+				goto out;
+			}
+			out->total = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			st = NULL;
+		}
+	}
+done:
+	src = run(c->st[R_COMMIT]);
+	if (src != SQLITE_OK)
+		rc = db_fail(s, c->db, src, "history commit");
+out:
+	if (st)
+		sqlite3_reset(st);
+	if (c)
+		pool_put(s, c); /* rolls back if still in the transaction */
+	if (rc) {
+		memset(out, 0, sizeof *out);
+		out->total = -1;
+	}
+	return rc;
+}
+
+static jl_rc sq_counts(jl_store_t *st_, jl_arena_t *a, jl_type_count_t **out, size_t *n)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	rconn_t *c = NULL;
+	sqlite3_stmt *st = NULL;
+	jl_type_count_t *v = NULL;
+	size_t k = 0, cap = 0;
+	int src;
+	if (!out || !n)
+		return JL_EINVAL;
+	*out = NULL;
+	*n = 0;
+	if (!a) {
+		rc = JL_EINVAL;
+		goto out;
+	}
+	rc = pool_get(s, &c);
+	if (rc)
+		goto out;
+	st = c->st[R_COUNTS];
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			jl_type_count_t *nv = jl_arena_alloc(a, ncap * sizeof *nv);
+			if (!nv) {
+				rc = JL_ENOMEM;
+				goto out;
+			}
+			if (k)
+				memcpy(nv, v, k * sizeof *nv);
+			v = nv;
+			cap = ncap;
+		}
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		v[k].type = jl_arena_strndup(a, name ? name : "", (size_t)sqlite3_column_bytes(st, 0));
+		if (!v[k].type) {
+			rc = JL_ENOMEM;
+			goto out;
+		}
+		v[k].live = sqlite3_column_int64(st, 1);
+		v[k].versions = sqlite3_column_int64(st, 2);
+		k++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(s, c->db, src, "counts");
+		goto out;
+	}
+	*out = v;
+	*n = k;
+out:
+	if (st)
+		sqlite3_reset(st);
+	if (c)
+		pool_put(s, c);
+	return rc;
+}
+
+static jl_rc sq_stats(jl_store_t *st_, jl_store_stats_t *out)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	rconn_t *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int src;
+	if (!out)
+		return JL_EINVAL;
+	memset(out, 0, sizeof *out);
+	rc = pool_get(s, &c);
+	if (rc)
+		goto out;
+	src = run(c->st[R_BEGIN]);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "stats begin");
+		goto out;
+	}
+	st = c->st[R_STATS];
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = db_fail(s, c->db, src, "stats");
+		goto out;
+	}
+	out->resources = sqlite3_column_int64(st, 0);
+	out->versions = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	st = c->st[R_PAGES];
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = db_fail(s, c->db, src, "stats pages");
+		goto out;
+	}
+	out->bytes = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = NULL;
+	src = run(c->st[R_COMMIT]);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "stats commit");
+		goto out;
+	}
+	struct stat sb;
+	if (stat(s->wal_path, &sb) == 0)
+		out->bytes += (int64_t)sb.st_size;
+out:
+	if (st)
+		sqlite3_reset(st);
+	if (c)
+		pool_put(s, c);
+	if (rc)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+static jl_rc sq_check(jl_store_t *st_, jl_diag_t *d)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	rconn_t *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int src, rows = 0;
+	rc = pool_get(s, &c);
+	if (rc)
+		goto out;
+	/* Not kept prepared: it runs rarely and reads the whole file. */
+	src = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, c->db, src, "integrity_check");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(st, 0);
+		rows++;
+		if (m && strcmp(m, "ok") == 0)
+			continue;
+		rc = JL_EIO;
+		DIAG(d, "exception", "database integrity: %s", m ? m : "(null)");
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(s, c->db, src, "integrity_check");
+		DIAG(d, "exception", "integrity check failed: %s", sqlite3_errmsg(c->db));
+	} else if (!rows) {
+		rc = JL_EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	return rc;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+static void clear_out(jl_write_t *w)
+{
+	w->rc = JL_OK;
+	w->ver = 0;
+	w->updated_us = 0;
+	w->created = false;
+	w->noop = false;
+}
+
+/* A whole call failed: every write carries the code, none carries outputs. */
+static void fail_all(jl_write_t *w, size_t n, jl_rc rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		clear_out(&w[i]);
+		w[i].rc = rc;
+	}
+}
+
+/* Instants are unique and increase in commit order even if the clock steps back. */
+static int64_t next_instant(sq_t *s)
+{
+	int64_t now = jl_now_us();
+	s->last_us = now > s->last_us ? now : s->last_us + 1;
+	return s->last_us;
+}
+
+static jl_rc w_type(sq_t *s, jl_str_t name, bool create, int64_t *id, bool *inserted)
+{
+	jl_rc rc = JL_OK;
+	int src;
+	sqlite3_stmt *st = s->ws[W_TYPE_GET];
+	*id = tc_get(s->wtypes, name);
+	if (*id)
+		goto out;
+	bind_str(st, 1, name);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = db_fail(s, s->wdb, src, "type lookup");
+		goto out;
+	}
+	if (!*id && create) {
+		st = s->ws[W_TYPE_INS];
+		bind_str(st, 1, name);
+		src = run(st);
+		if (src != SQLITE_OK) {
+			rc = db_fail(s, s->wdb, src, "type insert");
+			goto out;
+		}
+		*id = sqlite3_last_insert_rowid(s->wdb);
+		*inserted = true;
+	}
+	if (*id)
+		tc_put(s->wtypes, name, *id);
+out:
+	return rc;
+}
+
+/* Applies one write inside the caller's savepoint. Logical refusals write nothing. */
+static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
+{
+	jl_rc rc = JL_OK;
+	int src;
+	sqlite3_stmt *st;
+	int64_t tid, rid = 0, cur = 0, cur_us = 0;
+	bool found = false, was_deleted = false;
+	int kind = w->kind;
+
+	/* A type row is added only by a write that can create its first resource. */
+	bool may_create = kind == JL_WRITE_CREATE || (kind == JL_WRITE_UPDATE && w->create_ok && !w->if_match);
+	rc = w_type(s, w->type, may_create, &tid, new_type);
+	if (rc)
+		goto out;
+	if (tid) {
+		st = s->ws[W_RES_GET];
+		sqlite3_bind_int64(st, 1, tid);
+		bind_str(st, 2, w->id);
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			found = true;
+			rid = sqlite3_column_int64(st, 0);
+			cur = sqlite3_column_int64(st, 1);
+			cur_us = sqlite3_column_int64(st, 2);
+			was_deleted = sqlite3_column_int(st, 3) != 0;
+		}
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW && src != SQLITE_DONE) {
+			rc = db_fail(s, s->wdb, src, "resource lookup");
+			goto out;
+		}
+	}
+
+	switch (kind) {
+	case JL_WRITE_CREATE:
+		if (found) {
+			rc = JL_ECONFLICT;
+			goto out;
+		}
+		break;
+	case JL_WRITE_UPDATE:
+	case JL_WRITE_DELETE:
+		/* If-Match first: a precondition on an absent resource fails as a precondition. */
+		if (w->if_match > 0 && (!found || cur != w->if_match)) {
+			rc = JL_EPRECOND;
+			goto out;
+		}
+		if (!found && (kind == JL_WRITE_DELETE || !w->create_ok)) {
+			rc = JL_ENOTFOUND;
+			goto out;
+		}
+		if (kind == JL_WRITE_DELETE && was_deleted) {
+			w->noop = true;
+			w->ver = cur;
+			w->updated_us = cur_us;
+			goto out;
+		}
+		break;
+	default:
+		rc = JL_EINTERNAL; /* validated in write() */
+		goto out;
+	}
+
+	bool del = kind == JL_WRITE_DELETE;
+	int64_t ver = found ? cur + 1 : 1;
+	int64_t us = next_instant(s);
+	int dlive = del ? -1 : (!found || was_deleted) ? 1 : 0;
+
+	if (!found) {
+		rid = s->next_rid++;
+		st = s->ws[W_RES_INS];
+		sqlite3_bind_int64(st, 1, tid);
+		bind_str(st, 2, w->id);
+		sqlite3_bind_int64(st, 3, rid);
+		sqlite3_bind_int64(st, 4, ver);
+		sqlite3_bind_int64(st, 5, us);
+		sqlite3_bind_int(st, 6, del);
+	} else {
+		st = s->ws[W_RES_UPD];
+		sqlite3_bind_int64(st, 1, tid);
+		bind_str(st, 2, w->id);
+		sqlite3_bind_int64(st, 3, ver);
+		sqlite3_bind_int64(st, 4, us);
+		sqlite3_bind_int(st, 5, del);
+	}
+	src = run(st);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "resource write");
+		goto out;
+	}
+
+	st = s->ws[W_VER_INS];
+	sqlite3_bind_int64(st, 1, us);
+	sqlite3_bind_int64(st, 2, rid);
+	sqlite3_bind_int64(st, 3, ver);
+	sqlite3_bind_int64(st, 4, tid);
+	sqlite3_bind_int(st, 5, del);
+	sqlite3_bind_int(st, 6, kind);
+	sqlite3_bind_int(st, 7, b->enc);
+	sqlite3_bind_int64(st, 8, w->body_meta);
+	/* A NULL pointer would bind SQL NULL; an empty body is a zero-length blob. */
+	if (b->n)
+		sqlite3_bind_blob64(st, 9, b->p, b->n, SQLITE_STATIC);
+	else
+		sqlite3_bind_zeroblob(st, 9, 0);
+	src = run(st);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "version insert");
+		goto out;
+	}
+
+	st = s->ws[W_STATS];
+	sqlite3_bind_int64(st, 1, tid);
+	sqlite3_bind_int(st, 2, dlive);
+	src = run(st);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "stats update");
+		goto out;
+	}
+
+	w->ver = ver;
+	w->updated_us = us;
+	w->created = !found || was_deleted;
+out:
+	return rc;
+}
+
+/*
+ * Runs one call inside its own savepoint. Returns false when the enclosing
+ * transaction is no longer usable (SQLite rolled it back after an I/O error,
+ * or the savepoint itself failed): the whole group then fails.
+ */
+static bool run_call(sq_t *s, wcall_t *c, bool *group_new_type)
+{
+	bool new_type = false, ok = true;
+	size_t i = 0;
+	jl_rc rc = JL_OK;
+	int src = run(s->ws[W_SAVE]);
+	c->ran = true;
+	if (src != SQLITE_OK) {
+		c->rc = db_fail(s, s->wdb, src, "savepoint");
+		fail_all(c->w, c->n, c->rc);
+		ok = false;
+		goto out;
+	}
+	for (i = 0; i < c->n; i++) {
+		rc = apply(s, &c->w[i], &c->b[i], &new_type);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		for (size_t j = 0; j < c->n; j++)
+			clear_out(&c->w[j]);
+		c->w[i].rc = rc;
+		c->rc = rc;
+		if (new_type)
+			tc_clear(s->wtypes); /* its rtype rows are gone again */
+		if (sqlite3_get_autocommit(s->wdb)) {
+			ok = false;
+			goto out;
+		}
+		src = run(s->ws[W_ROLLBACK_TO]);
+		if (src == SQLITE_OK)
+			src = run(s->ws[W_RELEASE]);
+		if (src != SQLITE_OK) {
+			(void)db_fail(s, s->wdb, src, "rollback to savepoint");
+			ok = false;
+		}
+		goto out;
+	}
+	src = run(s->ws[W_RELEASE]);
+	if (src != SQLITE_OK) {
+		c->rc = db_fail(s, s->wdb, src, "release savepoint");
+		ok = false;
+		goto out;
+	}
+	*group_new_type |= new_type;
+	c->rc = JL_OK;
+out:
+	return ok;
+}
+
+static void run_group(sq_t *s, wcall_t *head)
+{
+	int64_t now = jl_mono_ns(), nw = 0;
+	int live = 0, src;
+	bool ok = true, new_type = false;
+	jl_rc grc = JL_EIO;
+
+	for (wcall_t *c = head; c; c = c->next) {
+		c->ran = false;
+		if (c->deadline_ns && now >= c->deadline_ns) {
+			c->rc = JL_ETIMEOUT;
+			fail_all(c->w, c->n, c->rc);
+			continue;
+		}
+		live++;
+		nw += (int64_t)c->n;
+	}
+	if (!live)
+		return;
+
+	src = run(s->ws[W_BEGIN]);
+	if (src != SQLITE_OK) {
+		grc = db_fail(s, s->wdb, src, "begin");
+		for (wcall_t *c = head; c; c = c->next)
+			if (c->rc != JL_ETIMEOUT) {
+				c->rc = grc;
+				fail_all(c->w, c->n, grc);
+			}
+		return;
+	}
+	for (wcall_t *c = head; c && ok; c = c->next)
+		if (c->rc != JL_ETIMEOUT)
+			ok = run_call(s, c, &new_type);
+	if (ok) {
+		src = run(s->ws[W_COMMIT]);
+		if (src != SQLITE_OK) {
+			(void)db_fail(s, s->wdb, src, "commit");
+			ok = false;
+		}
+	}
+	atomic_fetch_add(&s->groups, 1);
+	atomic_fetch_add(&s->calls, live);
+	atomic_fetch_add(&s->writes, nw);
+	if (nw > atomic_load(&s->max_group))
+		atomic_store(&s->max_group, nw); /* only the writer stores it */
+	if (ok) {
+		atomic_fetch_add(&s->commits, 1);
+		return;
+	}
+	/* Nothing of this group reached the disk: no caller may be told otherwise. */
+	if (!sqlite3_get_autocommit(s->wdb))
+		(void)run(s->ws[W_ROLLBACK]);
+	tc_clear(s->wtypes);
+	for (wcall_t *c = head; c; c = c->next)
+		if (c->rc != JL_ETIMEOUT) {
+			c->rc = grc;
+			fail_all(c->w, c->n, grc);
+		}
+}
+
+static void *writer_main(void *arg)
+{
+	sq_t *s = arg;
+	pthread_mutex_lock(&s->qmu);
+	for (;;) {
+		while (!s->qhead && !s->closing)
+			pthread_cond_wait(&s->qcv, &s->qmu);
+		if (!s->qhead)
+			break; /* closing, and the queue is drained */
+		/* Take every queued call, up to group_max writes (but always at least one call). */
+		wcall_t *head = s->qhead, *last = head;
+		size_t nw = head->n;
+		last->state = CALL_RUNNING;
+		while (last->next && nw + last->next->n <= (size_t)s->group_max) {
+			last = last->next;
+			last->state = CALL_RUNNING;
+			nw += last->n;
+		}
+		s->qhead = last->next;
+		if (s->qhead)
+			s->qhead->prev = NULL;
+		else
+			s->qtail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->qmu);
+
+		run_group(s, head);
+
+		pthread_mutex_lock(&s->qmu);
+		for (wcall_t *c = head, *nx; c; c = nx) {
+			nx = c->next; /* c belongs to its caller again once it sees DONE */
+			c->state = CALL_DONE;
+			pthread_cond_signal(&c->cv);
+		}
+	}
+	pthread_mutex_unlock(&s->qmu);
+	return NULL;
+}
+
+static jl_rc validate(const jl_write_t *w)
+{
+	if (w->kind < JL_WRITE_CREATE || w->kind > JL_WRITE_DELETE || !name_ok(w->type) || !name_ok(w->id) ||
+	    w->if_match < 0 || (w->body.n && !w->body.p) || (w->kind == JL_WRITE_DELETE && w->body.n))
+		return JL_EINVAL;
+	if (w->body.n > BODY_MAX)
+		return JL_ETOOBIG;
+	return JL_OK;
+}
+
+static jl_rc sq_write(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline_ns)
+{
+	sq_t *s = (sq_t *)st_;
+	jl_rc rc = JL_OK;
+	wbody_t small[SMALL_CALL], *b = small;
+	wcall_t c;
+	bool cv = false;
+	size_t i, nb = 0; /* b[0..nb) may own compressed copies */
+
+	if (!n)
+		return JL_OK;
+	if (!w)
+		return JL_EINVAL;
+	for (i = 0; i < n; i++)
+		clear_out(&w[i]);
+	for (i = 0; i < n; i++) {
+		rc = validate(&w[i]);
+		if (rc) {
+			w[i].rc = rc;
+			goto out;
+		}
+	}
+	if (deadline_ns && jl_mono_ns() >= deadline_ns) {
+		rc = JL_ETIMEOUT;
+		fail_all(w, n, rc);
+		goto out;
+	}
+	if (n > SMALL_CALL) {
+		b = jl_calloc(JL_MEM_STORE, n, sizeof *b);
+		if (!b) {
+			rc = JL_ENOMEM;
+			fail_all(w, n, rc);
+			goto out;
+		}
+	}
+	for (nb = 0; nb < n; nb++) {
+		rc = encode(s, &w[nb], &b[nb]);
+		if (rc) {
+			w[nb].rc = rc;
+			goto out;
+		}
+	}
+
+	memset(&c, 0, sizeof c);
+	c.w = w;
+	c.n = n;
+	c.b = b;
+	c.deadline_ns = deadline_ns;
+	if (pthread_cond_init(&c.cv, &s->cattr) != 0) {
+		rc = JL_ENOMEM;
+		fail_all(w, n, rc);
+		goto out;
+	}
+	cv = true;
+
+	pthread_mutex_lock(&s->qmu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->qmu);
+		rc = JL_EBUSY;
+		fail_all(w, n, rc);
+		goto out;
+	}
+	c.state = CALL_QUEUED;
+	c.prev = s->qtail;
+	if (s->qtail)
+		s->qtail->next = &c;
+	else
+		s->qhead = &c;
+	s->qtail = &c;
+	pthread_cond_signal(&s->qcv);
+	while (c.state != CALL_DONE) {
+		if (!deadline_ns || c.state != CALL_QUEUED) {
+			pthread_cond_wait(&c.cv, &s->qmu);
+			continue;
+		}
+		struct timespec ts = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
+		int e = pthread_cond_timedwait(&c.cv, &s->qmu, &ts);
+		if (e == ETIMEDOUT && c.state == CALL_QUEUED) {
+			/* Still queued past its deadline: leave without running. */
+			if (c.prev)
+				c.prev->next = c.next;
+			else
+				s->qhead = c.next;
+			if (c.next)
+				c.next->prev = c.prev;
+			else
+				s->qtail = c.prev;
+			c.state = CALL_DONE;
+			c.rc = JL_ETIMEOUT;
+			fail_all(w, n, c.rc);
+		}
+	}
+	pthread_mutex_unlock(&s->qmu);
+	rc = c.rc;
+	if (rc) {
+		/* Report the first write that failed, as store.h promises. */
+		for (i = 0; i < n; i++)
+			if (w[i].rc) {
+				rc = w[i].rc;
+				break;
+			}
+	}
+out:
+	if (cv)
+		pthread_cond_destroy(&c.cv);
+	for (i = 0; i < nb; i++)
+		jl_free(JL_MEM_STORE, b[i].owned);
+	if (b != small)
+		jl_free(JL_MEM_STORE, b);
+	return rc;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+/* Single-row, single-column query on the write connection during open. */
+static jl_rc w_query_int(sq_t *s, const char *sql, int64_t *v)
+{
+	jl_rc rc = JL_OK;
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else
+		rc = db_fail(s, s->wdb, src, sql);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Refuses files that are not ours or come from a newer build, before we change anything in them. */
+static jl_rc check_header(sq_t *s, jl_diag_t *d, int64_t *uv)
+{
+	jl_rc rc = JL_OK;
+	int64_t app = 0, objs = 0;
+	if ((rc = w_query_int(s, "PRAGMA user_version", uv)) ||
+	    (rc = w_query_int(s, "PRAGMA application_id", &app)) ||
+	    (rc = w_query_int(s, "SELECT count(*) FROM sqlite_schema", &objs))) {
+		DIAG(d, "exception", "cannot read the database header of %s: %s", s->path, sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	if (app != APP_ID && (app != 0 || objs != 0)) {
+		rc = JL_EINVAL;
+		DIAG(d, "invalid", "%s is not a Jianlian database", s->path);
+		goto out;
+	}
+	if (*uv > SCHEMA_VERSION) {
+		rc = JL_EUNSUPPORTED;
+		DIAG(d, "not-supported", "%s has schema version %lld; this build knows up to %d", s->path,
+		     (long long)*uv, SCHEMA_VERSION);
+	}
+out:
+	return rc;
+}
+
+static jl_rc migrate(sq_t *s, jl_diag_t *d, bool *created)
+{
+	jl_rc rc = JL_OK;
+	int64_t uv = 0;
+	int src = sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	*created = false;
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "begin migration");
+		DIAG(d, "exception", "cannot lock the database %s: %s", s->path, sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	/* Again under the lock: another process may have migrated meanwhile. */
+	rc = check_header(s, d, &uv);
+	if (rc)
+		goto out;
+	for (int64_t v = uv; v < SCHEMA_VERSION; v++) {
+		src = sqlite3_exec(s->wdb, migrations[v], NULL, NULL, NULL);
+		if (src != SQLITE_OK) {
+			rc = db_fail(s, s->wdb, src, "migration");
+			DIAG(d, "exception", "schema migration failed: %s", sqlite3_errmsg(s->wdb));
+			goto out;
+		}
+	}
+	src = sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "commit migration");
+		DIAG(d, "exception", "cannot write the schema: %s", sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	*created = uv == 0;
+out:
+	if (rc && !sqlite3_get_autocommit(s->wdb))
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
+{
+	jl_rc rc = JL_OK;
+	bool created = false;
+	int src = sqlite3_open_v2(s->path, &s->wdb,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "open");
+		DIAG(d, "exception", "cannot open %s: %s", s->path, s->wdb ? sqlite3_errmsg(s->wdb) : "");
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->wdb, 1);
+	sqlite3_busy_timeout(s->wdb, BUSY_MS);
+	int64_t uv = 0;
+	rc = check_header(s, d, &uv);
+	if (rc)
+		goto out;
+	s->ours = true;
+	/*
+	 * WAL: readers keep a snapshot while the writer appends. synchronous=FULL
+	 * fsyncs the WAL at every commit, which is what makes an acknowledged
+	 * write survive power loss. temp_store=MEMORY keeps the savepoint
+	 * journals of a group off the disk. journal_size_limit truncates the WAL
+	 * after a burst instead of keeping it at its peak size.
+	 */
+	int64_t wal = 0;
+	sqlite3_stmt *st = NULL;
+	src = sqlite3_prepare_v2(s->wdb, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (src == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(st, 0);
+		wal = m && strcmp(m, "wal") == 0;
+	}
+	sqlite3_finalize(st);
+	if (!wal) {
+		rc = JL_EIO;
+		DIAG(d, "exception", "cannot put %s in WAL mode: %s", s->path, sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	src = sqlite3_exec(s->wdb,
+			   cfg->no_sync ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = FULL", NULL, NULL,
+			   NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(s->wdb,
+				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;"
+				   " PRAGMA journal_size_limit = 67108864",
+				   NULL, NULL, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(s, s->wdb, src, "configure");
+		DIAG(d, "exception", "cannot configure %s: %s", s->path, sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	rc = migrate(s, d, &created);
+	if (rc)
+		goto out;
+	if (created)
+		fsync_dir(cfg->dir);
+	for (int i = 0; i < W_COUNT; i++) {
+		src = sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i], NULL);
+		if (src != SQLITE_OK) {
+			rc = db_fail(s, s->wdb, src, "prepare");
+			DIAG(d, "exception", "cannot prepare statements: %s", sqlite3_errmsg(s->wdb));
+			goto out;
+		}
+	}
+	/* Instants continue after the newest stored one, whatever the clock says now. */
+	int64_t max_rid = 0;
+	if ((rc = w_query_int(s, "SELECT coalesce(max(updated), 0) FROM ver", &s->last_us)) ||
+	    (rc = w_query_int(s, "SELECT coalesce(max(rid), 0) FROM res", &max_rid))) {
+		DIAG(d, "exception", "cannot read %s: %s", s->path, sqlite3_errmsg(s->wdb));
+		goto out;
+	}
+	s->next_rid = max_rid + 1;
+out:
+	return rc;
+}
+
+static void destroy(sq_t *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->pmu);
+	s->closing_readers = true;
+	while (s->pidle < s->popen) /* reads in flight finish first */
+		pthread_cond_wait(&s->pcv, &s->pmu);
+	rconn_t *c = s->pfree;
+	s->pfree = NULL;
+	s->popen = s->pidle = 0;
+	pthread_mutex_unlock(&s->pmu);
+	while (c) {
+		rconn_t *nx = c->next;
+		rconn_free(c);
+		c = nx;
+	}
+	if (s->wdb) {
+		for (int i = 0; i < W_COUNT; i++)
+			sqlite3_finalize(s->ws[i]);
+		/* Fold the WAL back into the main file so the directory is one file at rest. */
+		int src = s->ours ? sqlite3_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)
+				  : SQLITE_OK;
+		if (src != SQLITE_OK)
+			(void)db_fail(s, s->wdb, src, "checkpoint at close");
+		src = sqlite3_close(s->wdb);
+		if (src != SQLITE_OK)
+			(void)db_fail(s, s->wdb, src, "close");
+	}
+	while (s->zfree) {
+		zctx_t *nx = s->zfree->next;
+		ZSTD_freeCCtx(s->zfree->c);
+		jl_free(JL_MEM_STORE, s->zfree);
+		s->zfree = nx;
+	}
+	if (s->sync_ok) {
+		pthread_mutex_destroy(&s->qmu);
+		pthread_cond_destroy(&s->qcv);
+		pthread_condattr_destroy(&s->cattr);
+		pthread_mutex_destroy(&s->pmu);
+		pthread_cond_destroy(&s->pcv);
+		pthread_mutex_destroy(&s->zmu);
+	}
+	jl_free(JL_MEM_STORE, s->wtypes);
+	jl_free(JL_MEM_STORE, s->path);
+	jl_free(JL_MEM_STORE, s->wal_path);
+	jl_free(JL_MEM_STORE, s);
+}
+
+void jl__store_sqlite_quiesce(jl_store_t *st_)
+{
+	sq_t *s = (sq_t *)st_;
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->qmu);
+	s->closing = true;
+	pthread_cond_signal(&s->qcv);
+	bool join = s->writer_started && !s->writer_joined;
+	s->writer_joined = true;
+	pthread_mutex_unlock(&s->qmu);
+	if (join)
+		pthread_join(s->writer, NULL);
+}
+
+static void sq_close(jl_store_t *st_)
+{
+	if (!st_)
+		return;
+	jl__store_sqlite_quiesce(st_);
+	destroy((sq_t *)st_);
+}
+
+static jl_rc init_sync(sq_t *s)
+{
+	bool m1 = false, c1 = false, a1 = false, m2 = false, c2 = false, m3 = false;
+	if (!(m1 = !pthread_mutex_init(&s->qmu, NULL)) || !(c1 = !pthread_cond_init(&s->qcv, NULL)) ||
+	    !(a1 = !pthread_condattr_init(&s->cattr)) ||
+	    pthread_condattr_setclock(&s->cattr, CLOCK_MONOTONIC) != 0 ||
+	    !(m2 = !pthread_mutex_init(&s->pmu, NULL)) || !(c2 = !pthread_cond_init(&s->pcv, NULL)) ||
+	    !(m3 = !pthread_mutex_init(&s->zmu, NULL))) {
+		if (m1)
+			pthread_mutex_destroy(&s->qmu);
+		if (c1)
+			pthread_cond_destroy(&s->qcv);
+		if (a1)
+			pthread_condattr_destroy(&s->cattr);
+		if (m2)
+			pthread_mutex_destroy(&s->pmu);
+		if (c2)
+			pthread_cond_destroy(&s->pcv);
+		return JL_ENOMEM;
+	}
+	s->sync_ok = true;
+	return JL_OK;
+}
+
+jl_rc jl__store_sqlite_open(const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag_t *d)
+{
+	jl_rc rc = JL_OK;
+	sq_t *s = NULL;
+	int e;
+	if (!out)
+		return JL_EINVAL;
+	*out = NULL;
+	if (!cfg || !cfg->dir || !cfg->dir[0] || cfg->readers < 0 || cfg->group_max < 0) {
+		rc = JL_EINVAL;
+		DIAG(d, "invalid", "store configuration: a data directory is required");
+		goto out;
+	}
+	s = jl_calloc(JL_MEM_STORE, 1, sizeof *s);
+	if (!s || init_sync(s)) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	s->base.ops = &jl_store_sqlite_ops;
+	s->group_max = cfg->group_max ? cfg->group_max : GROUP_DEFAULT;
+	s->pmax = cfg->readers ? cfg->readers : READERS_DEFAULT;
+	jl_log_init(&s->log, 2, JL_LOG_WARN);
+	s->path = path_join(cfg->dir, DB_FILE);
+	s->wal_path = path_join(cfg->dir, DB_FILE "-wal");
+	s->wtypes = jl_calloc(JL_MEM_STORE, 1, sizeof *s->wtypes);
+	if (!s->path || !s->wal_path || !s->wtypes) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	e = mkdir_p(cfg->dir);
+	if (e) {
+		rc = e == ENOMEM ? JL_ENOMEM : JL_EIO;
+		DIAG(d, "exception", "cannot create the data directory %s: %s", cfg->dir, strerror(e));
+		goto out;
+	}
+	rc = open_writer(s, cfg, d);
+	if (rc)
+		goto out;
+	e = pthread_create(&s->writer, NULL, writer_main, s);
+	if (e) {
+		rc = JL_ENOMEM;
+		DIAG(d, "exception", "cannot start the writer thread: %s", strerror(e));
+		goto out;
+	}
+	s->writer_started = true;
+	*out = &s->base;
+out:
+	if (rc && s) {
+		if (!s->sync_ok) {
+			jl_free(JL_MEM_STORE, s);
+		} else {
+			jl__store_sqlite_quiesce(&s->base);
+			destroy(s);
+		}
+	}
+	return rc;
+}
+
+void jl__store_sqlite_counters(jl_store_t *st_, jl__sqlite_counters_t *out)
+{
+	sq_t *s = (sq_t *)st_;
+	out->commits = atomic_load(&s->commits);
+	out->groups = atomic_load(&s->groups);
+	out->calls = atomic_load(&s->calls);
+	out->writes = atomic_load(&s->writes);
+	out->max_group = atomic_load(&s->max_group);
+}
+
+int64_t jl__store_sqlite_commits(jl_store_t *st_)
+{
+	return atomic_load(&((sq_t *)st_)->commits);
+}
+
+const jl_store_ops_t jl_store_sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.write = sq_write,
+	.read = sq_read,
+	.history = sq_history,
+	.counts = sq_counts,
+	.stats = sq_stats,
+	.check = sq_check,
+};

@@ -1,0 +1,1203 @@
+/*
+ * Unit tests for store/sqlite through the store.h interface: write
+ * semantics (versions, conflicts, preconditions, deletes), atomicity of a
+ * call, group commit under concurrency, history paging at the three levels,
+ * counts, compression, persistence across reopen, corrupt bodies, deadlines,
+ * shutdown and allocation failure. Each test gets its own temporary data
+ * directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "base/time.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+
+typedef struct fx {
+	char dir[64];
+	jl_store_t *s;
+	jl_arena_t *a;
+} fx_t;
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		char p[512];
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+static jl_store_t *open_store(const char *dir, int group_max)
+{
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_store_cfg_t cfg = {.dir = dir, .group_max = group_max};
+	jl_store_t *s = NULL;
+	jl_rc rc = jl_store_open("sqlite", &cfg, &s, &d);
+	if (rc)
+		fail_msg("open %s: %s %s", dir, jl_rc_name(rc), d.n ? d.items[0].diag : "");
+	jl_arena_free(a);
+	return s;
+}
+
+static int setup(void **state)
+{
+	fx_t *f = jl_calloc(JL_MEM_MISC, 1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/jl-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->s = open_store(f->dir, 0);
+	f->a = jl_arena_new(0, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	jl_arena_free(f->a);
+	rm_rf(f->dir);
+	jl_free(JL_MEM_MISC, f);
+	return 0;
+}
+
+static jl_write_t mk(int kind, const char *type, const char *id, const char *body)
+{
+	jl_write_t w = {.kind = (uint8_t)kind, .type = jl_cstr(type), .id = jl_cstr(id)};
+	if (body)
+		w.body = jl_cstr(body);
+	return w;
+}
+
+static jl_rc put1(jl_store_t *s, jl_write_t *w)
+{
+	return jl_store_write(s, w, 1, 0);
+}
+
+/* Shorthands that must succeed; they return the write's outputs. */
+static jl_write_t ok_write(jl_store_t *s, int kind, const char *type, const char *id, const char *body)
+{
+	jl_write_t w = mk(kind, type, id, body);
+	w.create_ok = true;
+	jl_rc rc = put1(s, &w);
+	if (rc)
+		fail_msg("write %s/%s: %s", type, id, jl_rc_name(rc));
+	return w;
+}
+
+static void expect_body(jl_store_t *s, jl_arena_t *a, const char *type, const char *id, int64_t ver,
+			const char *body, bool deleted)
+{
+	jl_version_t v;
+	jl_rc rc = jl_store_read(s, a, jl_cstr(type), jl_cstr(id), ver, &v);
+	if (rc)
+		fail_msg("read %s/%s v%lld: %s", type, id, (long long)ver, jl_rc_name(rc));
+	assert_int_equal(v.deleted, deleted);
+	assert_true(jl_str_eqc(v.type, type));
+	assert_true(jl_str_eqc(v.id, id));
+	if (ver)
+		assert_int_equal(v.ver, ver);
+	assert_true(jl_str_eqc(v.body, body ? body : ""));
+}
+
+/* ---- write semantics ----------------------------------------------------- */
+
+static void test_crud_and_vread(void **state)
+{
+	fx_t *f = *state;
+	jl_write_t w = ok_write(f->s, JL_WRITE_CREATE, "Patient", "a", "{\"v\":1}");
+	assert_int_equal(w.ver, 1);
+	assert_true(w.created);
+	assert_true(w.updated_us > 0);
+	int64_t u1 = w.updated_us;
+
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("a"), 0, &v), JL_OK);
+	assert_int_equal(v.ver, 1);
+	assert_int_equal(v.updated_us, u1);
+	assert_int_equal(v.method, JL_WRITE_CREATE);
+	assert_true(jl_str_eqc(v.body, "{\"v\":1}"));
+
+	w = mk(JL_WRITE_UPDATE, "Patient", "a", "{\"v\":2}");
+	w.body_meta = 77;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 2);
+	assert_false(w.created);
+	assert_true(w.updated_us > u1);
+
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("a"), 0, &v), JL_OK);
+	assert_int_equal(v.ver, 2);
+	assert_int_equal(v.body_meta, 77);
+	assert_int_equal(v.method, JL_WRITE_UPDATE);
+	expect_body(f->s, f->a, "Patient", "a", 1, "{\"v\":1}", false);
+	expect_body(f->s, f->a, "Patient", "a", 2, "{\"v\":2}", false);
+
+	w = ok_write(f->s, JL_WRITE_DELETE, "Patient", "a", NULL);
+	assert_int_equal(w.ver, 3);
+	assert_false(w.noop);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("a"), 0, &v), JL_OK);
+	assert_true(v.deleted);
+	assert_int_equal(v.ver, 3);
+	assert_int_equal(v.method, JL_WRITE_DELETE);
+	assert_int_equal(v.body.n, 0);
+	expect_body(f->s, f->a, "Patient", "a", 2, "{\"v\":2}", false);
+
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("a"), 4, &v), JL_ENOTFOUND);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("b"), 0, &v), JL_ENOTFOUND);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Nope"), JL_STR("a"), 0, &v), JL_ENOTFOUND);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR(""), 0, &v), JL_EINVAL);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("a"), -1, &v), JL_EINVAL);
+}
+
+static void test_errors_and_preconditions(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "x", "{}");
+	jl_write_t w = mk(JL_WRITE_CREATE, "Patient", "x", "{}");
+	assert_int_equal(put1(f->s, &w), JL_ECONFLICT);
+	assert_int_equal(w.rc, JL_ECONFLICT);
+
+	/* Even a deleted resource keeps its id. */
+	ok_write(f->s, JL_WRITE_DELETE, "Patient", "x", NULL);
+	w = mk(JL_WRITE_CREATE, "Patient", "x", "{}");
+	assert_int_equal(put1(f->s, &w), JL_ECONFLICT);
+
+	w = mk(JL_WRITE_UPDATE, "Patient", "absent", "{}");
+	assert_int_equal(put1(f->s, &w), JL_ENOTFOUND);
+	w = mk(JL_WRITE_UPDATE, "NoSuchType", "absent", "{}");
+	assert_int_equal(put1(f->s, &w), JL_ENOTFOUND);
+	w = mk(JL_WRITE_UPDATE, "Patient", "absent", "{}");
+	w.if_match = 1;
+	w.create_ok = true;
+	assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "y", "{}");
+	w = mk(JL_WRITE_UPDATE, "Patient", "y", "{\"n\":2}");
+	w.if_match = 2;
+	assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+	w = mk(JL_WRITE_UPDATE, "Patient", "y", "{\"n\":2}");
+	w.if_match = 1;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 2);
+
+	w = mk(JL_WRITE_DELETE, "Patient", "y", NULL);
+	w.if_match = 1;
+	assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+	w = mk(JL_WRITE_DELETE, "Patient", "absent", NULL);
+	assert_int_equal(put1(f->s, &w), JL_ENOTFOUND);
+	w = mk(JL_WRITE_DELETE, "Nope", "absent", NULL);
+	assert_int_equal(put1(f->s, &w), JL_ENOTFOUND);
+
+	/* Arguments the store refuses before queueing. */
+	char id65[66];
+	memset(id65, 'z', 65);
+	id65[65] = 0;
+	jl_write_t bad[] = {
+		mk(JL_WRITE_CREATE, "Patient", "", "{}"),
+		mk(JL_WRITE_CREATE, "", "q", "{}"),
+		mk(JL_WRITE_CREATE, "Patient", id65, "{}"),
+		mk(JL_WRITE_DELETE, "Patient", "y", "{}"),
+		mk(9, "Patient", "q", "{}"),
+	};
+	bad[0].id = jl_str("a\0b", 3); /* embedded NUL */
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(put1(f->s, &bad[i]), JL_EINVAL);
+		assert_int_equal(bad[i].rc, JL_EINVAL);
+	}
+	w = mk(JL_WRITE_UPDATE, "Patient", "y", "{}");
+	w.if_match = -1;
+	assert_int_equal(put1(f->s, &w), JL_EINVAL);
+	assert_int_equal(jl_store_write(f->s, NULL, 1, 0), JL_EINVAL);
+	assert_int_equal(jl_store_write(f->s, NULL, 0, 0), JL_OK);
+}
+
+static void test_create_on_update_and_delete_noop(void **state)
+{
+	fx_t *f = *state;
+	jl_write_t w = mk(JL_WRITE_UPDATE, "Patient", "c1", "{\"a\":1}");
+	w.create_ok = true;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 1);
+	assert_true(w.created);
+
+	w = ok_write(f->s, JL_WRITE_DELETE, "Patient", "c1", NULL);
+	assert_int_equal(w.ver, 2);
+	int64_t del_us = w.updated_us;
+
+	w = mk(JL_WRITE_DELETE, "Patient", "c1", NULL);
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_true(w.noop);
+	assert_int_equal(w.ver, 2);
+	assert_int_equal(w.updated_us, del_us);
+
+	/* Update of a deleted resource revives it as the next version, reported as created. */
+	w = mk(JL_WRITE_UPDATE, "Patient", "c1", "{\"a\":3}");
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 3);
+	assert_true(w.created);
+	expect_body(f->s, f->a, "Patient", "c1", 0, "{\"a\":3}", false);
+	expect_body(f->s, f->a, "Patient", "c1", 2, NULL, true);
+
+	/* Versions have no gaps even with refused writes in between. */
+	for (int i = 0; i < 5; i++) {
+		w = mk(JL_WRITE_UPDATE, "Patient", "c1", "{}");
+		w.if_match = 1;
+		assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+		w = ok_write(f->s, JL_WRITE_UPDATE, "Patient", "c1", "{}");
+		assert_int_equal(w.ver, 4 + i);
+	}
+}
+
+static void test_atomic_call(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "dup", "{}");
+
+	jl_write_t w[3] = {
+		mk(JL_WRITE_CREATE, "Patient", "new1", "{}"),
+		mk(JL_WRITE_CREATE, "Brandnew", "b1", "{}"), /* inserts a type, then rolls back */
+		mk(JL_WRITE_CREATE, "Patient", "dup", "{}"),
+	};
+	assert_int_equal(jl_store_write(f->s, w, 3, 0), JL_ECONFLICT);
+	assert_int_equal(w[0].rc, JL_OK);
+	assert_int_equal(w[0].ver, 0);
+	assert_int_equal(w[2].rc, JL_ECONFLICT);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("new1"), 0, &v), JL_ENOTFOUND);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Brandnew"), JL_STR("b1"), 0, &v), JL_ENOTFOUND);
+
+	/* The rolled-back type id gets reused by another name; nothing may mix them up. */
+	ok_write(f->s, JL_WRITE_CREATE, "Other", "o1", "{\"o\":1}");
+	ok_write(f->s, JL_WRITE_CREATE, "Brandnew", "b1", "{\"b\":1}");
+	expect_body(f->s, f->a, "Other", "o1", 0, "{\"o\":1}", false);
+	expect_body(f->s, f->a, "Brandnew", "b1", 0, "{\"b\":1}", false);
+
+	jl_type_count_t *tc;
+	size_t n;
+	assert_int_equal(jl_store_counts(f->s, f->a, &tc, &n), JL_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(tc[0].type, "Brandnew");
+	assert_string_equal(tc[1].type, "Other");
+	assert_string_equal(tc[2].type, "Patient");
+	assert_int_equal(tc[2].live, 1);
+	assert_int_equal(tc[2].versions, 1);
+
+	/* Several writes to one resource in one call see each other. */
+	jl_write_t t[3] = {
+		mk(JL_WRITE_CREATE, "Patient", "t", "{\"t\":1}"),
+		mk(JL_WRITE_UPDATE, "Patient", "t", "{\"t\":2}"),
+		mk(JL_WRITE_DELETE, "Patient", "t", NULL),
+	};
+	assert_int_equal(jl_store_write(f->s, t, 3, 0), JL_OK);
+	assert_int_equal(t[0].ver, 1);
+	assert_int_equal(t[1].ver, 2);
+	assert_int_equal(t[2].ver, 3);
+	assert_true(t[0].updated_us < t[1].updated_us && t[1].updated_us < t[2].updated_us);
+	expect_body(f->s, f->a, "Patient", "t", 2, "{\"t\":2}", false);
+}
+
+/* ---- concurrency --------------------------------------------------------- */
+
+#define NTHREADS 8
+#define NWRITES 500
+#define NRES 100
+
+typedef struct wres {
+	int64_t ver, us;
+} wres_t;
+
+typedef struct worker {
+	jl_store_t *s;
+	int k;
+	wres_t r[NWRITES];
+	int fails;
+} worker_t;
+
+static void *worker_main(void *arg)
+{
+	worker_t *wk = arg;
+	char id[32], body[64];
+	for (int j = 0; j < NWRITES; j++) {
+		snprintf(id, sizeof id, "t%d-%d", wk->k, j % NRES);
+		snprintf(body, sizeof body, "{\"k\":%d,\"j\":%d}", wk->k, j);
+		jl_write_t w = mk(j < NRES ? JL_WRITE_CREATE : JL_WRITE_UPDATE, "Observation", id, body);
+		if (jl_store_write(wk->s, &w, 1, 0)) {
+			wk->fails++;
+			continue;
+		}
+		wk->r[j].ver = w.ver;
+		wk->r[j].us = w.updated_us;
+	}
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_group_commit_concurrency(void **state)
+{
+	fx_t *f = *state;
+	static worker_t wk[NTHREADS];
+	pthread_t th[NTHREADS];
+	jl__sqlite_counters_t c0, c1;
+	jl__store_sqlite_counters(f->s, &c0);
+	for (int k = 0; k < NTHREADS; k++) {
+		memset(&wk[k], 0, sizeof wk[k]);
+		wk[k].s = f->s;
+		wk[k].k = k;
+		assert_int_equal(pthread_create(&th[k], NULL, worker_main, &wk[k]), 0);
+	}
+	for (int k = 0; k < NTHREADS; k++)
+		pthread_join(th[k], NULL);
+	jl__store_sqlite_counters(f->s, &c1);
+
+	int64_t *all = jl_calloc(JL_MEM_MISC, NTHREADS * NWRITES, sizeof *all);
+	size_t na = 0;
+	char id[32], body[64];
+	for (int k = 0; k < NTHREADS; k++) {
+		assert_int_equal(wk[k].fails, 0);
+		for (int j = 0; j < NWRITES; j++) {
+			/* Resource j % NRES got versions 1..5, in this thread's order. */
+			assert_int_equal(wk[k].r[j].ver, j / NRES + 1);
+			if (j >= NRES)
+				assert_true(wk[k].r[j].us > wk[k].r[j - NRES].us);
+			all[na++] = wk[k].r[j].us;
+			snprintf(id, sizeof id, "t%d-%d", k, j % NRES);
+			snprintf(body, sizeof body, "{\"k\":%d,\"j\":%d}", k, j);
+			jl_version_t v;
+			assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Observation"), jl_cstr(id),
+						       wk[k].r[j].ver, &v),
+					 JL_OK);
+			assert_true(jl_str_eqc(v.body, body));
+			assert_int_equal(v.updated_us, wk[k].r[j].us);
+		}
+		jl_arena_reset(f->a);
+	}
+	/* Instants are unique across the store. */
+	qsort(all, na, sizeof *all, cmp_i64);
+	for (size_t i = 1; i < na; i++)
+		assert_true(all[i] > all[i - 1]);
+	jl_free(JL_MEM_MISC, all);
+
+	int64_t writes = c1.writes - c0.writes, commits = c1.commits - c0.commits;
+	assert_int_equal(writes, NTHREADS * NWRITES);
+	assert_true(commits < writes);
+	assert_true(commits > 0);
+	assert_int_equal(jl__store_sqlite_commits(f->s), c1.commits);
+	print_message("    %lld writes in %lld commits (largest group %lld)\n", (long long)writes,
+		      (long long)commits, (long long)c1.max_group);
+
+	/* System history walks all of it newest first with strictly decreasing instants. */
+	jl_hist_query_t q = {.count = 333};
+	int64_t seen = 0, prev = INT64_MAX;
+	for (;;) {
+		jl_hist_page_t p;
+		assert_int_equal(jl_store_history(f->s, f->a, &q, &p), JL_OK);
+		for (size_t i = 0; i < p.n; i++) {
+			assert_true(p.items[i].updated_us < prev);
+			prev = p.items[i].updated_us;
+		}
+		seen += (int64_t)p.n;
+		if (!p.more_older)
+			break;
+		q.before_us = p.items[p.n - 1].updated_us;
+		jl_arena_reset(f->a);
+	}
+	assert_int_equal(seen, NTHREADS * NWRITES);
+}
+
+static void *small_writer(void *arg)
+{
+	worker_t *wk = arg;
+	char id[32];
+	for (int j = 0; j < 50; j++) {
+		snprintf(id, sizeof id, "g%d-%d", wk->k, j);
+		jl_write_t w = mk(JL_WRITE_CREATE, "Patient", id, "{}");
+		if (jl_store_write(wk->s, &w, 1, 0))
+			wk->fails++;
+	}
+	return NULL;
+}
+
+static void test_group_max(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = NULL;
+	f->s = open_store(f->dir, 4);
+	static worker_t wk[NTHREADS];
+	pthread_t th[NTHREADS];
+	for (int k = 0; k < NTHREADS; k++) {
+		memset(&wk[k], 0, sizeof wk[k]);
+		wk[k].s = f->s;
+		wk[k].k = k;
+		assert_int_equal(pthread_create(&th[k], NULL, small_writer, &wk[k]), 0);
+	}
+	for (int k = 0; k < NTHREADS; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(wk[k].fails, 0);
+	}
+	jl__sqlite_counters_t c;
+	jl__store_sqlite_counters(f->s, &c);
+	assert_true(c.max_group <= 4);
+
+	/* A call larger than group_max still runs, alone and atomically. */
+	jl_write_t w[10];
+	char ids[10][8];
+	for (int i = 0; i < 10; i++) {
+		snprintf(ids[i], sizeof ids[i], "big%d", i);
+		w[i] = mk(JL_WRITE_CREATE, "Patient", ids[i], "{}");
+	}
+	assert_int_equal(jl_store_write(f->s, w, 10, 0), JL_OK);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(w[i].ver, 1);
+	jl__store_sqlite_counters(f->s, &c);
+	assert_int_equal(c.max_group, 10);
+}
+
+typedef struct rjob {
+	jl_store_t *s;
+	int fails;
+} rjob_t;
+
+static void *reader_main(void *arg)
+{
+	rjob_t *j = arg;
+	jl_arena_t *a = jl_arena_new(0, 0);
+	char id[16], body[32];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(id, sizeof id, "r%d", i % 20);
+		snprintf(body, sizeof body, "{\"r\":%d}", i % 20);
+		jl_version_t v;
+		if (jl_store_read(j->s, a, JL_STR("Patient"), jl_cstr(id), 0, &v) || !jl_str_eqc(v.body, body))
+			j->fails++;
+		jl_arena_reset(a);
+	}
+	jl_arena_free(a);
+	return NULL;
+}
+
+/* More reading threads than read connections: they take turns, nothing fails. */
+static void test_reader_pool_limit(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = NULL;
+	jl_store_cfg_t cfg = {.dir = f->dir, .readers = 2};
+	assert_int_equal(jl_store_open("sqlite", &cfg, &f->s, NULL), JL_OK);
+	char id[16], body[32];
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof id, "r%d", i);
+		snprintf(body, sizeof body, "{\"r\":%d}", i);
+		ok_write(f->s, JL_WRITE_CREATE, "Patient", id, body);
+	}
+	rjob_t jobs[6];
+	pthread_t th[6];
+	for (int k = 0; k < 6; k++) {
+		jobs[k] = (rjob_t){.s = f->s};
+		assert_int_equal(pthread_create(&th[k], NULL, reader_main, &jobs[k]), 0);
+	}
+	for (int k = 0; k < 6; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(jobs[k].fails, 0);
+	}
+}
+
+/* ---- history -------------------------------------------------------------- */
+
+static void expect_page(const jl_hist_page_t *p, const int64_t *want, size_t n, bool older, bool newer)
+{
+	assert_int_equal(p->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(p->items[i].updated_us, want[i]);
+	assert_int_equal(p->more_older, older);
+	assert_int_equal(p->more_newer, newer);
+}
+
+static jl_hist_page_t hist(fx_t *f, const char *type, const char *id, int64_t since, int64_t before,
+			   int64_t after, uint32_t count)
+{
+	jl_hist_query_t q = {.type = type ? jl_cstr(type) : JL_STR_NULL,
+			     .id = id ? jl_cstr(id) : JL_STR_NULL,
+			     .since_us = since,
+			     .before_us = before,
+			     .after_us = after,
+			     .count = count};
+	jl_hist_page_t p;
+	jl_rc rc = jl_store_history(f->s, f->a, &q, &p);
+	if (rc)
+		fail_msg("history: %s", jl_rc_name(rc));
+	return p;
+}
+
+static void test_history(void **state)
+{
+	fx_t *f = *state;
+	int64_t u[8];
+	u[0] = ok_write(f->s, JL_WRITE_CREATE, "Patient", "p1", "{\"p1\":1}").updated_us;
+	u[1] = ok_write(f->s, JL_WRITE_CREATE, "Observation", "o1", "{\"o1\":1}").updated_us;
+	u[2] = ok_write(f->s, JL_WRITE_UPDATE, "Patient", "p1", "{\"p1\":2}").updated_us;
+	u[3] = ok_write(f->s, JL_WRITE_CREATE, "Observation", "o2", "{\"o2\":1}").updated_us;
+	u[4] = ok_write(f->s, JL_WRITE_CREATE, "Patient", "p2", "{\"p2\":1}").updated_us;
+	u[5] = ok_write(f->s, JL_WRITE_DELETE, "Patient", "p1", NULL).updated_us;
+	u[6] = ok_write(f->s, JL_WRITE_UPDATE, "Observation", "o1", "{\"o1\":2}").updated_us;
+
+	/* System level, older pages via before_us. */
+	jl_hist_page_t p = hist(f, NULL, NULL, 0, 0, 0, 3);
+	expect_page(&p, (int64_t[]){u[6], u[5], u[4]}, 3, true, false);
+	assert_int_equal(p.snapshot_us, u[6]);
+	assert_int_equal(p.total, -1);
+	assert_true(jl_str_eqc(p.items[0].type, "Observation"));
+	assert_true(jl_str_eqc(p.items[0].id, "o1"));
+	assert_int_equal(p.items[0].ver, 2);
+	assert_true(jl_str_eqc(p.items[0].body, "{\"o1\":2}"));
+	assert_true(p.items[1].deleted);
+	assert_int_equal(p.items[1].method, JL_WRITE_DELETE);
+	p = hist(f, NULL, NULL, 0, u[4], 0, 3);
+	expect_page(&p, (int64_t[]){u[3], u[2], u[1]}, 3, true, true);
+	p = hist(f, NULL, NULL, 0, u[1], 0, 3);
+	expect_page(&p, (int64_t[]){u[0]}, 1, false, true);
+
+	/* Newer pages via after_us, still newest first. */
+	p = hist(f, NULL, NULL, 0, 0, u[0], 3);
+	expect_page(&p, (int64_t[]){u[3], u[2], u[1]}, 3, true, true);
+	p = hist(f, NULL, NULL, 0, 0, u[3], 3);
+	expect_page(&p, (int64_t[]){u[6], u[5], u[4]}, 3, true, false);
+	p = hist(f, NULL, NULL, 0, 0, u[6], 3);
+	expect_page(&p, NULL, 0, true, false);
+
+	/* _since is inclusive. */
+	p = hist(f, NULL, NULL, u[2], 0, 0, 10);
+	expect_page(&p, (int64_t[]){u[6], u[5], u[4], u[3], u[2]}, 5, false, false);
+	p = hist(f, NULL, NULL, u[2], u[4], 0, 10);
+	expect_page(&p, (int64_t[]){u[3], u[2]}, 2, false, true);
+	p = hist(f, NULL, NULL, u[2], 0, u[2], 2);
+	expect_page(&p, (int64_t[]){u[4], u[3]}, 2, true, true);
+
+	/* Type level. */
+	p = hist(f, "Patient", NULL, 0, 0, 0, 2);
+	expect_page(&p, (int64_t[]){u[5], u[4]}, 2, true, false);
+	p = hist(f, "Patient", NULL, 0, u[4], 0, 2);
+	expect_page(&p, (int64_t[]){u[2], u[0]}, 2, false, true);
+	p = hist(f, "Patient", NULL, 0, 0, u[0], 2);
+	expect_page(&p, (int64_t[]){u[4], u[2]}, 2, true, true);
+	p = hist(f, "Observation", NULL, 0, 0, 0, 10);
+	expect_page(&p, (int64_t[]){u[6], u[3], u[1]}, 3, false, false);
+	p = hist(f, "Nothing", NULL, 0, 0, 0, 10);
+	expect_page(&p, NULL, 0, false, false);
+
+	/* Instance level, with its total. */
+	p = hist(f, "Patient", "p1", 0, 0, 0, 2);
+	expect_page(&p, (int64_t[]){u[5], u[2]}, 2, true, false);
+	assert_int_equal(p.total, 3);
+	assert_int_equal(p.items[0].ver, 3);
+	assert_int_equal(p.items[1].ver, 2);
+	p = hist(f, "Patient", "p1", 0, u[2], 0, 2);
+	expect_page(&p, (int64_t[]){u[0]}, 1, false, true);
+	p = hist(f, "Patient", "p1", 0, 0, u[0], 1);
+	expect_page(&p, (int64_t[]){u[2]}, 1, true, true);
+	p = hist(f, "Patient", "p1", u[2], 0, 0, 10);
+	expect_page(&p, (int64_t[]){u[5], u[2]}, 2, false, false);
+	assert_int_equal(p.total, 2);
+
+	/* An unknown resource has an empty history with total 0 (rest/ answers 404). */
+	p = hist(f, "Patient", "nobody", 0, 0, 0, 1);
+	expect_page(&p, NULL, 0, false, false);
+	assert_int_equal(p.total, 0);
+	p = hist(f, "Nothing", "nobody", 0, 0, 0, 1);
+	expect_page(&p, NULL, 0, false, false);
+	assert_int_equal(p.total, 0);
+	jl_hist_query_t q;
+	q = (jl_hist_query_t){.id = JL_STR("p1"), .count = 1};
+	assert_int_equal(jl_store_history(f->s, f->a, &q, &p), JL_EINVAL);
+	q = (jl_hist_query_t){.count = 0};
+	assert_int_equal(jl_store_history(f->s, f->a, &q, &p), JL_EINVAL);
+
+	/* Snapshot pinning: later writes stay out of pages bounded by the first page's snapshot. */
+	jl_hist_page_t first = hist(f, NULL, NULL, 0, 0, 0, 2);
+	int64_t snap = first.snapshot_us;
+	assert_int_equal(snap, u[6]);
+	u[7] = ok_write(f->s, JL_WRITE_CREATE, "Patient", "late", "{}").updated_us;
+	assert_true(u[7] > snap);
+	p = hist(f, NULL, NULL, 0, first.items[1].updated_us, 0, 2);
+	expect_page(&p, (int64_t[]){u[4], u[3]}, 2, true, true);
+	p = hist(f, NULL, NULL, 0, snap + 1, u[4], 5);
+	expect_page(&p, (int64_t[]){u[6], u[5]}, 2, true, false);
+	p = hist(f, NULL, NULL, 0, snap + 1, 0, 100);
+	assert_int_equal(p.n, 7);
+	assert_int_equal(p.items[0].updated_us, u[6]);
+	p = hist(f, NULL, NULL, 0, 0, 0, 1);
+	assert_int_equal(p.snapshot_us, u[7]);
+	assert_int_equal(p.items[0].updated_us, u[7]);
+}
+
+/* ---- counts, stats, compression, persistence ---------------------------- */
+
+static void expect_count(fx_t *f, const char *type, int64_t live, int64_t versions)
+{
+	jl_type_count_t *tc;
+	size_t n;
+	assert_int_equal(jl_store_counts(f->s, f->a, &tc, &n), JL_OK);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tc[i].type, type) == 0) {
+			assert_int_equal(tc[i].live, live);
+			assert_int_equal(tc[i].versions, versions);
+			return;
+		}
+	fail_msg("no count for %s", type);
+}
+
+static void test_counts_and_stats(void **state)
+{
+	fx_t *f = *state;
+	jl_type_count_t *tc;
+	size_t n;
+	assert_int_equal(jl_store_counts(f->s, f->a, &tc, &n), JL_OK);
+	assert_int_equal(n, 0);
+	jl_store_stats_t st;
+	assert_int_equal(jl_store_stats(f->s, &st), JL_OK);
+	assert_int_equal(st.versions, 0);
+
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "1", "{}");
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "2", "{}");
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "3", "{}");
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "1", "{}");
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "2", "{}");
+	ok_write(f->s, JL_WRITE_DELETE, "Patient", "2", NULL);
+	ok_write(f->s, JL_WRITE_DELETE, "Patient", "2", NULL); /* no-op */
+	ok_write(f->s, JL_WRITE_UPDATE, "Observation", "1", "{}");
+	expect_count(f, "Patient", 2, 4);
+	expect_count(f, "Observation", 2, 3);
+	ok_write(f->s, JL_WRITE_UPDATE, "Patient", "2", "{}"); /* revived */
+	ok_write(f->s, JL_WRITE_UPDATE, "Patient", "4", "{}"); /* created by update */
+	expect_count(f, "Patient", 4, 6);
+	jl_write_t w = mk(JL_WRITE_CREATE, "Patient", "1", "{}");
+	assert_int_equal(put1(f->s, &w), JL_ECONFLICT);
+	expect_count(f, "Patient", 4, 6);
+
+	assert_int_equal(jl_store_stats(f->s, &st), JL_OK);
+	assert_int_equal(st.versions, 9);
+	assert_int_equal(st.resources, 6);
+	assert_true(st.bytes > 0);
+
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	assert_int_equal(jl_store_check(f->s, &d), JL_OK);
+	assert_int_equal(d.n, 0);
+}
+
+/* enc and stored length of one version, read behind the store's back. */
+static void stored_form(fx_t *f, int64_t us, int *enc, int64_t *len)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT enc, length(body) FROM ver WHERE updated = ?", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, us);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*enc = sqlite3_column_int(st, 0);
+	*len = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_compression(void **state)
+{
+	fx_t *f = *state;
+	size_t big = 200000;
+	char *text = jl_malloc(JL_MEM_MISC, big + 1);
+	for (size_t i = 0; i < big; i++)
+		text[i] = "{\"resourceType\":\"Observation\",\"status\":\"final\"},"[i % 48];
+	text[big] = 0;
+	char *noise = jl_malloc(JL_MEM_MISC, 4096);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < 4096; i++) {
+		x = x * 1103515245u + 12345u;
+		noise[i] = (char)(x >> 16);
+	}
+
+	jl_write_t w = mk(JL_WRITE_CREATE, "Binary", "big", NULL);
+	w.body = jl_str(text, big);
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	int enc;
+	int64_t len;
+	stored_form(f, w.updated_us, &enc, &len);
+	assert_int_equal(enc, 1);
+	assert_true(len < (int64_t)big / 10);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), JL_STR("big"), 0, &v), JL_OK);
+	assert_int_equal(v.body.n, big);
+	assert_memory_equal(v.body.p, text, big);
+
+	w = mk(JL_WRITE_CREATE, "Binary", "noise", NULL);
+	w.body = jl_str(noise, 4096);
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	stored_form(f, w.updated_us, &enc, &len);
+	assert_int_equal(enc, 0);
+	assert_int_equal(len, 4096);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), JL_STR("noise"), 0, &v), JL_OK);
+	assert_int_equal(v.body.n, 4096);
+	assert_memory_equal(v.body.p, noise, 4096);
+
+	w = mk(JL_WRITE_CREATE, "Binary", "small", "{\"a\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	stored_form(f, w.updated_us, &enc, &len);
+	assert_int_equal(enc, 0);
+
+	/* Embedded NULs survive. */
+	w = mk(JL_WRITE_CREATE, "Binary", "nul", NULL);
+	w.body = jl_str("a\0b\0c", 5);
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), JL_STR("nul"), 0, &v), JL_OK);
+	assert_int_equal(v.body.n, 5);
+	assert_memory_equal(v.body.p, "a\0b\0c", 5);
+	jl_free(JL_MEM_MISC, text);
+	jl_free(JL_MEM_MISC, noise);
+}
+
+static void test_reopen_persists(void **state)
+{
+	fx_t *f = *state;
+	int64_t last = 0;
+	char id[16], body[32];
+	for (int i = 0; i < 50; i++) {
+		snprintf(id, sizeof id, "r%d", i % 10);
+		snprintf(body, sizeof body, "{\"i\":%d}", i);
+		last = ok_write(f->s, i < 10 ? JL_WRITE_CREATE : JL_WRITE_UPDATE, "Patient", id, body).updated_us;
+	}
+	ok_write(f->s, JL_WRITE_DELETE, "Patient", "r3", NULL);
+	jl_store_close(f->s);
+	f->s = NULL;
+	f->s = open_store(f->dir, 0);
+
+	expect_body(f->s, f->a, "Patient", "r9", 0, "{\"i\":49}", false);
+	expect_body(f->s, f->a, "Patient", "r0", 1, "{\"i\":0}", false);
+	expect_body(f->s, f->a, "Patient", "r3", 0, NULL, true);
+	expect_count(f, "Patient", 9, 51);
+	jl_hist_page_t p = hist(f, "Patient", "r5", 0, 0, 0, 10);
+	assert_int_equal(p.n, 5);
+	assert_int_equal(p.total, 5);
+
+	/* Instants and rids continue after the stored ones. */
+	jl_write_t w = ok_write(f->s, JL_WRITE_CREATE, "Patient", "after", "{}");
+	assert_true(w.updated_us > last);
+	w = ok_write(f->s, JL_WRITE_UPDATE, "Patient", "r1", "{}");
+	assert_int_equal(w.ver, 6);
+	expect_body(f->s, f->a, "Patient", "after", 0, "{}", false);
+
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	assert_int_equal(jl_store_check(f->s, &d), JL_OK);
+
+	/* Close leaves no WAL content behind. */
+	jl_store_close(f->s);
+	f->s = NULL;
+	char wal[128];
+	snprintf(wal, sizeof wal, "%s/jianlian.db-wal", f->dir);
+	FILE *fp = fopen(wal, "rb");
+	if (fp) {
+		fseek(fp, 0, SEEK_END);
+		assert_int_equal(ftell(fp), 0);
+		fclose(fp);
+	}
+	f->s = open_store(f->dir, 0);
+	expect_body(f->s, f->a, "Patient", "after", 0, "{}", false);
+}
+
+/* Replaces a stored body (and enc) behind the store's back, with the store closed. */
+static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
+{
+	jl_store_close(f->s);
+	f->s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "UPDATE ver SET enc = ?1, body = ?2 WHERE updated ="
+					    " (SELECT updated FROM res WHERE lid = ?3)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int(st, 1, enc);
+	sqlite3_bind_blob(st, 2, body, (int)n, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	f->s = open_store(f->dir, 0);
+}
+
+static void test_corrupt_bodies(void **state)
+{
+	fx_t *f = *state;
+	char body[1000];
+	for (size_t i = 0; i < sizeof body - 1; i++)
+		body[i] = "abcdefgh"[i % 8];
+	body[sizeof body - 1] = 0;
+	const char *ids[] = {"flip", "trunc", "huge", "enc", "unknownsize"};
+	for (size_t i = 0; i < 5; i++)
+		ok_write(f->s, JL_WRITE_CREATE, "Binary", ids[i], body);
+
+	/* A valid frame, then damaged. */
+	char frame[2048];
+	size_t fn = ZSTD_compress(frame, sizeof frame, body, sizeof body - 1, 3);
+	assert_false(ZSTD_isError(fn));
+	frame[fn / 2] ^= 0x5a;
+	frame[fn - 2] ^= 0x33;
+	tamper(f, "flip", 1, frame, fn);
+	fn = ZSTD_compress(frame, sizeof frame, body, sizeof body - 1, 3);
+	tamper(f, "trunc", 1, frame, fn / 2);
+	/* A frame that declares more than the cap. */
+	size_t hn = ((size_t)64 << 20) + 1;
+	char *zeros = jl_calloc(JL_MEM_MISC, 1, hn);
+	size_t cap = ZSTD_compressBound(hn);
+	char *hz = jl_malloc(JL_MEM_MISC, cap);
+	size_t hzn = ZSTD_compress(hz, cap, zeros, hn, 1);
+	assert_false(ZSTD_isError(hzn));
+	tamper(f, "huge", 1, hz, hzn);
+	jl_free(JL_MEM_MISC, zeros);
+	jl_free(JL_MEM_MISC, hz);
+	tamper(f, "enc", 7, body, 10);
+	/* A streamed frame does not declare its size: refused rather than guessed. */
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+	fn = ZSTD_compress2(cc, frame, sizeof frame, body, sizeof body - 1);
+	ZSTD_freeCCtx(cc);
+	assert_false(ZSTD_isError(fn));
+	tamper(f, "unknownsize", 1, frame, fn);
+
+	for (size_t i = 0; i < 5; i++) {
+		jl_version_t v;
+		assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), jl_cstr(ids[i]), 0, &v), JL_EIO);
+	}
+	jl_hist_page_t p;
+	jl_hist_query_t q = {.type = JL_STR("Binary"), .count = 10};
+	assert_int_equal(jl_store_history(f->s, f->a, &q, &p), JL_EIO);
+}
+
+static void test_deadline(void **state)
+{
+	fx_t *f = *state;
+	jl_write_t w = mk(JL_WRITE_CREATE, "Patient", "late", "{}");
+	assert_int_equal(jl_store_write(f->s, &w, 1, jl_mono_ns() - 1), JL_ETIMEOUT);
+	assert_int_equal(w.rc, JL_ETIMEOUT);
+	w = mk(JL_WRITE_CREATE, "Patient", "late", "{}");
+	assert_int_equal(jl_store_write(f->s, &w, 1, 1), JL_ETIMEOUT);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("late"), 0, &v), JL_ENOTFOUND);
+	/* A generous deadline is met. */
+	w = mk(JL_WRITE_CREATE, "Patient", "late", "{}");
+	assert_int_equal(jl_store_write(f->s, &w, 1, jl_mono_ns() + 10 * 1000000000LL), JL_OK);
+}
+
+typedef struct late_call {
+	jl_store_t *s;
+	jl_rc rc;
+} late_call_t;
+
+static void *blocked_writer(void *arg)
+{
+	late_call_t *c = arg;
+	jl_write_t w = mk(JL_WRITE_CREATE, "Patient", "first", "{}");
+	c->rc = jl_store_write(c->s, &w, 1, 0);
+	return NULL;
+}
+
+static void test_deadline_while_queued(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "warm", "{}");
+	/* Another process-level connection holds the write lock: the writer stalls in BEGIN IMMEDIATE. */
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+	late_call_t first = {.s = f->s};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, blocked_writer, &first), 0);
+	usleep(100 * 1000); /* let the writer take "first" and block */
+
+	jl_write_t w = mk(JL_WRITE_CREATE, "Patient", "queued", "{}");
+	int64_t t0 = jl_mono_ns();
+	assert_int_equal(jl_store_write(f->s, &w, 1, t0 + 50 * 1000000LL), JL_ETIMEOUT);
+	int64_t waited = jl_mono_ns() - t0;
+	assert_true(waited >= 50 * 1000000LL && waited < 2000 * 1000000LL); /* not the 5 s busy timeout */
+	assert_int_equal(w.rc, JL_ETIMEOUT);
+
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	pthread_join(th, NULL);
+	assert_int_equal(first.rc, JL_OK);
+	expect_body(f->s, f->a, "Patient", "first", 0, "{}", false);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("queued"), 0, &v), JL_ENOTFOUND);
+}
+
+/* ---- crash safety --------------------------------------------------------- */
+
+typedef struct ack {
+	int32_t k, i;
+	int64_t ver;
+} ack_t;
+
+typedef struct crasher {
+	jl_store_t *s;
+	int fd, k;
+} crasher_t;
+
+static void *crash_writer(void *arg)
+{
+	crasher_t *c = arg;
+	char id[32], body[96];
+	for (int32_t i = 0;; i++) {
+		snprintf(id, sizeof id, "c%d-%d", c->k, i % 50);
+		snprintf(body, sizeof body, "{\"k\":%d,\"i\":%d}", c->k, i);
+		jl_write_t w = mk(JL_WRITE_UPDATE, "Observation", id, body);
+		w.create_ok = true;
+		if (jl_store_write(c->s, &w, 1, 0))
+			_exit(3);
+		ack_t a = {c->k, i, w.ver};
+		if (write(c->fd, &a, sizeof a) != sizeof a) /* atomic: smaller than PIPE_BUF */
+			_exit(4);
+	}
+	return NULL;
+}
+
+/* kill -9 while four threads write: every acknowledged write must be there after reopening. */
+static void test_kill9_keeps_acknowledged_writes(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = NULL;
+	static ack_t acks[200000];
+	for (int round = 0; round < 3; round++) {
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(p[0]);
+			jl_store_cfg_t cfg = {.dir = f->dir};
+			jl_store_t *s;
+			if (jl_store_open("sqlite", &cfg, &s, NULL))
+				_exit(2);
+			static crasher_t c[4];
+			pthread_t th[4];
+			for (int k = 0; k < 4; k++) {
+				c[k] = (crasher_t){.s = s, .fd = p[1], .k = round * 10 + k};
+				pthread_create(&th[k], NULL, crash_writer, &c[k]);
+			}
+			pause();
+			_exit(0);
+		}
+		close(p[1]);
+		usleep((useconds_t)(150 + round * 70) * 1000);
+		kill(pid, SIGKILL);
+		int status;
+		waitpid(pid, &status, 0);
+		assert_true(WIFSIGNALED(status));
+		size_t n = 0;
+		ssize_t k;
+		while (n < sizeof acks / sizeof acks[0] && (k = read(p[0], &acks[n], sizeof acks[0])) == sizeof acks[0])
+			n++;
+		close(p[0]);
+		assert_true(n > 0);
+
+		f->s = open_store(f->dir, 0);
+		char id[32], body[96];
+		for (size_t i = 0; i < n; i++) {
+			snprintf(id, sizeof id, "c%d-%d", acks[i].k, acks[i].i % 50);
+			snprintf(body, sizeof body, "{\"k\":%d,\"i\":%d}", acks[i].k, acks[i].i);
+			expect_body(f->s, f->a, "Observation", id, acks[i].ver, body, false);
+			if (i % 256 == 0)
+				jl_arena_reset(f->a);
+		}
+		jl_diag_t d;
+		jl_diag_init(&d, f->a);
+		assert_int_equal(jl_store_check(f->s, &d), JL_OK);
+		print_message("    round %d: %zu acknowledged writes survived kill -9\n", round, n);
+		jl_store_close(f->s);
+		f->s = NULL;
+		jl_arena_reset(f->a);
+	}
+}
+
+static void test_quiesce_then_busy(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "q", "{}");
+	jl__store_sqlite_quiesce(f->s);
+	jl__store_sqlite_quiesce(f->s); /* idempotent */
+	jl_write_t w = mk(JL_WRITE_UPDATE, "Patient", "q", "{}");
+	assert_int_equal(put1(f->s, &w), JL_EBUSY);
+	assert_int_equal(w.rc, JL_EBUSY);
+	expect_body(f->s, f->a, "Patient", "q", 0, "{}", false);
+}
+
+static void test_read_alloc_failure(void **state)
+{
+	fx_t *f = *state;
+	char body[5000];
+	for (size_t i = 0; i < sizeof body - 1; i++)
+		body[i] = "{\"x\":[1,2,3]}"[i % 13];
+	body[sizeof body - 1] = 0;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "m", body);
+	ok_write(f->s, JL_WRITE_UPDATE, "Patient", "m", body);
+	/* A fresh store, so the reader connection itself is allocated under failure too. */
+	jl_store_close(f->s);
+	f->s = NULL;
+	f->s = open_store(f->dir, 0);
+	int saw_ok = 0, saw_nomem = 0;
+	for (int k = 0; k < 30; k++) {
+		jl_arena_t *a = jl_arena_new(256, 0);
+		assert_non_null(a);
+		jl_version_t v;
+		jl_hist_page_t p;
+		jl_hist_query_t q = {.type = JL_STR("Patient"), .count = 5};
+		jl_mem_fail_after(k, 1);
+		jl_rc rc = jl_store_read(f->s, a, JL_STR("Patient"), JL_STR("m"), 0, &v);
+		jl_rc hrc = jl_store_history(f->s, a, &q, &p);
+		int64_t failures = jl_mem_failures();
+		jl_mem_fail_after(-1, 0);
+		if (failures) {
+			assert_true(rc == JL_ENOMEM || rc == JL_OK);
+			assert_true(hrc == JL_ENOMEM || hrc == JL_OK);
+			assert_true(rc == JL_ENOMEM || hrc == JL_ENOMEM);
+			saw_nomem++;
+		} else {
+			assert_int_equal(rc, JL_OK);
+			assert_int_equal(hrc, JL_OK);
+			assert_int_equal(v.body.n, sizeof body - 1);
+			assert_int_equal(p.n, 2);
+			saw_ok++;
+		}
+		jl_arena_free(a);
+	}
+	assert_true(saw_ok > 0 && saw_nomem > 0);
+	expect_body(f->s, f->a, "Patient", "m", 0, body, false);
+}
+
+static void test_open_errors(void **state)
+{
+	fx_t *f = *state;
+	jl_arena_t *a = f->a;
+	jl_diag_t d;
+	jl_store_t *s = NULL;
+	jl_store_cfg_t cfg = {.dir = f->dir};
+
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_store_open("oracle", &cfg, &s, &d), JL_EINVAL);
+	assert_null(s);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(jl_store_open("sqlite", NULL, &s, NULL), JL_EINVAL);
+
+	/* A SQLite file that is not ours is refused and left untouched. */
+	char dir2[128], path[160];
+	snprintf(dir2, sizeof dir2, "%s/foreign", f->dir);
+	snprintf(path, sizeof path, "%s/jianlian.db", dir2);
+	assert_int_equal(mkdir(dir2, 0700), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cfg.dir = dir2;
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_store_open("sqlite", &cfg, &s, &d), JL_EINVAL);
+	assert_true(d.n >= 1);
+
+	/* A newer schema is refused. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE t; PRAGMA application_id = 1246512194;"
+					  " PRAGMA user_version = 99",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_store_open("sqlite", &cfg, &s, &d), JL_EUNSUPPORTED);
+
+	/* Not a database at all. */
+	FILE *fp = fopen(path, "wb");
+	for (int i = 0; i < 200; i++)
+		fputs("this is not a database file ", fp);
+	fclose(fp);
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_store_open("sqlite", &cfg, &s, &d), JL_EIO);
+	assert_null(s);
+	rm_rf(dir2);
+
+	/* A data directory that cannot be created. */
+	cfg.dir = "/proc/jl-cannot-create/x";
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_store_open("sqlite", &cfg, &s, &d), JL_EIO);
+
+	/* Nested directories are created. */
+	snprintf(dir2, sizeof dir2, "%s/n1/n2", f->dir);
+	cfg.dir = dir2;
+	assert_int_equal(jl_store_open("sqlite", &cfg, &s, NULL), JL_OK);
+	jl_store_close(s);
+	rm_rf(dir2);
+	snprintf(dir2, sizeof dir2, "%s/n1", f->dir);
+	rm_rf(dir2);
+	jl_store_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_crud_and_vread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_and_preconditions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_on_update_and_delete_noop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_concurrency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_pool_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compression, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiesce_then_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_alloc_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store/sqlite", tests, NULL, NULL);
+}

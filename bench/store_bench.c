@@ -7,8 +7,9 @@
  *   (e) zstd cost and ratio on that body at levels 1 and 3 (the policy's input).
  * Short runs are repeated and the median printed.
  *
- *   build/bench/store_bench [SIZE|small|full] [PARTS]   (default: small, about 10 s; PARTS
- *   picks figures, e.g. "cd" for a profile of the read path)
+ *   build/bench/store_bench [SIZE|small|full] [PARTS]
+ * SIZE scales every figure (small = 4000, about 10 s; full = 20000); PARTS
+ * picks figures, e.g. "cd" to profile the read path alone.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -132,7 +133,7 @@ static void make_id(char *out, uint64_t k)
 
 static double raw_ceiling(int rows)
 {
-	char dir[64], path[128], id[37], body[2048];
+	char dir[64], path[128], body[2048];
 	tmpdir(dir, sizeof dir);
 	jl_store_close(open_store(dir, false, 1)); /* same schema */
 	snprintf(path, sizeof path, "%s/jianlian.db", dir);
@@ -180,7 +181,6 @@ static double raw_ceiling(int rows)
 			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	}
 	double secs = (double)(jl_mono_ns() - t0) / 1e9;
-	(void)id;
 	sqlite3_finalize(ri);
 	sqlite3_finalize(vi);
 	sqlite3_finalize(si);
@@ -319,11 +319,8 @@ static void bench_reads(jl_store_t *s, int nres, int threads, int per_thread, do
 /* Fills a store with `versions` versions (creates, then updates of random ones). */
 static void populate(jl_store_t *s, int nres, int versions)
 {
-	char id[37], body[2048];
 	jl_write_t w[100];
 	char ids[100][37], bodies[100][2048];
-	(void)id;
-	(void)body;
 	uint32_t x = 7;
 	for (int i = 0; i < versions; i += 100) {
 		int n = versions - i < 100 ? versions - i : 100;
@@ -394,42 +391,37 @@ static void bench_zstd(int level, double *us_per, double *ratio, double *us_un)
 int main(int argc, char **argv)
 {
 	int size = 4000;
-	if (argc > 1) {
-		if (strcmp(argv[1], "small") == 0)
-			size = 4000;
-		else if (strcmp(argv[1], "full") == 0)
-			size = 20000;
-		else
-			size = atoi(argv[1]) > 0 ? atoi(argv[1]) : size;
-	}
+	int64_t v;
+	if (argc > 1 && strcmp(argv[1], "full") == 0)
+		size = 20000;
+	else if (argc > 1 && jl_str_to_i64(jl_cstr(argv[1]), &v) && v > 0 && v <= 10000000)
+		size = (int)v;
 	const char *parts = argc > 2 ? argv[2] : "abcde";
 	char id[37], body[2048];
 	make_id(id, 1);
 	printf("store_bench: size %d, median of %d runs, ~%zu-byte Observation bodies, sqlite %s, zstd %s\n",
 	       size, RUNS, observation(body, sizeof body, id, 1), sqlite3_libversion(), ZSTD_versionString());
 
-	double u1, r1, u3, r3, d1, d3;
 	if (strchr(parts, 'e')) {
-	bench_zstd(1, &u1, &r1, &d1);
-	bench_zstd(3, &u3, &r3, &d3);
-	printf("(e) zstd per body: level 1 %.1f us -> %.0f%% (inflate %.1f us); level 3 %.1f us -> %.0f%% (inflate "
-	       "%.1f us)\n",
-	       u1, r1 * 100, d1, u3, r3 * 100, d3);
+		double u1, r1, u3, r3, d1, d3;
+		bench_zstd(1, &u1, &r1, &d1);
+		bench_zstd(3, &u3, &r3, &d3);
+		printf("(e) zstd per body: level 1 %.1f us -> %.0f%% (inflate %.1f us); level 3 %.1f us -> %.0f%% "
+		       "(inflate %.1f us)\n",
+		       u1, r1 * 100, d1, u3, r3 * 100, d3);
 	}
-
-	double raw[RUNS];
 	if (strchr(parts, 'a')) {
-	for (int i = 0; i < RUNS; i++)
-		raw[i] = raw_ceiling(size * 5);
-	printf("(a) raw SQLite, 1000 rows/commit, synchronous=FULL: %.0f rows/s\n", median(raw, RUNS));
+		double raw[RUNS];
+		for (int i = 0; i < RUNS; i++)
+			raw[i] = raw_ceiling(size * 5);
+		printf("(a) raw SQLite, 1000 rows/commit, synchronous=FULL: %.0f rows/s\n", median(raw, RUNS));
 	}
-
 	double rate, group;
 	if (strchr(parts, 'b')) {
-	bench_writes(1, size / 4, &rate, &group);
-	printf("(b) write(), 1 thread:   %.0f writes/s, mean group %.1f\n", rate, group);
-	bench_writes(16, size * 2, &rate, &group);
-	printf("(b) write(), 16 threads: %.0f writes/s, mean group %.1f\n", rate, group);
+		bench_writes(1, size / 4, &rate, &group);
+		printf("(b) write(), 1 thread:   %.0f writes/s, mean group %.1f\n", rate, group);
+		bench_writes(16, size * 2, &rate, &group);
+		printf("(b) write(), 16 threads: %.0f writes/s, mean group %.1f\n", rate, group);
 	}
 	if (!strchr(parts, 'c') && !strchr(parts, 'd'))
 		return 0;
@@ -444,16 +436,17 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/jianlian.db", dir);
 	int64_t bytes = file_size(path);
 	printf("(d) disk: %d versions of %d resources in %.1f MB: %.0f bytes/version (body ~%zu bytes raw)\n",
-	       versions, nres, (double)bytes / 1e6, (double)bytes / versions,
-	       observation(body, sizeof body, id, 1));
+	       versions, nres, (double)bytes / 1e6, (double)bytes / versions, observation(body, sizeof body, id, 1));
 
-	s = open_store(dir, true, 4);
-	double p50, p99;
-	bench_reads(s, nres, 1, size * 25, &rate, &p50, &p99);
-	printf("(c) read(), 1 thread:  %.0f reads/s, p50 %.1f us, p99 %.1f us\n", rate, p50, p99);
-	bench_reads(s, nres, 2, size * 25, &rate, &p50, &p99);
-	printf("(c) read(), 2 threads: %.0f reads/s, p50 %.1f us, p99 %.1f us\n", rate, p50, p99);
-	jl_store_close(s);
+	if (strchr(parts, 'c')) {
+		double p50, p99;
+		s = open_store(dir, true, 4);
+		bench_reads(s, nres, 1, size * 25, &rate, &p50, &p99);
+		printf("(c) read(), 1 thread:  %.0f reads/s, p50 %.1f us, p99 %.1f us\n", rate, p50, p99);
+		bench_reads(s, nres, 2, size * 25, &rate, &p50, &p99);
+		printf("(c) read(), 2 threads: %.0f reads/s, p50 %.1f us, p99 %.1f us\n", rate, p50, p99);
+		jl_store_close(s);
+	}
 	rm_rf(dir);
 	return 0;
 }

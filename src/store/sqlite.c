@@ -216,6 +216,7 @@ enum {
 	W_RES_UPD,
 	W_VER_INS,
 	W_STATS,
+	W_MAX,
 	W_COUNT
 };
 
@@ -235,6 +236,7 @@ static const char *const wsql[W_COUNT] = {
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[W_STATS] = "INSERT INTO type_stats(type, live, versions) VALUES (?1, ?2, 1)"
 		    " ON CONFLICT(type) DO UPDATE SET live = live + excluded.live, versions = versions + 1",
+	[W_MAX] = "SELECT (SELECT coalesce(max(updated), 0) FROM ver), (SELECT coalesce(max(rid), 0) FROM res)",
 };
 
 /*
@@ -1385,6 +1387,24 @@ static void run_group(sq_t *s, wcall_t *head)
 			}
 		return;
 	}
+	/*
+	 * Under the write lock, catch up with anything another process (a repair
+	 * tool) committed, so instants keep increasing and rids stay unique
+	 * whoever wrote last. Two probes per group, not per write.
+	 */
+	sqlite3_stmt *st = s->ws[W_MAX];
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		int64_t us = sqlite3_column_int64(st, 0), rid = sqlite3_column_int64(st, 1);
+		if (us > s->last_us)
+			s->last_us = us;
+		if (rid >= s->next_rid)
+			s->next_rid = rid + 1;
+	} else {
+		grc = db_fail(s, s->wdb, src, "group start");
+		ok = false;
+	}
+	sqlite3_reset(st);
 	for (wcall_t *c = head; c && ok; c = c->next)
 		if (c->rc != JL_ETIMEOUT)
 			ok = run_call(s, c, &new_type);

@@ -1058,6 +1058,29 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 	}
 }
 
+/* Two writers on one directory (a second process, e.g. a repair tool) keep every invariant. */
+static void test_two_handles_one_directory(void **state)
+{
+	fx_t *f = *state;
+	jl_store_t *other = open_store(f->dir, 0);
+	int64_t prev = 0;
+	char id[16];
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof id, "x%d", i % 7);
+		jl_write_t w = ok_write(i % 2 ? other : f->s, JL_WRITE_UPDATE, i % 3 ? "Patient" : "Group", id, "{}");
+		assert_true(w.updated_us > prev);
+		prev = w.updated_us;
+	}
+	jl_store_close(other);
+	expect_count(f, "Patient", 7, 26);
+	expect_count(f, "Group", 7, 14);
+	jl_hist_page_t p = hist(f, NULL, NULL, 0, 0, 0, 100);
+	assert_int_equal(p.n, 40);
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	assert_int_equal(jl_store_check(f->s, &d), JL_OK);
+}
+
 static void test_quiesce_then_busy(void **state)
 {
 	fx_t *f = *state;
@@ -1195,6 +1218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles_one_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiesce_then_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_alloc_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

@@ -31,7 +31,7 @@ static void serve_usage(FILE *f)
 		   "  --host ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
 		   "  --port N            TCP port (default 8080; 0 picks a free one and prints it)\n"
 		   "  --data DIR          data directory (default ./var/jianlian; created if missing)\n"
-		   "  --threads N         HTTP worker threads (default 4 per core, at least 8)\n"
+		   "  --threads N         HTTP worker threads (default one per core, at least 2)\n"
 		   "  --max-body SIZE     largest request body, e.g. 64M (default 64M; larger → 413)\n"
 		   "  --timeout SECONDS   per-request deadline (default 30)\n"
 		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"

@@ -385,6 +385,61 @@ static void index_page(jl_http_resp_t *resp)
 		    "<a href=\"healthz\">/healthz</a> · <a href=\"metrics\">/metrics</a></p></body></html>\n");
 }
 
+/* What a suspended request resumes with. */
+typedef struct pending {
+	jl_api_cont_fn fn;
+	void *state;
+} pending_t;
+
+static void on_written(void *arg, jl_rc rc)
+{
+	jl_http_req_t *req = arg;
+	req->async_rc = rc;
+	req->resume(req->impl);
+}
+
+void jl__api_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_write_t *w, size_t n,
+		   jl_api_cont_fn cont, void *state)
+{
+	if (!req->suspend) {
+		jl_rc rc = jl_store_write(api->store, w, n, req->ctx->deadline_ns);
+		cont(api, req, resp, state, rc);
+		return;
+	}
+	pending_t *p = jl_arena_alloc(req->ctx->arena, sizeof *p);
+	if (!p) {
+		cont(api, req, resp, state, JL_ENOMEM);
+		return;
+	}
+	p->fn = cont;
+	p->state = state;
+	/* Suspend before queueing: the completion may resume the connection at once. */
+	req->pending = true;
+	req->cont = p;
+	req->suspend(req->impl);
+	jl_rc rc = jl_store_write_async(api->store, w, n, req->ctx->deadline_ns, on_written, req);
+	if (rc)
+		on_written(req, rc); /* nothing was queued: resume with the error */
+}
+
+/* Last steps of every response. */
+static void finish(jl_http_req_t *req, jl_http_resp_t *resp)
+{
+	if (req->method == JL_M_HEAD)
+		resp->no_body = true;
+	jl_rest_compress_response(req, resp);
+}
+
+void jl_api_continue(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
+{
+	pending_t *p = req->cont;
+	req->pending = false;
+	req->cont = NULL;
+	p->fn(api, req, resp, p->state, req->async_rc);
+	if (!req->pending)
+		finish(req, resp);
+}
+
 void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 {
 	jl_str_t path = req->path;
@@ -412,7 +467,6 @@ void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		jl_out_t plain = {0};
 		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL, "Nothing is served at this path");
 	}
-	if (req->method == JL_M_HEAD)
-		resp->no_body = true;
-	jl_rest_compress_response(req, resp);
+	if (!req->pending)
+		finish(req, resp);
 }

@@ -41,8 +41,14 @@ typedef struct jl_api {
 void jl_api_cfg_defaults(jl_api_cfg_t *cfg);
 jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, jl_log_t *log) JL_MUST_USE;
 void jl_api_dispose(jl_api_t *api);
-/* Answers one request. resp must be zeroed with its body buffer initialised. */
+/*
+ * Answers one request. resp must be zeroed with its body buffer initialised.
+ * When req->pending is set on return, an asynchronous step is under way:
+ * the response is not ready until jl_api_continue has run (see http.h).
+ */
 void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
+/* Finishes a request whose asynchronous step completed. */
+void jl_api_continue(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
 
 /* ---- shared by the interaction modules (internal) ---- */
 
@@ -69,6 +75,15 @@ void jl__api_version_headers(jl_http_req_t *req, jl_http_resp_t *resp, int64_t v
 /* Error response with one issue. */
 void jl__api_fail(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc, const char *expr,
 		  const char *fmt, ...) JL_PRINTF(6, 7);
+/* What to do once a store write completes (rc is its result). */
+typedef void (*jl_api_cont_fn)(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc);
+/*
+ * Writes w[0..n) as one transaction and then calls cont — later, from the
+ * server's thread, when the request can be suspended; at once otherwise.
+ * w and state must live in the request arena.
+ */
+void jl__api_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_write_t *w, size_t n,
+		   jl_api_cont_fn cont, void *state);
 /* Re-serialises a compact JSON body with indentation when out->pretty. */
 void jl__api_finish_json(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);
 /* Parses an ETag-style version ("W/\"3\"", "\"3\"", "3"); 0 when malformed. */

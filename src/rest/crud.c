@@ -16,11 +16,6 @@
 #include "rest/api.h"
 #include "rest/outcome.h"
 
-static int64_t deadline(const jl_http_req_t *req)
-{
-	return req->ctx->deadline_ns;
-}
-
 static void location(jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t type, jl_str_t id, int64_t ver)
 {
 	char *loc = jl_arena_printf(req->ctx->arena, "%.*s/%.*s/%.*s/_history/%lld", JL_STR_FMT(req->base),
@@ -137,29 +132,87 @@ static jl_rc encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w)
 	return rc;
 }
 
+/* A write in flight: what its continuation needs, in the request arena. */
+typedef struct wop {
+	jl_write_t w;
+	jl_target_t t;
+	jl_out_t out;
+	const char *if_match; /* header text, for messages */
+	bool from_body;       /* if_match came from the body's meta.versionId */
+} wop_t;
+
+static wop_t *wop_new(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t)
+{
+	wop_t *op = jl_arena_calloc(req->ctx->arena, 1, sizeof *op);
+	if (!op) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return NULL;
+	}
+	op->t = *t;
+	op->out = *out;
+	return op;
+}
+
+static void created(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
+{
+	wop_t *op = state;
+	(void)api;
+	if (rc) {
+		store_failure(req, resp, &op->out, rc, &op->t);
+		return;
+	}
+	location(req, resp, op->w.type, op->w.id, op->w.ver);
+	write_answer(req, resp, &op->out, 201, &op->w, "Created");
+}
+
 void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 		    const jl_target_t *t)
 {
 	jl_json_t *res;
 	if (jl__api_parse_resource(api, req, resp, out, t, &res))
 		return;
-	/* R4 create: the server assigns the id and ignores one in the body. */
-	char *id = jl_arena_alloc_bytes(req->ctx->arena, 37);
+	wop_t *op = wop_new(req, resp, out, t);
+	char *id = op ? jl_arena_alloc_bytes(req->ctx->arena, 37) : NULL;
 	if (!id) {
-		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		if (op)
+			jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
+	/* R4 create: the server assigns the id and ignores one in the body. */
 	jl_uuid_v7(jl_now_us(), id);
-	jl_write_t w = {.kind = JL_WRITE_CREATE, .type = t->type_name, .id = jl_str(id, 36)};
-	jl_rc rc = encode(req, res, &w);
-	if (!rc)
-		rc = jl_store_write(api->store, &w, 1, deadline(req));
+	op->w = (jl_write_t){.kind = JL_WRITE_CREATE, .type = t->type_name, .id = jl_str(id, 36)};
+	jl_rc rc = encode(req, res, &op->w);
 	if (rc) {
 		store_failure(req, resp, out, rc, t);
 		return;
 	}
-	location(req, resp, w.type, w.id, w.ver);
-	write_answer(req, resp, out, 201, &w, "Created");
+	jl__api_write(api, req, resp, &op->w, 1, created, op);
+}
+
+static void updated(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
+{
+	wop_t *op = state;
+	const jl_target_t *t = &op->t;
+	(void)api;
+	if (rc == JL_EPRECOND && op->from_body) {
+		jl__api_fail(req, resp, &op->out, JL_ECONFLICT, "meta.versionId",
+			     "Version conflict: the body is based on version %lld, which is not the current version of "
+			     "%.*s/%.*s; read it again and reapply the change",
+			     (long long)op->w.if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc == JL_EPRECOND) {
+		jl__api_fail(req, resp, &op->out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s",
+			     op->if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		return;
+	}
+	if (rc) {
+		store_failure(req, resp, &op->out, rc, t);
+		return;
+	}
+	if (op->w.created)
+		location(req, resp, op->w.type, op->w.id, op->w.ver);
+	write_answer(req, resp, &op->out, op->w.created ? 201 : 200, &op->w, op->w.created ? "Created" : "Updated");
 }
 
 void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
@@ -180,75 +233,73 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 			     (int)(body_id.n > 64 ? 64 : body_id.n), body_id.p, JL_STR_FMT(t->id));
 		return;
 	}
-	jl_write_t w = {.kind = JL_WRITE_UPDATE, .create_ok = true, .type = t->type_name, .id = t->id};
-	const char *im = jl_http_header(req, "If-Match");
-	bool from_body = false;
-	if (im) {
-		w.if_match = jl__api_etag_version(im);
-		if (!w.if_match) {
+	wop_t *op = wop_new(req, resp, out, t);
+	if (!op)
+		return;
+	op->w = (jl_write_t){.kind = JL_WRITE_UPDATE, .create_ok = true, .type = t->type_name, .id = t->id};
+	op->if_match = jl_http_header(req, "If-Match");
+	if (op->if_match) {
+		op->w.if_match = jl__api_etag_version(op->if_match);
+		if (!op->w.if_match) {
 			jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
 			return;
 		}
 	} else {
 		/* A body based on an older version than the current one would overwrite
-		 * changes its sender never saw: refuse it as a conflict (RFC 9110 15.5.10). */
-		w.if_match = jl_fhir_meta_version(res);
-		from_body = w.if_match > 0;
+		 * changes its sender never saw: refuse it as a conflict (RFC 9110 15.5.10).
+		 * For an absent or deleted resource there is nothing to overwrite. */
+		op->w.if_match = jl_fhir_meta_version(res);
+		op->w.if_match_live = true;
+		op->from_body = op->w.if_match > 0;
 	}
-	jl_rc rc = encode(req, res, &w);
-	if (!rc)
-		rc = jl_store_write(api->store, &w, 1, deadline(req));
-	if (rc == JL_EPRECOND && from_body) {
-		jl__api_fail(req, resp, out, JL_ECONFLICT, "meta.versionId",
-			     "Version conflict: the body is based on version %lld, which is not the current version of "
-			     "%.*s/%.*s; read it again and reapply the change",
-			     (long long)w.if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
-		return;
-	}
-	if (rc == JL_EPRECOND) {
-		jl__api_fail(req, resp, out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s", im,
-			     JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
-		return;
-	}
+	jl_rc rc = encode(req, res, &op->w);
 	if (rc) {
 		store_failure(req, resp, out, rc, t);
 		return;
 	}
-	if (w.created)
-		location(req, resp, w.type, w.id, w.ver);
-	write_answer(req, resp, out, w.created ? 201 : 200, &w, w.created ? "Created" : "Updated");
+	jl__api_write(api, req, resp, &op->w, 1, updated, op);
 }
 
-void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
-		    const jl_target_t *t)
+static void deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {
-	jl_write_t w = {.kind = JL_WRITE_DELETE, .type = t->type_name, .id = t->id};
-	const char *im = jl_http_header(req, "If-Match");
-	if (im && !(w.if_match = jl__api_etag_version(im))) {
-		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
-		return;
-	}
-	jl_rc rc = jl_store_write(api->store, &w, 1, deadline(req));
+	wop_t *op = state;
+	const jl_target_t *t = &op->t;
+	(void)api;
 	if (rc == JL_EPRECOND) {
-		jl__api_fail(req, resp, out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s", im,
-			     JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		jl__api_fail(req, resp, &op->out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s",
+			     op->if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
 		return;
 	}
 	if (rc) {
-		store_failure(req, resp, out, rc, t);
+		store_failure(req, resp, &op->out, rc, t);
 		return;
 	}
-	jl__api_version_headers(req, resp, w.ver, w.updated_us);
-	if (out->ret == JL_RET_OUTCOME) {
+	jl__api_version_headers(req, resp, op->w.ver, op->w.updated_us);
+	if (op->out.ret == JL_RET_OUTCOME) {
 		jl_diag_t d;
 		jl_diag_init(&d, req->ctx->arena);
 		jl_diag_add(&d, JL_SEV_INFO, "informational", NULL,
-			    w.noop ? "%.*s/%.*s was already deleted" : "Deleted %.*s/%.*s", JL_STR_FMT(t->type_name),
+			    op->w.noop ? "%.*s/%.*s was already deleted" : "Deleted %.*s/%.*s", JL_STR_FMT(t->type_name),
 			    JL_STR_FMT(t->id));
-		jl_rest_outcome(resp, 200, &d, out->pretty);
+		jl_rest_outcome(resp, 200, &d, op->out.pretty);
 		return;
 	}
 	resp->status = 204;
 	resp->no_body = true;
 	resp->content_type = NULL;
+}
+
+void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t)
+{
+	wop_t *op = wop_new(req, resp, out, t);
+	if (!op)
+		return;
+	op->w = (jl_write_t){.kind = JL_WRITE_DELETE, .type = t->type_name, .id = t->id};
+	op->if_match = jl_http_header(req, "If-Match");
+	if (op->if_match && !(op->w.if_match = jl__api_etag_version(op->if_match))) {
+		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
+		return;
+	}
+	jl__api_write(api, req, resp, &op->w, 1, deleted, op);
 }

@@ -34,6 +34,15 @@ typedef enum jl_method {
 #define JL_HTTP_MAX_QUERY 100
 #define JL_HTTP_MAX_HEADERS 24
 
+typedef struct jl_http_resp {
+	int status;
+	jl_buf_t body;
+	const char *content_type;    /* static string or arena-owned */
+	jl_kv_t headers[JL_HTTP_MAX_HEADERS];
+	size_t nheaders;
+	bool no_body;                /* 204/304 and HEAD */
+} jl_http_resp_t;
+
 typedef struct jl_http_req {
 	jl_reqctx_t *ctx;
 	jl_method method;
@@ -48,16 +57,20 @@ typedef struct jl_http_req {
 	/* Header lookup (case-insensitive); NULL when absent. */
 	const char *(*header)(void *impl, const char *name);
 	void *impl;
+	/*
+	 * Asynchronous steps. The server sets suspend/resume (NULL: run every
+	 * step synchronously, as unit tests do). A handler that starts an
+	 * asynchronous step sets pending and a continuation; resume may be
+	 * called from any thread once async_rc is set, and the server then
+	 * calls jl_api_continue on one of its own threads.
+	 */
+	void (*suspend)(void *impl);
+	void (*resume)(void *impl);
+	bool pending;
+	jl_rc async_rc;
+	void *cont; /* the API's continuation record (rest/api.c) */
 } jl_http_req_t;
 
-typedef struct jl_http_resp {
-	int status;
-	jl_buf_t body;
-	const char *content_type;    /* static string or arena-owned */
-	jl_kv_t headers[JL_HTTP_MAX_HEADERS];
-	size_t nheaders;
-	bool no_body;                /* 204/304 and HEAD */
-} jl_http_resp_t;
 
 static inline const char *jl_http_header(const jl_http_req_t *r, const char *name)
 {

@@ -38,7 +38,9 @@ typedef struct req_state {
 	jl_reqctx_t ctx;
 	jl_str_t uri;        /* raw, as sent */
 	jl_buf_t body;
-	bool started, too_big, answered;
+	jl_http_req_t req;   /* live across an asynchronous step */
+	jl_http_resp_t resp;
+	bool started, too_big, answered, in_api;
 	int status;
 	uint64_t bytes;
 	jl_method method;
@@ -75,6 +77,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 		r->ctx.deadline_ns = r->ctx.start_ns + srv->api->cfg.request_timeout_ms * 1000000;
 	r->uri = jl_arena_str(r->ctx.arena, jl_cstr(uri ? uri : "/"));
 	jl_buf_init(&r->body, JL_MEM_HTTP, srv->api->cfg.max_body);
+	jl_buf_init(&r->resp.body, JL_MEM_HTTP, 0);
 	atomic_fetch_add(&srv->api->metrics.inflight, 1);
 	return r;
 }
@@ -177,34 +180,49 @@ static enum MHD_Result answer_error(req_state_t *r, jl_rc rc, const char *msg)
 	return queue(r, &resp);
 }
 
-static enum MHD_Result handle(req_state_t *r, const char *method)
+static void suspend_conn(void *impl)
 {
-	jl_http_req_t req;
-	memset(&req, 0, sizeof req);
-	req.ctx = &r->ctx;
-	req.method_name = jl_str(r->method_name, strlen(r->method_name));
-	req.method = r->method;
-	req.header = header_of;
-	req.impl = r->conn;
-	(void)method;
+	MHD_suspend_connection((struct MHD_Connection *)impl);
+}
+
+static void resume_conn(void *impl)
+{
+	MHD_resume_connection((struct MHD_Connection *)impl);
+}
+
+/* Queues the response unless the API is waiting for an asynchronous step. */
+static enum MHD_Result answer(req_state_t *r)
+{
+	if (r->req.pending)
+		return MHD_YES; /* suspended; resumed when the step completes */
+	return queue(r, &r->resp);
+}
+
+static enum MHD_Result handle(req_state_t *r)
+{
+	jl_http_req_t *req = &r->req;
+	memset(req, 0, sizeof *req);
+	req->ctx = &r->ctx;
+	req->method_name = jl_str(r->method_name, strlen(r->method_name));
+	req->method = r->method;
+	req->header = header_of;
+	req->impl = r->conn;
+	req->suspend = suspend_conn;
+	req->resume = resume_conn;
 	/* Split the raw URI: path (percent-decoded) and query (kept raw, decoded per parameter). */
 	const char *q = memchr(r->uri.p, '?', r->uri.n);
 	jl_str_t rawpath = q ? jl_str(r->uri.p, (size_t)(q - r->uri.p)) : r->uri;
-	req.raw_query = q ? jl_str(q + 1, r->uri.n - rawpath.n - 1) : JL_STR_NULL;
-	if (!jl_http_unescape(r->ctx.arena, rawpath, false, &req.path) ||
-	    jl_http_parse_query(r->ctx.arena, req.raw_query, &req) != JL_OK)
+	req->raw_query = q ? jl_str(q + 1, r->uri.n - rawpath.n - 1) : JL_STR_NULL;
+	if (!jl_http_unescape(r->ctx.arena, rawpath, false, &req->path) ||
+	    jl_http_parse_query(r->ctx.arena, req->raw_query, req) != JL_OK)
 		return answer_error(r, JL_EINVAL, "The URL has an invalid percent-escape");
-	if (req.query_overflow)
+	if (req->query_overflow)
 		return answer_error(r, JL_ETOOBIG, "Too many query parameters");
-	req.body = jl_buf_str(&r->body);
-	req.base = base_url(r);
-	jl_http_resp_t resp;
-	memset(&resp, 0, sizeof resp);
-	jl_buf_init(&resp.body, JL_MEM_HTTP, 0);
-	jl_api_handle(r->srv->api, &req, &resp);
-	enum MHD_Result ok = queue(r, &resp);
-	jl_buf_dispose(&resp.body);
-	return ok;
+	req->body = jl_buf_str(&r->body);
+	req->base = base_url(r);
+	r->in_api = true;
+	jl_api_handle(r->srv->api, req, &r->resp);
+	return answer(r);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -213,6 +231,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	(void)cls;
 	(void)url;
 	(void)version;
+	(void)method;
 	req_state_t *r = *con_cls;
 	if (!r)
 		return MHD_NO; /* uri_log failed: out of memory */
@@ -237,9 +256,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (r->answered)
 		return MHD_YES;
+	if (r->in_api) {
+		/* Resumed after an asynchronous step. */
+		if (r->req.pending)
+			jl_api_continue(r->srv->api, &r->req, &r->resp);
+		return answer(r);
+	}
 	if (r->too_big)
 		return answer_error(r, JL_ETOOBIG, "The request body is larger than the server's limit");
-	return handle(r, method);
+	return handle(r);
 }
 
 /* Appends the path and the query's parameter names (never their values: they may be personal data). */
@@ -321,6 +346,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (srv->cfg.access_log)
 		access_log(r, dur, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	jl_buf_dispose(&r->body);
+	jl_buf_dispose(&r->resp.body);
 	jl_arena_free(r->ctx.arena);
 	atomic_fetch_sub(&srv->api->metrics.inflight, 1);
 	jl_free(JL_MEM_HTTP, r);
@@ -345,16 +371,16 @@ jl_rc jl_server_start(jl_api_t *api, const jl_server_cfg_t *cfg, jl_server_t **o
 		return JL_ENOMEM;
 	s->api = api;
 	s->cfg = *cfg;
+	/* Writes never block a worker (they suspend the connection), so one thread per core serves best. */
 	unsigned threads = cfg->threads;
 	if (!threads) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = ncpu > 0 ? (unsigned)ncpu * 4 : 8;
-		if (threads < 8)
-			threads = 8;
+		threads = ncpu > 1 ? (unsigned)ncpu : 2;
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	const char *host = cfg->host && strcmp(cfg->host, "localhost") != 0 ? cfg->host : "127.0.0.1";
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;

@@ -14,7 +14,7 @@
 typedef struct jl_server_cfg {
 	const char *host;          /* IPv4 or IPv6 literal, "localhost", or "0.0.0.0"/"::" */
 	uint16_t port;             /* 0: any free port (see jl_server_port) */
-	unsigned threads;          /* worker threads (0: 4 per core, at least 8) */
+	unsigned threads;          /* worker threads (0: one per core, at least 2) */
 	unsigned conn_timeout_s;   /* idle connection timeout (default 60) */
 	unsigned max_conns;        /* simultaneous connections (default 1024) */
 	bool access_log;           /* one JSON line per request (default on) */

@@ -296,7 +296,9 @@ typedef struct wcall {
 	int state;  /* CALL_*, under qmu */
 	bool ran;   /* the writer opened a savepoint for it */
 	jl_rc rc;
-	pthread_cond_t cv;
+	pthread_cond_t cv;        /* sync calls: the caller waits on it */
+	jl_write_done_fn done;    /* async calls: called by the writer instead; the call is heap-owned */
+	void *arg;
 } wcall_t;
 
 typedef struct sq {
@@ -1185,7 +1187,8 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 	int kind = w->kind;
 
 	/* A type row is added only by a write that can create its first resource. */
-	bool may_create = kind == JL_WRITE_CREATE || (kind == JL_WRITE_UPDATE && w->create_ok && !w->if_match);
+	bool may_create = kind == JL_WRITE_CREATE ||
+			  (kind == JL_WRITE_UPDATE && w->create_ok && (!w->if_match || w->if_match_live));
 	rc = w_type(s, w->type, may_create, &tid, new_type);
 	if (rc)
 		goto out;
@@ -1217,8 +1220,10 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 		break;
 	case JL_WRITE_UPDATE:
 	case JL_WRITE_DELETE:
-		/* If-Match first: a precondition on an absent resource fails as a precondition. */
-		if (w->if_match > 0 && (!found || cur != w->if_match)) {
+		/* If-Match first: a precondition on an absent resource fails as a precondition,
+		 * unless it was asked only of a live resource. */
+		if (w->if_match > 0 && !(w->if_match_live && (!found || was_deleted)) &&
+		    (!found || cur != w->if_match)) {
 			rc = JL_EPRECOND;
 			goto out;
 		}
@@ -1435,6 +1440,32 @@ static void run_group(sq_t *s, wcall_t *head)
 		}
 }
 
+/* The result of a finished call: JL_OK, or the rc of its first failed write (store.h). */
+static jl_rc call_rc(const wcall_t *c)
+{
+	if (c->rc)
+		for (size_t i = 0; i < c->n; i++)
+			if (c->w[i].rc)
+				return c->w[i].rc;
+	return c->rc;
+}
+
+static void release_bodies(const wbody_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jl_free(JL_MEM_STORE, b[i].owned);
+}
+
+/* An async call lives in one heap block with its bodies right after it. */
+static void finish_async(wcall_t *c, jl_rc rc)
+{
+	jl_write_done_fn done = c->done;
+	void *arg = c->arg;
+	release_bodies(c->b, c->n);
+	jl_free(JL_MEM_STORE, c);
+	done(arg, rc);
+}
+
 static void *writer_main(void *arg)
 {
 	sq_t *s = arg;
@@ -1464,10 +1495,25 @@ static void *writer_main(void *arg)
 		run_group(s, head);
 
 		pthread_mutex_lock(&s->qmu);
+		wcall_t *async = NULL;
 		for (wcall_t *c = head, *nx; c; c = nx) {
 			nx = c->next; /* c belongs to its caller again once it sees DONE */
 			c->state = CALL_DONE;
-			pthread_cond_signal(&c->cv);
+			if (c->done) {
+				c->next = async;
+				async = c;
+			} else {
+				pthread_cond_signal(&c->cv);
+			}
+		}
+		if (async) {
+			/* Completions run outside the queue lock: they wake other threads. */
+			pthread_mutex_unlock(&s->qmu);
+			for (wcall_t *c = async, *nx; c; c = nx) {
+				nx = c->next;
+				finish_async(c, call_rc(c));
+			}
+			pthread_mutex_lock(&s->qmu);
 		}
 	}
 	pthread_mutex_unlock(&s->qmu);
@@ -1484,6 +1530,59 @@ static jl_rc validate(const jl_write_t *w)
 	return JL_OK;
 }
 
+/*
+ * Checks and compresses a call's writes into b[0..n) in the caller's thread.
+ * On failure the offending write carries the rc; *nb bodies need releasing.
+ */
+static jl_rc prepare(sq_t *s, jl_write_t *w, size_t n, int64_t deadline_ns, wbody_t *b, size_t *nb)
+{
+	jl_rc rc;
+	size_t i;
+	*nb = 0;
+	for (i = 0; i < n; i++)
+		clear_out(&w[i]);
+	for (i = 0; i < n; i++) {
+		rc = validate(&w[i]);
+		if (rc) {
+			w[i].rc = rc;
+			return rc;
+		}
+	}
+	if (deadline_ns && jl_mono_ns() >= deadline_ns) {
+		fail_all(w, n, JL_ETIMEOUT);
+		return JL_ETIMEOUT;
+	}
+	for (i = 0; i < n; i++) {
+		rc = encode(s, &w[i], &b[i]);
+		*nb = i;
+		if (rc) {
+			w[i].rc = rc;
+			return rc;
+		}
+	}
+	*nb = n;
+	return JL_OK;
+}
+
+/* Appends a prepared call to the queue; JL_EBUSY once close() has begun. Call with qmu held. */
+static jl_rc enqueue_locked(sq_t *s, wcall_t *c)
+{
+	if (s->closing) {
+		fail_all(c->w, c->n, JL_EBUSY);
+		return JL_EBUSY;
+	}
+	c->state = CALL_QUEUED;
+	c->prev = s->qtail;
+	c->next = NULL;
+	if (s->qtail)
+		s->qtail->next = c;
+	else
+		s->qhead = c;
+	s->qtail = c;
+	pthread_cond_signal(&s->qcv);
+	return JL_OK;
+}
+
 static jl_rc sq_write(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline_ns)
 {
 	sq_t *s = (sq_t *)st_;
@@ -1491,41 +1590,22 @@ static jl_rc sq_write(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline
 	wbody_t small[SMALL_CALL], *b = small;
 	wcall_t c;
 	bool cv = false;
-	size_t i, nb = 0; /* b[0..nb) may own compressed copies */
+	size_t nb = 0; /* b[0..nb) may own compressed copies */
 
 	if (!n)
 		return JL_OK;
 	if (!w)
 		return JL_EINVAL;
-	for (i = 0; i < n; i++)
-		clear_out(&w[i]);
-	for (i = 0; i < n; i++) {
-		rc = validate(&w[i]);
-		if (rc) {
-			w[i].rc = rc;
-			goto out;
-		}
-	}
-	if (deadline_ns && jl_mono_ns() >= deadline_ns) {
-		rc = JL_ETIMEOUT;
-		fail_all(w, n, rc);
-		goto out;
-	}
 	if (n > SMALL_CALL) {
 		b = jl_calloc(JL_MEM_STORE, n, sizeof *b);
 		if (!b) {
-			rc = JL_ENOMEM;
-			fail_all(w, n, rc);
-			goto out;
+			fail_all(w, n, JL_ENOMEM);
+			return JL_ENOMEM;
 		}
 	}
-	for (nb = 0; nb < n; nb++) {
-		rc = encode(s, &w[nb], &b[nb]);
-		if (rc) {
-			w[nb].rc = rc;
-			goto out;
-		}
-	}
+	rc = prepare(s, w, n, deadline_ns, b, &nb);
+	if (rc)
+		goto out;
 
 	memset(&c, 0, sizeof c);
 	c.w = w;
@@ -1540,20 +1620,11 @@ static jl_rc sq_write(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline
 	cv = true;
 
 	pthread_mutex_lock(&s->qmu);
-	if (s->closing) {
+	rc = enqueue_locked(s, &c);
+	if (rc) {
 		pthread_mutex_unlock(&s->qmu);
-		rc = JL_EBUSY;
-		fail_all(w, n, rc);
 		goto out;
 	}
-	c.state = CALL_QUEUED;
-	c.prev = s->qtail;
-	if (s->qtail)
-		s->qtail->next = &c;
-	else
-		s->qhead = &c;
-	s->qtail = &c;
-	pthread_cond_signal(&s->qcv);
 	while (c.state != CALL_DONE) {
 		if (!deadline_ns || c.state != CALL_QUEUED) {
 			pthread_cond_wait(&c.cv, &s->qmu);
@@ -1577,22 +1648,52 @@ static jl_rc sq_write(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline
 		}
 	}
 	pthread_mutex_unlock(&s->qmu);
-	rc = c.rc;
-	if (rc) {
-		/* Report the first write that failed, as store.h promises. */
-		for (i = 0; i < n; i++)
-			if (w[i].rc) {
-				rc = w[i].rc;
-				break;
-			}
-	}
+	rc = call_rc(&c);
 out:
 	if (cv)
 		pthread_cond_destroy(&c.cv);
-	for (i = 0; i < nb; i++)
-		jl_free(JL_MEM_STORE, b[i].owned);
+	release_bodies(b, nb);
 	if (b != small)
 		jl_free(JL_MEM_STORE, b);
+	return rc;
+}
+
+/*
+ * The asynchronous form: the call and its bodies live in one heap block
+ * that the writer frees after calling done. A deadline is enforced when the
+ * writer picks the call up (run_group), not by a waiting thread.
+ */
+static jl_rc sq_write_async(jl_store_t *st_, jl_write_t *w, size_t n, int64_t deadline_ns, jl_write_done_fn done,
+			    void *arg)
+{
+	sq_t *s = (sq_t *)st_;
+	size_t nb = 0;
+	if (!n || !w || !done)
+		return JL_EINVAL;
+	if (n > (SIZE_MAX - sizeof(wcall_t)) / sizeof(wbody_t))
+		return JL_ETOOBIG;
+	wcall_t *c = jl_calloc(JL_MEM_STORE, 1, sizeof *c + n * sizeof(wbody_t));
+	if (!c) {
+		fail_all(w, n, JL_ENOMEM);
+		return JL_ENOMEM;
+	}
+	wbody_t *b = (wbody_t *)(c + 1);
+	jl_rc rc = prepare(s, w, n, deadline_ns, b, &nb);
+	if (!rc) {
+		c->w = w;
+		c->n = n;
+		c->b = b;
+		c->deadline_ns = deadline_ns;
+		c->done = done;
+		c->arg = arg;
+		pthread_mutex_lock(&s->qmu);
+		rc = enqueue_locked(s, c);
+		pthread_mutex_unlock(&s->qmu);
+		if (!rc)
+			return JL_OK; /* the writer owns c now */
+	}
+	release_bodies(b, nb);
+	jl_free(JL_MEM_STORE, c);
 	return rc;
 }
 
@@ -1924,6 +2025,7 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
 	.write = sq_write,
+	.write_async = sq_write_async,
 	.read = sq_read,
 	.history = sq_history,
 	.counts = sq_counts,

@@ -54,6 +54,8 @@ typedef struct jl_write {
 	jl_str_t type;       /* resource type name, e.g. "Patient" */
 	jl_str_t id;         /* logical id */
 	int64_t if_match;    /* > 0: the current version must be this one, else JL_EPRECOND */
+	bool if_match_live;  /* apply if_match only when the resource exists and is not deleted
+	                        (a body's meta.versionId: stale for a live resource, moot otherwise) */
 	jl_str_t body;       /* opaque body bytes (empty for DELETE) */
 	uint32_t body_meta;  /* an opaque number stored with the body (fhir/resource.c uses it) */
 	/* out */
@@ -105,6 +107,13 @@ typedef struct jl_store_stats {
 	int64_t resources;
 } jl_store_stats_t;
 
+/*
+ * Completion of write_async: runs on the store's writer thread, once, with
+ * the same result write() would have returned. Keep it short (wake the
+ * waiting party) and do not call the store from it.
+ */
+typedef void (*jl_write_done_fn)(void *arg, jl_rc rc);
+
 typedef struct jl_store_ops {
 	const char *name;
 	/* Waits for queued writes, checkpoints and closes. NULL-safe. */
@@ -117,6 +126,15 @@ typedef struct jl_store_ops {
 	 * JL_EBUSY after close began.
 	 */
 	jl_rc (*write)(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns);
+	/*
+	 * The same without waiting: JL_OK means queued, and done(arg, rc) will
+	 * be called exactly once when the call has committed or failed; w[0..n)
+	 * (and the bytes its bodies point to) must stay valid until then. Any
+	 * other return means nothing was queued and done will not be called.
+	 * A call still queued at its deadline completes with JL_ETIMEOUT.
+	 */
+	jl_rc (*write_async)(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns, jl_write_done_fn done,
+			     void *arg);
 	/*
 	 * One version: ver = 0 for the current one. JL_ENOTFOUND when the
 	 * resource (or that version) never existed; a deleted version is
@@ -149,6 +167,11 @@ static inline void jl_store_close(jl_store_t *s)
 static inline jl_rc jl_store_write(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns)
 {
 	return s->ops->write(s, w, n, deadline_ns);
+}
+static inline jl_rc jl_store_write_async(jl_store_t *s, jl_write_t *w, size_t n, int64_t deadline_ns,
+					jl_write_done_fn done, void *arg)
+{
+	return s->ops->write_async(s, w, n, deadline_ns, done, arg);
 }
 static inline jl_rc jl_store_read(jl_store_t *s, jl_arena_t *a, jl_str_t type, jl_str_t id,
 				  int64_t ver, jl_version_t *out)

@@ -531,6 +531,113 @@ static void test_reader_pool_limit(void **state)
 	}
 }
 
+/* ---- the live-only precondition and the asynchronous write ------------------ */
+
+static void test_if_match_live(void **state)
+{
+	fx_t *f = *state;
+	/* Absent resource: the precondition is moot, the update creates version 1. */
+	jl_write_t w = mk(JL_WRITE_UPDATE, "Patient", "live1", "{\"a\":1}");
+	w.create_ok = true;
+	w.if_match = 7;
+	w.if_match_live = true;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 1);
+	assert_true(w.created);
+	/* Live resource: it must match. */
+	w = mk(JL_WRITE_UPDATE, "Patient", "live1", "{\"a\":2}");
+	w.create_ok = true;
+	w.if_match = 7;
+	w.if_match_live = true;
+	assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+	w.if_match = 1;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 2);
+	/* Deleted resource: moot again, the update resurrects it. */
+	ok_write(f->s, JL_WRITE_DELETE, "Patient", "live1", NULL);
+	w = mk(JL_WRITE_UPDATE, "Patient", "live1", "{\"a\":4}");
+	w.create_ok = true;
+	w.if_match = 1;
+	w.if_match_live = true;
+	assert_int_equal(put1(f->s, &w), JL_OK);
+	assert_int_equal(w.ver, 4);
+	assert_true(w.created);
+	/* Without the flag the plain If-Match rule still holds on an absent resource. */
+	w = mk(JL_WRITE_UPDATE, "Patient", "absent", "{}");
+	w.create_ok = true;
+	w.if_match = 1;
+	assert_int_equal(put1(f->s, &w), JL_EPRECOND);
+}
+
+typedef struct async_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	jl_rc rc[64];
+} async_wait_t;
+
+typedef struct async_slot {
+	async_wait_t *aw;
+	int i;
+} async_slot_t;
+
+static void async_done(void *arg, jl_rc rc)
+{
+	async_slot_t *slot = arg;
+	pthread_mutex_lock(&slot->aw->mu);
+	slot->aw->rc[slot->i] = rc;
+	slot->aw->done++;
+	pthread_cond_signal(&slot->aw->cv);
+	pthread_mutex_unlock(&slot->aw->mu);
+}
+
+static void test_write_async(void **state)
+{
+	fx_t *f = *state;
+	static async_wait_t aw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
+	static async_slot_t slots[64];
+	jl_write_t w[64];
+	char ids[64][16];
+	aw.done = 0;
+	for (int i = 0; i < 64; i++) {
+		snprintf(ids[i], sizeof ids[i], "async%d", i);
+		w[i] = mk(JL_WRITE_CREATE, "Observation", ids[i], "{\"status\":\"final\",\"code\":{\"text\":\"glucose\"}}");
+		slots[i].aw = &aw;
+		slots[i].i = i;
+		aw.rc[i] = JL_EINTERNAL;
+	}
+	/* One creates a duplicate id so its completion must carry the error. */
+	snprintf(ids[63], sizeof ids[63], "async0");
+	w[63].id = jl_cstr(ids[63]);
+	for (int i = 0; i < 63; i++)
+		assert_int_equal(jl_store_write_async(f->s, &w[i], 1, 0, async_done, &slots[i]), JL_OK);
+	pthread_mutex_lock(&aw.mu);
+	while (aw.done < 63)
+		pthread_cond_wait(&aw.cv, &aw.mu);
+	pthread_mutex_unlock(&aw.mu);
+	assert_int_equal(jl_store_write_async(f->s, &w[63], 1, 0, async_done, &slots[63]), JL_OK);
+	pthread_mutex_lock(&aw.mu);
+	while (aw.done < 64)
+		pthread_cond_wait(&aw.cv, &aw.mu);
+	pthread_mutex_unlock(&aw.mu);
+	for (int i = 0; i < 63; i++) {
+		assert_int_equal(aw.rc[i], JL_OK);
+		assert_int_equal(w[i].ver, 1);
+		expect_body(f->s, f->a, "Observation", ids[i], 1, "{\"status\":\"final\",\"code\":{\"text\":\"glucose\"}}", false);
+	}
+	assert_int_equal(aw.rc[63], JL_ECONFLICT);
+	assert_int_equal(w[63].rc, JL_ECONFLICT);
+	/* Arguments refused up front: nothing queued, no completion. */
+	jl_write_t bad = mk(JL_WRITE_CREATE, "Observation", "", "{}");
+	assert_int_equal(jl_store_write_async(f->s, &bad, 1, 0, async_done, &slots[0]), JL_EINVAL);
+	/* A deadline already passed completes as a timeout or is refused at once. */
+	jl_write_t late = mk(JL_WRITE_CREATE, "Observation", "late", "{}");
+	assert_int_equal(jl_store_write_async(f->s, &late, 1, jl_mono_ns() - 1, async_done, &slots[0]), JL_ETIMEOUT);
+	pthread_mutex_lock(&aw.mu);
+	assert_int_equal(aw.done, 64);
+	pthread_mutex_unlock(&aw.mu);
+}
+
 /* ---- history -------------------------------------------------------------- */
 
 static void expect_page(const jl_hist_page_t *p, const int64_t *want, size_t n, bool older, bool newer)
@@ -1222,6 +1329,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quiesce_then_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_alloc_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_if_match_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_async, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store/sqlite", tests, NULL, NULL);
 }

@@ -13,8 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jl_arena_t *a = jl_arena_new(4096, 64u << 20);
 	if (!a)
 		return 0;
-	/* Copy into an exact-size heap block so ASan sees any over-read. */
-	char *p = malloc(size ? size : 1);
+	/* Copy into a heap block that ends where the input ends, so ASan sees any over-read. */
+	char *p = jl_malloc(JL_MEM_MISC, size ? size : 1);
+	if (!p) {
+		jl_arena_free(a);
+		return 0;
+	}
 	if (size)
 		memcpy(p, data, size);
 	jl_json_t *v;
@@ -30,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		jl_buf_dispose(&b);
 	}
-	free(p);
+	jl_free(JL_MEM_MISC, p);
 	jl_arena_free(a);
 	return 0;
 }

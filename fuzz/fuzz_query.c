@@ -12,7 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jl_arena_t *a = jl_arena_new(4096, 16u << 20);
 	if (!a)
 		return 0;
-	char *p = malloc(size + 1);
+	char *p = jl_malloc(JL_MEM_MISC, size + 1);
+	if (!p) {
+		jl_arena_free(a);
+		return 0;
+	}
 	if (size)
 		memcpy(p, data, size);
 	p[size] = 0;
@@ -25,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (req.query[i].k.n > size || req.query[i].v.n > size)
 				abort();
 	(void)jl_http_accept_q(p, "application/fhir+json");
-	free(p);
+	jl_free(JL_MEM_MISC, p);
 	jl_arena_free(a);
 	return 0;
 }

@@ -15,7 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jl_arena_t *a = jl_arena_new(4096, 64u << 20);
 	if (!a)
 		return 0;
-	char *p = malloc(size ? size : 1);
+	char *p = jl_malloc(JL_MEM_MISC, size ? size : 1);
+	if (!p) {
+		jl_arena_free(a);
+		return 0;
+	}
 	if (size)
 		memcpy(p, data, size);
 	jl_json_t *v;
@@ -43,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			jl_buf_dispose(&full);
 		}
 	}
-	free(p);
+	jl_free(JL_MEM_MISC, p);
 	jl_arena_free(a);
 	return 0;
 }

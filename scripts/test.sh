@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite against the binaries in BUILD (build or build/san).
 #   scripts/test.sh BUILD          every stage
-#   scripts/test.sh BUILD STAGE    one stage: unit | http | conformance | crash | bench
+#   scripts/test.sh BUILD STAGE    one stage: unit (with source checks) | http | conformance | crash | bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -13,6 +13,9 @@ failed=()
 stage() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 if stage unit; then
+  echo "== source checks"
+  scripts/check-src.sh || failed+=("check-src")
+
   echo "== unit tests ($BUILD)"
   while IFS= read -r t; do
     if ! "$t"; then failed+=("$t"); fi

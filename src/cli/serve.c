@@ -34,6 +34,7 @@ static void serve_usage(FILE *f)
 		   "  --threads N         HTTP worker threads (default one per core, at least 2)\n"
 		   "  --max-body SIZE     largest request body, e.g. 64M (default 64M; larger → 413)\n"
 		   "  --timeout SECONDS   per-request deadline (default 30)\n"
+		   "  --idle-timeout SEC  close connections idle (or sending too slowly) this long (default 60)\n"
 		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
@@ -49,7 +50,8 @@ int jl_cmd_serve(int argc, char **argv)
 		{"data", required_argument, NULL, 'd'},   {"threads", required_argument, NULL, 't'},
 		{"max-body", required_argument, NULL, 'b'}, {"timeout", required_argument, NULL, 'T'},
 		{"base-url", required_argument, NULL, 'u'}, {"log-level", required_argument, NULL, 'l'},
-		{"no-access-log", no_argument, NULL, 'n'}, {"help", no_argument, NULL, '?' + 256},
+		{"no-access-log", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
 	jl_server_cfg_t scfg;
@@ -95,6 +97,13 @@ int jl_cmd_serve(int argc, char **argv)
 			}
 			acfg.request_timeout_ms = v * 1000;
 			break;
+		case 'i':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 3600) {
+				fprintf(stderr, "jianlian serve: --idle-timeout must be 1-3600 seconds\n");
+				return JL_EXIT_USAGE;
+			}
+			scfg.conn_timeout_s = (unsigned)v;
+			break;
 		case 'u': acfg.base_url = optarg; break;
 		case 'l':
 			if (!strcmp(optarg, "debug")) level = JL_LOG_DEBUG;
@@ -122,7 +131,7 @@ int jl_cmd_serve(int argc, char **argv)
 		size_t n = strlen(acfg.base_url);
 		while (n > 1 && acfg.base_url[n - 1] == '/')
 			n--;
-		acfg.base_url = strndup(acfg.base_url, n);
+		acfg.base_url = jl_strndup(JL_MEM_MISC, acfg.base_url, n); /* lives as long as the process */
 	}
 
 	sigset_t sigs;

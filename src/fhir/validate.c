@@ -44,13 +44,21 @@ static size_t path_push(vctx_t *c, const char *name, size_t n)
 static size_t path_index(vctx_t *c, uint32_t i)
 {
 	size_t saved = c->plen;
-	int k = snprintf(c->path + c->plen, sizeof c->path - c->plen, "[%u]", i);
-	if (k < 0 || (size_t)k >= sizeof c->path - c->plen) {
-		c->path[c->plen] = 0;
+	char digits[12];
+	size_t nd = 0;
+	do {
+		digits[nd++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	if (c->plen + nd + 3 >= sizeof c->path) {
 		c->truncated++;
 		return saved;
 	}
-	c->plen += (size_t)k;
+	c->path[c->plen++] = '[';
+	while (nd)
+		c->path[c->plen++] = digits[--nd];
+	c->path[c->plen++] = ']';
+	c->path[c->plen] = 0;
 	return saved;
 }
 
@@ -202,12 +210,59 @@ static size_t utf8_chars(jl_str_t s)
 	return n;
 }
 
+/* Control characters other than tab, CR and LF; eight bytes at a time over the common case. */
 static bool has_control(jl_str_t s)
 {
-	for (size_t i = 0; i < s.n; i++) {
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+	for (; i + 8 <= s.n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s.p + i, 8);
+		if (((w - ones * 0x20) & ~w & highs) == 0)
+			continue; /* no byte below 0x20 here */
+		for (size_t k = i; k < i + 8; k++) {
+			unsigned char ch = (unsigned char)s.p[k];
+			if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
+				return true;
+		}
+	}
+	for (; i < s.n; i++) {
 		unsigned char ch = (unsigned char)s.p[i];
 		if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
 			return true;
+	}
+	return false;
+}
+
+/* Whether s at position k starts with the lowercase ASCII word w, ignoring case. */
+static bool ci_prefix(jl_str_t s, size_t k, const char *w)
+{
+	for (size_t j = 0; w[j]; j++)
+		if (k + j >= s.n || (s.p[k + j] | 0x20) != w[j])
+			return false;
+	return true;
+}
+
+/* Whether the tag opening at s[k] ('<') has an attribute named on... (onclick, onerror ...). */
+static bool event_attribute(jl_str_t s, size_t k)
+{
+	char quote = 0;
+	for (size_t i = k + 1; i < s.n && (quote || s.p[i] != '>'); i++) {
+		char ch = s.p[i];
+		if (quote) {
+			if (ch == quote)
+				quote = 0;
+		} else if (ch == '"' || ch == '\'') {
+			quote = ch;
+		} else if (is_ws((unsigned char)ch) && ci_prefix(s, i + 1, "on")) {
+			size_t j = i + 3;
+			while (j < s.n && (s.p[j] | 0x20) >= 'a' && (s.p[j] | 0x20) <= 'z')
+				j++;
+			while (j < s.n && is_ws((unsigned char)s.p[j]))
+				j++;
+			if (j > i + 3 && j < s.n && s.p[j] == '=')
+				return true;
+		}
 	}
 	return false;
 }
@@ -225,17 +280,19 @@ static const char *xhtml_problem(jl_str_t s)
 	if (s.n - i < 6 || memcmp(s.p + i, "<div", 4) != 0 || (s.p[i + 4] != ' ' && s.p[i + 4] != '>' &&
 								 s.p[i + 4] != '/' && !is_ws((unsigned char)s.p[i + 4])))
 		return "the narrative must be a single XHTML <div> element";
-	static const char *const banned[] = {"<script", "<iframe", "<object", "<embed", "<form",
-					     "<input",  "<frame",  "<applet", "<base",  "<link",
-					     "<meta",   "javascript:"};
-	for (size_t b = 0; b < sizeof banned / sizeof banned[0]; b++) {
-		size_t bn = strlen(banned[b]);
-		for (size_t k = 0; k + bn <= s.n; k++) {
-			size_t j = 0;
-			while (j < bn && (s.p[k + j] | 0x20) == (banned[b][j] | 0x20))
-				j++;
-			if (j == bn)
-				return "the narrative contains an element or URL that could run code";
+	/* One pass: only '<' (a tag) and 'j' (javascript:) can start a banned shape. */
+	static const char *const tags[] = {"script", "iframe", "object", "embed", "form", "input",
+					   "frame",  "applet", "base",   "link",  "meta"};
+	for (size_t k = i; k < s.n; k++) {
+		char ch = s.p[k];
+		if (ch == '<') {
+			for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++)
+				if (ci_prefix(s, k + 1, tags[t]))
+					return "the narrative contains an element that could run code";
+			if (event_attribute(s, k))
+				return "the narrative contains an event-handler attribute (on...=)";
+		} else if ((ch | 0x20) == 'j' && ci_prefix(s, k, "javascript:")) {
+			return "the narrative contains a URL that could run code";
 		}
 	}
 	return NULL;

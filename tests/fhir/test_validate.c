@@ -69,6 +69,8 @@ static void test_valid(void **state)
 		{"{\"resourceType\":\"Questionnaire\",\"status\":\"draft\",\"item\":[{\"linkId\":\"1\",\"type\":\"group\","
 		 "\"item\":[{\"linkId\":\"1.1\",\"type\":\"string\"}]}]}", NULL, NULL},
 		{"{\"resourceType\":\"Binary\",\"contentType\":\"text/plain\",\"data\":\"aGVsbG8=\"}", NULL, NULL},
+		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\"><p title=\\\"x onclick=y\\\" style=\\\"color: red\\\">online order = 3</p></div>\"}}",
+		 NULL, NULL},
 		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">x</div>\"}}",
 		 NULL, NULL},
 	};
@@ -157,6 +159,10 @@ static void test_primitives(void **state)
 		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<p>x</p>\"}}", "Patient.text.div",
 		 "value"},
 		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div><script>x</script></div>\"}}",
+		 "Patient.text.div", "value"},
+		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div><img src=\\\"x\\\" onerror =\\\"alert(1)\\\"/></div>\"}}",
+		 "Patient.text.div", "value"},
+		{"{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"<div><a href=\\\"JavaScript:x()\\\">y</a></div>\"}}",
 		 "Patient.text.div", "value"},
 		{"{\"resourceType\":\"Patient\",\"communication\":[{\"language\":{\"text\":\"zh\"}}],\"photo\":[{\"size\":-1}]}",
 		 "Patient.photo[0].size", "value"},

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against the binaries in BUILD and prints a summary
+# table (metric, measured, floor, status). See docs/benchmarks.md.
+#
+#   scripts/bench.sh BUILD                     full size (`make bench`), about 5 minutes
+#   BENCH_SIZE=small scripts/bench.sh BUILD    CI size (`make test`), well under 3 minutes
+#
+# Stages: JSON (build/bench/json_bench: our parser, validation, serialiser
+# and the Debian JSON libraries), the store (build/bench/store_bench, when
+# present), and HTTP with wrk against `jianlian serve`: create, read by id
+# and, next to it, the hello server as the ceiling; then disk bytes per
+# stored version from `jianlian check`. Each wrk run lasts 15 s at full size
+# and is repeated 3 times (medians reported); 3 s once at small size.
+#
+# Exit status: 1 only when something does not work (a benchmark fails, a
+# request errors, a server does not start or stop cleanly); a figure below
+# its floor is reported as "below floor" and never fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+SIZE=${BENCH_SIZE:-full}
+case "$SIZE" in
+small) SECS=3 RUNS=1 ;;
+full) SECS=15 RUNS=3 ;;
+*) echo "bench: BENCH_SIZE must be small or full, not '$SIZE'" >&2; exit 2 ;;
+esac
+CONNS=16
+IDS=300 # ids for the read benchmark: 150 from each of wrk's two threads
+
+WORK=$(mktemp -d /tmp/jl-bench-XXXXXX)
+SERVER_PID="" HELLO_PID=""
+failures=()
+summary=() # "metric|measured|floor|status"
+
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$HELLO_PID" ] && kill -TERM "$HELLO_PID" 2>/dev/null && wait "$HELLO_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "bench: FAILED: $*"
+  failures+=("$*")
+}
+
+add() { summary+=("$1|$2|$3|$4"); }
+
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {
+    if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# status MEASURED OP FLOOR: "ok" or "below floor" (OP is >= or <).
+status() {
+  awk -v m="$1" -v op="$2" -v f="$3" 'BEGIN {
+    ok = (op == ">=") ? (m + 0 >= f + 0) : (m + 0 < f + 0); print ok ? "ok" : "below floor" }'
+}
+
+# Field NAME of a "wrk-result: a=1 b=2" line.
+field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# Waits until FILE shows "127.0.0.1:PORT" and prints PORT (servers started with port 0 print it).
+port_of() {
+  local f=$1 pid=$2 p=""
+  for _ in $(seq 100); do
+    p=$(grep -o '127\.0\.0\.1:[0-9]*' "$f" 2>/dev/null | head -1 | cut -d: -f2)
+    [ -n "$p" ] && { echo "$p"; return 0; }
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+echo "== benchmarks ($SIZE size, $BUILD)"
+echo "machine: $(nproc) cores (nproc), CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+  "$(awk '/MemTotal/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+echo "source: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && echo ' + uncommitted changes in src/')," \
+  "binaries built $(date -r "$BUILD/jianlian" '+%F %T' 2>/dev/null || echo '?')"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- JSON ----------------------------------------------------------------------------------
+echo
+echo "== JSON: $BUILD/bench/json_bench $SIZE"
+if [ -x "$BUILD/bench/json_bench" ]; then
+  if "$BUILD/bench/json_bench" "$SIZE" | tee "$WORK/json.out"; then :; else fail "json_bench exited non-zero"; fi
+  while IFS='|' read -r m v f s; do
+    add "$(echo "$m" | sed 's/^summary: *//; s/ *$//')" "$(echo "$v" | xargs)" "$(echo "$f" | xargs)" "$(echo "$s" | xargs)"
+  done < <(grep '^summary: ' "$WORK/json.out")
+else
+  fail "$BUILD/bench/json_bench is missing (run make)"
+fi
+
+# ---- store ---------------------------------------------------------------------------------
+if [ -x "$BUILD/bench/store_bench" ]; then
+  echo
+  echo "== store: $BUILD/bench/store_bench $SIZE"
+  if "$BUILD/bench/store_bench" "$SIZE"; then :; else fail "store_bench exited non-zero"; fi
+fi
+
+# ---- HTTP ----------------------------------------------------------------------------------
+echo
+echo "== HTTP: wrk -t2 -c$CONNS -d${SECS}s --latency, $RUNS run(s) each, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+
+# wrk_run LABEL SCRIPT URL [ARGS...]: one wrk run; sets RES to its wrk-result line.
+wrk_run() {
+  local label=$1 script=$2 url=$3
+  shift 3
+  RES=""
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$script" "$url" -- "$@" >"$WORK/wrk.out" 2>&1
+  RES=$(grep '^wrk-result:' "$WORK/wrk.out")
+  if [ -z "$RES" ]; then
+    fail "$label: wrk produced no result"
+    cat "$WORK/wrk.out"
+    return 1
+  fi
+  local bad errs
+  bad=$(field non2xx "$RES")
+  errs=$(($(field socket_errors "$RES") + $(field timeouts "$RES")))
+  printf '  %-18s %9.0f req/s   p50 %6.3f ms   p99 %6.3f ms   %s requests, %s non-2xx, %s socket errors/timeouts\n' \
+    "$label" "$(field rps "$RES")" "$(field p50_ms "$RES")" "$(field p99_ms "$RES")" "$(field requests "$RES")" \
+    "$bad" "$errs"
+  [ "$bad" = 0 ] || fail "$label: $bad responses were not 2xx"
+  [ "$errs" = 0 ] || fail "$label: $errs socket errors or timeouts"
+}
+
+mkdir -p "$WORK/data"
+"$BUILD/jianlian" serve --port 0 --data "$WORK/data" --no-access-log >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+PORT=$(port_of "$WORK/serve.log" "$SERVER_PID") || { fail "jianlian serve did not start"; cat "$WORK/serve.log"; }
+if [ -n "${PORT:-}" ]; then
+  healthy=""
+  for _ in $(seq 100); do
+    if [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; then
+      healthy=1
+      break
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$healthy" ] || fail "jianlian serve: /healthz did not answer 200"
+fi
+
+if [ -n "${healthy:-}" ]; then
+  # libmicrohttpd names its pool threads MHD-worker; the hello server gets as many.
+  WORKERS=$(cat /proc/"$SERVER_PID"/task/*/comm 2>/dev/null | grep -c '^MHD-worker$')
+  [ "$WORKERS" -gt 0 ] || WORKERS=$(($(nproc) * 4 < 8 ? 8 : $(nproc) * 4))
+  echo "jianlian serve on port $PORT with its defaults ($WORKERS MHD worker threads); data in $WORK/data"
+
+  # Create: ~1 KB Observations, Prefer: return=minimal. The first run also records the ids to read.
+  echo "create: POST /fhir/Observation, ~1 KB vital-signs Observation, Prefer: return=minimal"
+  c_rps=() c_p50=() c_p99=()
+  for r in $(seq "$RUNS"); do
+    if [ "$r" = 1 ]; then
+      wrk_run "create $r/$RUNS" bench/wrk_create.lua "http://127.0.0.1:$PORT/fhir/Observation" "$WORK/ids" $((IDS / 2))
+    else
+      wrk_run "create $r/$RUNS" bench/wrk_create.lua "http://127.0.0.1:$PORT/fhir/Observation"
+    fi || continue
+    c_rps+=("$(field rps "$RES")") c_p50+=("$(field p50_ms "$RES")") c_p99+=("$(field p99_ms "$RES")")
+  done
+  cat "$WORK"/ids.* >"$WORK/ids" 2>/dev/null
+  nids=$(grep -c . "$WORK/ids" 2>/dev/null || echo 0)
+  [ "$nids" -ge "$IDS" ] || fail "only $nids of $IDS ids were recorded for the read benchmark"
+
+  # Read by id, and right next to each run the hello server with the same wrk settings.
+  "$BUILD/bench/hello" 0 "$WORKERS" >"$WORK/hello.log" 2>&1 &
+  HELLO_PID=$!
+  HPORT=$(port_of "$WORK/hello.log" "$HELLO_PID") || { fail "hello did not start"; cat "$WORK/hello.log"; }
+  echo "read: GET /fhir/Observation/<id> over $nids ids round-robin; ceiling: $(head -1 "$WORK/hello.log")"
+  r_rps=() r_p50=() r_p99=() h_rps=() h_p50=() h_p99=()
+  if [ "$nids" -gt 0 ]; then
+    for r in $(seq "$RUNS"); do
+      if wrk_run "read $r/$RUNS" bench/wrk_read.lua "http://127.0.0.1:$PORT" "$WORK/ids"; then
+        r_rps+=("$(field rps "$RES")") r_p50+=("$(field p50_ms "$RES")") r_p99+=("$(field p99_ms "$RES")")
+      fi
+      if [ -n "${HPORT:-}" ] && wrk_run "hello $r/$RUNS" bench/wrk_read.lua "http://127.0.0.1:$HPORT" "$WORK/ids"; then
+        h_rps+=("$(field rps "$RES")") h_p50+=("$(field p50_ms "$RES")") h_p99+=("$(field p99_ms "$RES")")
+      fi
+    done
+  fi
+  kill -TERM "$HELLO_PID" 2>/dev/null
+  wait "$HELLO_PID" 2>/dev/null
+  HELLO_PID=""
+
+  # Stop the server cleanly (it checkpoints the WAL on SIGTERM), then count the bytes.
+  kill -TERM "$SERVER_PID"
+  if ! wait "$SERVER_PID"; then
+    fail "jianlian serve did not stop cleanly on SIGTERM"
+    tail -5 "$WORK/serve.log"
+  fi
+  SERVER_PID=""
+  check=$("$BUILD/jianlian" check --data "$WORK/data" 2>&1) || fail "jianlian check: $check"
+  echo "jianlian check: $check"
+  versions=$(sed -n 's/.* \([0-9][0-9]*\) versions.*/\1/p' <<<"$check")
+  bytes=$(sed -n 's/.* \([0-9][0-9]*\) bytes.*/\1/p' <<<"$check")
+
+  if [ ${#c_rps[@]} -gt 0 ]; then
+    m=$(median "${c_rps[@]}")
+    add "HTTP create, $CONNS conns (req/s)" "$(printf '%.0f' "$m")" ">= 5000" "$(status "$m" '>=' 5000)"
+    add "HTTP create p50 (ms)" "$(printf '%.2f' "$(median "${c_p50[@]}")")" "-" "info"
+    add "HTTP create p99 (ms)" "$(printf '%.2f' "$(median "${c_p99[@]}")")" "-" "info"
+  fi
+  if [ ${#r_rps[@]} -gt 0 ]; then
+    m=$(median "${r_rps[@]}")
+    add "HTTP read by id, $CONNS conns (req/s)" "$(printf '%.0f' "$m")" ">= 30000" "$(status "$m" '>=' 30000)"
+    add "HTTP read p50 (ms)" "$(printf '%.3f' "$(median "${r_p50[@]}")")" "-" "info"
+    m99=$(median "${r_p99[@]}")
+    add "HTTP read p99 (ms)" "$(printf '%.3f' "$m99")" "< 2" "$(status "$m99" '<' 2)"
+  fi
+  if [ ${#h_rps[@]} -gt 0 ]; then
+    hm=$(median "${h_rps[@]}")
+    add "hello ceiling, same wrk (req/s)" "$(printf '%.0f' "$hm")" "-" "ceiling"
+    add "hello ceiling p99 (ms)" "$(printf '%.3f' "$(median "${h_p99[@]}")")" "-" "ceiling"
+    if [ ${#r_rps[@]} -gt 0 ]; then
+      add "read / ceiling" "$(awk -v a="$(median "${r_rps[@]}")" -v b="$hm" 'BEGIN {printf "%.0f%%", 100 * a / b}')" "-" "info"
+    fi
+  fi
+  if [ -n "$versions" ] && [ -n "$bytes" ] && [ "$versions" -gt 0 ]; then
+    add "disk bytes per stored version" "$((bytes / versions))" "-" "info ($versions versions)"
+  fi
+fi
+if [ -n "$SERVER_PID" ]; then
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=""
+fi
+
+# ---- summary -------------------------------------------------------------------------------
+echo
+echo "== summary ($SIZE size; medians of $RUNS wrk run(s) of ${SECS}s; JSON medians as printed above)"
+printf '%-44s %14s %12s  %s\n' "metric" "measured" "floor" "status"
+for line in "${summary[@]}"; do
+  IFS='|' read -r m v f s <<<"$line"
+  printf '%-44s %14s %12s  %s\n' "$m" "$v" "$f" "$s"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "bench: ${#failures[@]} failure(s):"
+  printf '  %s\n' "${failures[@]}"
+  exit 1
+fi
+echo "bench: every benchmark ran (figures below a floor are reported, not failed)"

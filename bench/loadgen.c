@@ -230,5 +230,7 @@ int main(int argc, char **argv)
 	       rate, secs, nconn, done, (double)done / elapsed, non2xx, errors);
 	printf("latency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n", PCT(0.50), PCT(0.90), PCT(0.99),
 	       PCT(0.999), done ? (double)lat[done - 1] / 1000.0 : 0.0);
+	printf("loadgen-result: answered_rps=%.0f p50_us=%.0f p99_us=%.0f non2xx=%zu failed=%zu\n",
+	       (double)done / elapsed, PCT(0.50), PCT(0.99), non2xx, errors);
 	return errors ? 1 : 0;
 }

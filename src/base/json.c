@@ -145,23 +145,69 @@ static size_t put_utf8(unsigned char *o, unsigned cp)
 	return 4;
 }
 
-/* Decodes a string with escapes, from s (just after the quote) to its closing quote. */
-static int decode_escaped(parser_t *P, const unsigned char *s, jl_str_t *out)
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the SWAR string scan assumes a little-endian machine"
+#endif
+
+/*
+ * First byte in [p, end) that special8 flags, or end. The lowest flagged
+ * bit of each test is exact (the borrow in x - ONES only corrupts higher
+ * bytes), so counting trailing zeros finds the first special byte.
+ */
+static inline const unsigned char *scan_run(const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char *end = P->end, *q = s;
-	/* Find the closing quote: a backslash always consumes the next byte. */
-	while (q < end && *q != '"') {
-		if (*q == '\\')
-			q++;
-		q++;
+	while (end - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		uint64_t m = special8(w);
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
 	}
-	if (q >= end)
-		return fail(P, JL_EINVAL, s - 1, "unterminated string");
+	while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
+		p++;
+	return p;
+}
+
+/* Next '"' or '\\' in [p, end), or end. */
+static inline const unsigned char *scan_quote(const unsigned char *p, const unsigned char *end)
+{
+	while (end - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+		uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+	while (p < end && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/*
+ * Decodes a string that has escapes. s is just after the opening quote and
+ * [s, bs) is already known clean; bs is the first backslash.
+ */
+static int decode_escaped(parser_t *P, const unsigned char *s, const unsigned char *bs, jl_str_t *out)
+{
+	const unsigned char *end = P->end, *q = bs;
+	/* Find the closing quote: a backslash always consumes the next byte. */
+	for (;;) {
+		q = scan_quote(q, end);
+		if (q >= end)
+			return fail(P, JL_EINVAL, s - 1, "unterminated string");
+		if (*q == '"')
+			break;
+		q += 2;
+	}
 	unsigned char *o = jl_arena_alloc_bytes(P->a, (size_t)(q - s) + 1);
 	if (!o)
 		return fail(P, JL_ENOMEM, s, "out of memory");
-	unsigned char *w = o;
-	const unsigned char *p = s;
+	memcpy(o, s, (size_t)(bs - s));
+	unsigned char *w = o + (bs - s);
+	const unsigned char *p = bs;
 	while (p < q) {
 		unsigned c = *p;
 		if (c == '\\') {
@@ -198,16 +244,21 @@ static int decode_escaped(parser_t *P, const unsigned char *s, jl_str_t *out)
 			}
 		} else if (c < 0x20) {
 			return fail(P, JL_EINVAL, p, "control character in string (must be escaped)");
-		} else if (c < 0x80) {
-			*w++ = (unsigned char)c;
-			p++;
-		} else {
+		} else if (c >= 0x80) {
 			int k = utf8_seq(p, q);
 			if (!k)
 				return fail(P, JL_EINVAL, p, "invalid UTF-8 in string");
 			memcpy(w, p, (size_t)k);
 			w += k;
 			p += k;
+		} else {
+			/* A clean run up to the next byte that needs a look. */
+			const unsigned char *r = scan_run(p, q);
+			if (r == p)
+				r = p + 1; /* a '"' inside cannot happen before q; defensive */
+			memcpy(w, p, (size_t)(r - p));
+			w += r - p;
+			p = r;
 		}
 	}
 	*w = 0;
@@ -222,13 +273,7 @@ static int parse_string(parser_t *P, jl_str_t *out)
 {
 	const unsigned char *s = P->p, *p = s, *end = P->end;
 	for (;;) {
-		while (end - p >= 8) {
-			uint64_t w;
-			memcpy(&w, p, 8);
-			if (special8(w))
-				break;
-			p += 8;
-		}
+		p = scan_run(p, end);
 		if (p >= end)
 			return fail(P, JL_EINVAL, s - 1, "unterminated string");
 		unsigned c = *p;
@@ -239,17 +284,13 @@ static int parse_string(parser_t *P, jl_str_t *out)
 			return 0;
 		}
 		if (c == '\\')
-			return decode_escaped(P, s, out);
+			return decode_escaped(P, s, p, out);
 		if (c < 0x20)
 			return fail(P, JL_EINVAL, p, "control character in string (must be escaped)");
-		if (c >= 0x80) {
-			int k = utf8_seq(p, end);
-			if (!k)
-				return fail(P, JL_EINVAL, p, "invalid UTF-8 in string");
-			p += k;
-		} else {
-			p++;
-		}
+		int k = utf8_seq(p, end);
+		if (!k)
+			return fail(P, JL_EINVAL, p, "invalid UTF-8 in string");
+		p += k;
 	}
 }
 

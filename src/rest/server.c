@@ -401,7 +401,7 @@ jl_rc jl_server_start(jl_api_t *api, const jl_server_cfg_t *cfg, jl_server_t **o
 				cfg->conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
 	if (!s->d) {
 		jl_diag_err(d, "exception", NULL, "Cannot listen on %s port %u: %s", host, (unsigned)cfg->port,
 			    strerror(errno));

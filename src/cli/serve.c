@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/version.h"
@@ -178,11 +179,16 @@ int jl_cmd_serve(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	jl_log_msg(&log, JL_LOG_INFO, "signal %d: draining in-flight requests", sig);
 	atomic_store(&api.draining, 1);
-	jl_server_stop(srv, 10000);
+	/* Writes finish or time out within the request deadline; wait a little longer than that. */
+	if (!jl_server_stop(srv, (int)acfg.request_timeout_ms + 5000)) {
+		jl_log_msg(&log, JL_LOG_ERROR, "stopping without a clean shutdown; the store recovers on next start");
+		_exit(JL_EXIT_FAIL);
+	}
 	srv = NULL;
 	rc = JL_EXIT_OK;
 out:
-	jl_server_stop(srv, 0);
+	if (srv && !jl_server_stop(srv, 0))
+		_exit(JL_EXIT_FAIL);
 	jl_store_close(store);
 	if (api_up)
 		jl_api_dispose(&api);

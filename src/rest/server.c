@@ -30,6 +30,14 @@ struct jl_server {
 	jl_server_cfg_t cfg;
 	struct MHD_Daemon *d;
 	uint16_t port;
+	/*
+	 * Set when shutdown begins. MHD must not be stopped while a connection
+	 * is suspended, so from then on requests run their writes synchronously
+	 * and close their connection. A request reads this after it was counted
+	 * in flight (both seq_cst), so the drain loop sees either its count or
+	 * it sees the flag.
+	 */
+	_Atomic int draining;
 };
 
 typedef struct req_state {
@@ -163,6 +171,8 @@ static enum MHD_Result queue(req_state_t *r, jl_http_resp_t *resp)
 	}
 	MHD_add_response_header(mr, "X-Request-Id", r->ctx.request_id);
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	if (atomic_load(&r->srv->draining))
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->status = resp->status;
 	r->bytes = n;
 	r->answered = true;
@@ -207,8 +217,10 @@ static enum MHD_Result handle(req_state_t *r)
 	req->method = r->method;
 	req->header = header_of;
 	req->impl = r->conn;
-	req->suspend = suspend_conn;
-	req->resume = resume_conn;
+	if (!atomic_load(&r->srv->draining)) {
+		req->suspend = suspend_conn;
+		req->resume = resume_conn;
+	}
 	/* Split the raw URI: path (percent-decoded) and query (kept raw, decoded per parameter). */
 	const char *q = memchr(r->uri.p, '?', r->uri.n);
 	jl_str_t rawpath = q ? jl_str(r->uri.p, (size_t)(q - r->uri.p)) : r->uri;
@@ -419,16 +431,24 @@ uint16_t jl_server_port(const jl_server_t *s)
 	return s->port;
 }
 
-void jl_server_stop(jl_server_t *s, int grace_ms)
+bool jl_server_stop(jl_server_t *s, int grace_ms)
 {
 	if (!s)
-		return;
+		return true;
+	atomic_store(&s->draining, 1);
 	MHD_socket lsock = MHD_quiesce_daemon(s->d);
 	int64_t until = jl_mono_ns() + (int64_t)grace_ms * 1000000;
 	while (atomic_load(&s->api->metrics.inflight) > 0 && jl_mono_ns() < until)
 		usleep(5000);
+	if (atomic_load(&s->api->metrics.inflight) > 0) {
+		/* A request still waits for the store: stopping MHD now would abort the process. */
+		jl_log_msg(s->api->log, JL_LOG_ERROR, "shutdown: %lld request(s) still in flight after %d ms",
+			   (long long)atomic_load(&s->api->metrics.inflight), grace_ms);
+		return false;
+	}
 	MHD_stop_daemon(s->d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
 	jl_free(JL_MEM_HTTP, s);
+	return true;
 }

@@ -29,8 +29,11 @@ jl_rc jl_server_start(jl_api_t *api, const jl_server_cfg_t *cfg, jl_server_t **o
 uint16_t jl_server_port(const jl_server_t *s);
 /*
  * Graceful stop: stop accepting, let in-flight requests finish (up to
- * grace_ms), then close every connection and free the server.
+ * grace_ms), then close every connection and free the server. Returns
+ * false — leaving the server running and allocated — when requests were
+ * still waiting for the store at the end of the grace period: the caller
+ * should then exit without closing the store.
  */
-void jl_server_stop(jl_server_t *s, int grace_ms);
+bool jl_server_stop(jl_server_t *s, int grace_ms);
 
 #endif

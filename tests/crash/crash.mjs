@@ -119,7 +119,7 @@ for (let cycle = 0; cycle <= CYCLES; cycle++) {
   const ms = 300 + Math.floor(Math.random() * 1200);
   await new Promise((r) => setTimeout(r, ms));
   srv.proc.kill('SIGKILL');
-  await new Promise((r) => srv.proc.on('exit', r));
+  await srv.exited;
   stop.done = true;
   await Promise.all(workers);
   const chk = spawnSync(BIN, ['check', '--data', dir], { encoding: 'utf8' });

@@ -79,8 +79,8 @@ test('SIGTERM during a burst of writes: answered writes are all kept, exit 0', a
     }
   }));
   const answers = results.map((value) => ({ status: 'fulfilled', value }));
-  const exit = await new Promise((r) => (srv.proc.exitCode !== null ? r({ code: srv.proc.exitCode }) : srv.proc.on('exit', (code) => r({ code }))));
-  assert.equal(exit.code, 0, 'clean exit after draining');
+  const exit = await srv.exited;
+  assert.deepEqual(exit, { code: 0, sig: null }, 'clean exit after draining: ' + srv.logs().slice(-500));
   const created = answers.filter((a) => a.status === 'fulfilled' && a.value.status === 201).map((a) => a.value.json);
   assert.ok(created.length > 0);
   const again = await startServer([], { dataDir: srv.dir });

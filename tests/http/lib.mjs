@@ -14,6 +14,8 @@ export async function startServer(extraArgs = [], { dataDir } = {}) {
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
+  // Settles once, whenever the process ends (exit code, or the signal that killed it).
+  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
   const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start: ' + stderr)), 15000);
@@ -25,14 +27,12 @@ export async function startServer(extraArgs = [], { dataDir } = {}) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
   });
   const srv = {
-    url, base: url + '/fhir', dir, proc,
+    url, base: url + '/fhir', dir, proc, exited,
     logs: () => stderr,
     async stop({ keepData = false } = {}) {
-      if (proc.exitCode === null) {
-        const done = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
-        proc.kill('SIGTERM');
-        srv.exit = await done;
-      }
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      srv.exit = await exited;
+      if (srv.exit.code !== 0) process.stderr.write(`server exit ${JSON.stringify(srv.exit)}; last log lines:\n${stderr.slice(-2000)}\n`);
       if (!keepData && !dataDir) rmSync(dir, { recursive: true, force: true });
       return srv.exit;
     },

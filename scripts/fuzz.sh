@@ -14,7 +14,7 @@ SRCS=$(find src/base src/fhir src/rest -name '*.c' ! -name 'server.c' | sort)
 SEEDS="$OUT/seeds"
 if [ ! -d "$SEEDS" ]; then
   mkdir -p "$SEEDS/json" "$SEEDS/query"
-  find node_modules/hl7.fhir.r4.examples -name '*.json' -size -8k | sort | head -400 | xargs -I{} cp {} "$SEEDS/json/"
+  find node_modules/hl7.fhir.r4.examples -name '*.json' -size -8k | sort | awk 'NR <= 400' | xargs -I{} cp {} "$SEEDS/json/"
   printf '_count=10&_since=2020-01-01T00%%3A00%%3A00Z' > "$SEEDS/query/1"
   printf 'name=%%E7%%8E%%8B&birthdate=ge1970&_sort=-date,name' > "$SEEDS/query/2"
   printf 'code=http://loinc.org|8480-6&value-quantity=gt5.4|http://unitsofmeasure.org|mg' > "$SEEDS/query/3"

@@ -257,6 +257,26 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	/* Index entries carry the rowid, so this is an index on (type, updated). */
 	"CREATE INDEX ver_type ON ver(type);"
 	"CREATE TABLE type_stats(type INTEGER PRIMARY KEY, live INTEGER NOT NULL, versions INTEGER NOT NULL);"
+	/*
+	 * Search indexes, one table per parameter type, filled by the search
+	 * layer for the current version of each resource (docs/internals/store.md).
+	 * k is a 64-bit hash of (resource type, parameter[, system or unit][, code])
+	 * so that one B-tree probe answers one condition; rid is res.rid.
+	 */
+	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_string(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_uri(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_ref(k INTEGER NOT NULL, target INTEGER NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, target, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_date(k INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_number(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL,"
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
+	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
 	"PRAGMA application_id = " STR(APP_ID) ";"
 	"PRAGMA user_version = 1;",
 };

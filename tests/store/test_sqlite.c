@@ -941,6 +941,25 @@ static void test_reopen_persists(void **state)
 	}
 	f->s = open_store(f->dir, 0);
 	expect_body(f->s, f->a, "Patient", "after", 0, "{}", false);
+
+	/* The schema holds the (still empty) search index tables the search layer fills. */
+	char db[128];
+	snprintf(db, sizeof db, "%s/jianlian.db", f->dir);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	static const char *const ix[] = {"ix_token",  "ix_string",   "ix_uri",     "ix_ref",
+					 "ix_date",   "ix_number",   "ix_quantity", "ix_composite"};
+	for (size_t i = 0; i < sizeof ix / sizeof ix[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_text(st, 1, ix[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
 }
 
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */

@@ -215,6 +215,42 @@ static void test_many_issues_are_capped(void **state)
 	jl_arena_free(a);
 }
 
+static void test_diag_arena_exhausted(void **state)
+{
+	(void)state;
+	const char *doc = "{\"resourceType\":\"Patient\",\"gender\":\"x\",\"birthDate\":\"no\",\"foo\":1,\"bar\":2}";
+	jl_arena_t *pa = jl_arena_new(0, 0);
+	jl_json_t *v;
+	jl_json_err_t e;
+	assert_int_equal(jl_json_parse(pa, doc, strlen(doc), NULL, &v, &e), JL_OK);
+	/* Issues go to an arena that runs out (a cap) or whose allocations fail: still an exact verdict. */
+	for (size_t cap = 64; cap <= 4096; cap *= 2) {
+		jl_arena_t *a = jl_arena_new(64, cap);
+		assert_non_null(a);
+		jl_diag_t d;
+		jl_diag_init(&d, a);
+		assert_int_equal(jl_fhir_validate(v, NULL, &d), JL_EINVALID);
+		assert_int_equal(d.nerrors, 4);
+		assert_true(d.n <= 4);
+		if (d.n < 4)
+			assert_true(d.truncated);
+		jl_arena_free(a);
+	}
+	for (int k = 0; k < 12; k++) {
+		jl_arena_t *a = jl_arena_new(64, 0);
+		assert_non_null(a);
+		jl_diag_t d;
+		jl_diag_init(&d, a);
+		jl_mem_fail_after(k, 1);
+		jl_rc rc = jl_fhir_validate(v, NULL, &d);
+		jl_mem_fail_after(-1, 0);
+		assert_int_equal(rc, JL_EINVALID);
+		assert_int_equal(d.nerrors, 4);
+		jl_arena_free(a);
+	}
+	jl_arena_free(pa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_primitives),
 		cmocka_unit_test(test_bindings),
 		cmocka_unit_test(test_many_issues_are_capped),
+		cmocka_unit_test(test_diag_arena_exhausted),
 	};
 	return cmocka_run_group_tests_name("fhir/validate", tests, NULL, NULL);
 }

@@ -238,3 +238,36 @@ void jl_datetime_range(const jl_datetime_t *dt, int64_t *lo, int64_t *hi)
 		*lo = *hi = 0;
 	}
 }
+
+static int month_of(const char *m)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	for (int i = 0; i < 12; i++)
+		if (strncmp(m, names + 3 * i, 3) == 0)
+			return i + 1;
+	return 0;
+}
+
+bool jl_time_parse_http(const char *s, int64_t *us)
+{
+	char wd[16], mon[4], zone[4];
+	int d, y, h, mi, sec, n = 0;
+	if (!s)
+		return false;
+	/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+	if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &sec, zone, &n) == 8 &&
+	    strcmp(zone, "GMT") == 0) {
+	} else if (sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &sec, zone,
+			  &n) == 8 &&
+		   strcmp(zone, "GMT") == 0) {
+		y += y < 70 ? 2000 : 1900; /* RFC 850's two-digit year, read the usual way */
+	} else if (sscanf(s, "%3s %3s %2d %2d:%2d:%2d %4d%n", wd, mon, &d, &h, &mi, &sec, &y, &n) == 7) {
+	} else {
+		return false;
+	}
+	int m = month_of(mon);
+	if (!m || d < 1 || d > jl_days_in_month(y, m) || h > 23 || mi > 59 || sec > 60 || y < 1970 || s[n] != 0)
+		return false;
+	*us = (jl_days_from_civil(y, m, d) * 86400 + (int64_t)h * 3600 + mi * 60 + sec) * 1000000;
+	return true;
+}

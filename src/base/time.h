@@ -22,6 +22,14 @@ size_t jl_time_fmt_instant(int64_t us, char *out);
 /* RFC 7231 HTTP date "Sun, 22 Nov 2026 15:45:44 GMT"; out >= 32 bytes. */
 size_t jl_time_fmt_http(int64_t us, char *out);
 
+/*
+ * Parses an HTTP date (RFC 9110 5.6.7): the preferred IMF-fixdate
+ * ("Sun, 06 Nov 1994 08:49:37 GMT"), and the obsolete RFC 850
+ * ("Sunday, 06-Nov-94 08:49:37 GMT") and asctime ("Sun Nov  6 08:49:37 1994")
+ * forms that recipients must also accept. Sets *us (µs since epoch).
+ */
+bool jl_time_parse_http(const char *s, int64_t *us);
+
 typedef enum jl_dt_prec {
 	JL_DT_NONE = 0,
 	JL_DT_YEAR,

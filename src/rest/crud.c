@@ -101,9 +101,9 @@ void jl__api_read(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const
 	if (inm)
 		not_modified = jl__api_etag_version(inm) == v.ver;
 	else if (ims) {
-		char now[32];
-		jl_time_fmt_http(v.updated_us, now);
-		not_modified = strcmp(ims, now) == 0;
+		/* HTTP dates have whole seconds: compare the version's second with the given one. */
+		int64_t since;
+		not_modified = jl_time_parse_http(ims, &since) && v.updated_us / 1000000 <= since / 1000000;
 	}
 	if (not_modified) {
 		resp->status = 304;

@@ -137,6 +137,11 @@ test('conditional read: If-None-Match and If-Modified-Since answer 304', async (
   assert.equal(r2.status, 304);
   const r3 = await req(srv, 'GET', `/Patient/${id}`, { headers: { 'If-None-Match': 'W/"7"' } });
   assert.equal(r3.status, 200);
+  const later = new Date(Date.now() + 3600e3).toUTCString();
+  assert.equal((await req(srv, 'GET', `/Patient/${id}`, { headers: { 'If-Modified-Since': later } })).status, 304);
+  const earlier = new Date(Date.now() - 3600e3).toUTCString();
+  assert.equal((await req(srv, 'GET', `/Patient/${id}`, { headers: { 'If-Modified-Since': earlier } })).status, 200);
+  assert.equal((await req(srv, 'GET', `/Patient/${id}`, { headers: { 'If-Modified-Since': 'garbage' } })).status, 200);
 });
 
 test('_pretty, _format and gzip', async () => {

@@ -153,6 +153,25 @@ static wop_t *wop_new(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *
 	return op;
 }
 
+/* Takes If-Match into op->w.if_match; false (answer sent) when it is not a version ETag. */
+static bool take_if_match(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, wop_t *op)
+{
+	op->if_match = jl_http_header(req, "If-Match");
+	if (!op->if_match)
+		return true;
+	op->w.if_match = jl__api_etag_version(op->if_match);
+	if (op->w.if_match)
+		return true;
+	jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
+	return false;
+}
+
+static void if_match_failed(jl_http_req_t *req, jl_http_resp_t *resp, const wop_t *op)
+{
+	jl__api_fail(req, resp, &op->out, JL_EPRECOND, NULL, "If-Match %s does not match the current version of %.*s/%.*s",
+		     op->if_match, JL_STR_FMT(op->t.type_name), JL_STR_FMT(op->t.id));
+}
+
 static void created(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {
 	wop_t *op = state;
@@ -202,8 +221,7 @@ static void updated(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, voi
 		return;
 	}
 	if (rc == JL_EPRECOND) {
-		jl__api_fail(req, resp, &op->out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s",
-			     op->if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		if_match_failed(req, resp, op);
 		return;
 	}
 	if (rc) {
@@ -237,14 +255,9 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	if (!op)
 		return;
 	op->w = (jl_write_t){.kind = JL_WRITE_UPDATE, .create_ok = true, .type = t->type_name, .id = t->id};
-	op->if_match = jl_http_header(req, "If-Match");
-	if (op->if_match) {
-		op->w.if_match = jl__api_etag_version(op->if_match);
-		if (!op->w.if_match) {
-			jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
-			return;
-		}
-	} else {
+	if (!take_if_match(req, resp, out, op))
+		return;
+	if (!op->if_match) {
 		/* A body based on an older version than the current one would overwrite
 		 * changes its sender never saw: refuse it as a conflict (RFC 9110 15.5.10).
 		 * For an absent or deleted resource there is nothing to overwrite. */
@@ -266,8 +279,7 @@ static void deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, voi
 	const jl_target_t *t = &op->t;
 	(void)api;
 	if (rc == JL_EPRECOND) {
-		jl__api_fail(req, resp, &op->out, rc, NULL, "If-Match %s does not match the current version of %.*s/%.*s",
-			     op->if_match, JL_STR_FMT(t->type_name), JL_STR_FMT(t->id));
+		if_match_failed(req, resp, op);
 		return;
 	}
 	if (rc) {
@@ -296,10 +308,7 @@ void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	if (!op)
 		return;
 	op->w = (jl_write_t){.kind = JL_WRITE_DELETE, .type = t->type_name, .id = t->id};
-	op->if_match = jl_http_header(req, "If-Match");
-	if (op->if_match && !(op->w.if_match = jl__api_etag_version(op->if_match))) {
-		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "If-Match must be a version ETag such as W/\"3\"");
+	if (!take_if_match(req, resp, out, op))
 		return;
-	}
 	jl__api_write(api, req, resp, &op->w, 1, deleted, op);
 }

@@ -683,6 +683,19 @@ static void pool_put(sq_t *s, rconn_t *c)
 }
 
 /* Type id for a name as seen by this reader; 0 when the type was never stored. */
+/*
+ * A pooled connection with a read transaction open, so several statements
+ * see one snapshot. On failure *c may still be set: the caller returns it.
+ */
+static jl_rc read_begin(sq_t *s, rconn_t **c, const char *what)
+{
+	jl_rc rc = pool_get(s, c);
+	if (rc)
+		return rc;
+	int src = run((*c)->st[R_BEGIN]);
+	return src == SQLITE_OK ? JL_OK : db_fail(s, (*c)->db, src, what);
+}
+
 static jl_rc r_type(sq_t *s, rconn_t *c, jl_str_t name, int64_t *id)
 {
 	jl_rc rc = JL_OK;
@@ -844,15 +857,10 @@ static jl_rc sq_history(jl_store_t *st_, jl_arena_t *a, const jl_hist_query_t *q
 		goto out;
 	}
 	lv = q->id.n ? LV_INS : q->type.n ? LV_TYP : LV_SYS;
-	rc = pool_get(s, &c);
+	/* Everything below reads one snapshot, so the flags and the page agree. */
+	rc = read_begin(s, &c, "history begin");
 	if (rc)
 		goto out;
-	/* Everything below reads one snapshot, so the flags and the page agree. */
-	src = run(c->st[R_BEGIN]);
-	if (src != SQLITE_OK) {
-		rc = db_fail(s, c->db, src, "history begin");
-		goto out;
-	}
 	st = c->st[R_SNAP];
 	src = sqlite3_step(st);
 	if (src != SQLITE_ROW) {
@@ -1053,14 +1061,9 @@ static jl_rc sq_stats(jl_store_t *st_, jl_store_stats_t *out)
 	if (!out)
 		return JL_EINVAL;
 	memset(out, 0, sizeof *out);
-	rc = pool_get(s, &c);
+	rc = read_begin(s, &c, "stats begin");
 	if (rc)
 		goto out;
-	src = run(c->st[R_BEGIN]);
-	if (src != SQLITE_OK) {
-		rc = db_fail(s, c->db, src, "stats begin");
-		goto out;
-	}
 	st = c->st[R_STATS];
 	src = sqlite3_step(st);
 	if (src != SQLITE_ROW) {

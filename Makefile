@@ -15,7 +15,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 
 CC ?= cc
-PKGS := libmicrohttpd sqlite3 zlib libzstd
+PKGS := libmicrohttpd sqlite3 zlib libzstd libutf8proc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT ?= -O2 -g

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(
   build-essential pkg-config
-  libmicrohttpd-dev libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev
+  libmicrohttpd-dev libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev libutf8proc-dev
   libcmocka-dev
   clang libclang-rt-14-dev      # libFuzzer and sanitizer runtimes
   wrk hyperfine curl            # benchmarks and smoke tests

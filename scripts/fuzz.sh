@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECONDS:-30}
 OUT=build/fuzz
 mkdir -p "$OUT"
-CFLAGS="-std=c17 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags libmicrohttpd sqlite3 zlib libzstd)"
-LIBS="$(pkg-config --libs libmicrohttpd sqlite3 zlib libzstd) -lm -pthread"
+CFLAGS="-std=c17 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags libmicrohttpd sqlite3 zlib libzstd libutf8proc)"
+LIBS="$(pkg-config --libs libmicrohttpd sqlite3 zlib libzstd libutf8proc) -lm -pthread"
 SRCS=$(find src/base src/fhir src/rest -name '*.c' ! -name 'server.c' | sort)
 # Seeds: small official examples (and, for the query target, typical URLs).
 SEEDS="$OUT/seeds"

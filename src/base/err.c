@@ -11,7 +11,7 @@
 static const char *const rc_names[JL_RC_COUNT] = {
 	"OK",        "ENOMEM",    "EINVAL",   "EINVALID", "ENOTFOUND", "EGONE",
 	"ECONFLICT", "EPRECOND",  "ETOOBIG",  "EUNSUPPORTED", "EMETHOD", "ENOTACCEPT",
-	"EBUSY",     "ETIMEOUT",  "EIO",      "EINTERNAL",
+	"EBUSY",     "ETIMEOUT",  "EIO",      "EINTERNAL", "ESTALE", "EGONECURSOR",
 };
 
 const char *jl_rc_name(jl_rc rc)

@@ -33,6 +33,8 @@ typedef enum jl_rc {
 	JL_ETIMEOUT,    /* the per-request deadline passed */
 	JL_EIO,         /* storage or OS failure */
 	JL_EINTERNAL,   /* a bug: a state our own code should never reach */
+	JL_ESTALE,      /* the caller's view of the current version is out of date: re-read and retry */
+	JL_EGONECURSOR, /* a paging cursor expired or is unknown */
 	JL_RC_COUNT
 } jl_rc;
 

@@ -23,6 +23,7 @@
  * will reference it).
  */
 #include "store/sqlite.h"
+#include "store/sqlite_ix.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +49,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define NAME_MAX_BYTES 64 /* type names and logical ids (FHIR ids are at most 64) */
-#define BODY_MAX ((size_t)64 << 20) /* largest body stored, and the decompression cap */
 #define ZSTD_MIN 128      /* below this a frame header eats most of the gain */
 #define ZSTD_LEVEL 3      /* measured: see docs/internals/store.md */
 #define HIST_MAX 10000    /* largest history page */
@@ -57,7 +57,6 @@
 #define READERS_DEFAULT 16
 #define SMALL_CALL 8      /* calls up to this many writes keep their scratch on the stack */
 
-enum { ENC_RAW = 0, ENC_ZSTD = 1 };
 
 /* ---- type-id cache ------------------------------------------------------ */
 
@@ -230,8 +229,9 @@ static const char *const wsql[W_COUNT] = {
 	[W_TYPE_GET] = "SELECT id FROM rtype WHERE name = ?1",
 	[W_TYPE_INS] = "INSERT INTO rtype(name) VALUES (?1)",
 	[W_RES_GET] = "SELECT rid, ver, updated, deleted FROM res WHERE type = ?1 AND lid = ?2",
-	[W_RES_INS] = "INSERT INTO res(type, lid, rid, ver, updated, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[W_RES_UPD] = "UPDATE res SET ver = ?3, updated = ?4, deleted = ?5 WHERE type = ?1 AND lid = ?2",
+	[W_RES_INS] = "INSERT INTO res(type, lid, rid, ver, updated, deleted, th, present)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[W_RES_UPD] = "UPDATE res SET ver = ?3, updated = ?4, deleted = ?5, present = ?8 WHERE type = ?1 AND lid = ?2",
 	[W_VER_INS] = "INSERT INTO ver(updated, rid, ver, type, deleted, method, enc, meta, body)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[W_STATS] = "INSERT INTO type_stats(type, live, versions) VALUES (?1, ?2, 1)"
@@ -246,10 +246,15 @@ static const char *const wsql[W_COUNT] = {
 static const char *const migrations[SCHEMA_VERSION] = {
 	/* 0 -> 1: the initial schema. */
 	"CREATE TABLE rtype(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	/* th: hash of "Type/lid", the form references take (chains and _has join on it);
+	 * present: bitmap of the search parameters that had values (for :missing). */
 	"CREATE TABLE res(type INTEGER NOT NULL, lid TEXT NOT NULL, rid INTEGER NOT NULL,"
 	" ver INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,"
+	" th INTEGER NOT NULL, present BLOB,"
 	" PRIMARY KEY(type, lid)) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX res_rid ON res(rid);"
+	"CREATE INDEX res_th ON res(th);"
+	"CREATE INDEX res_type_rid ON res(type, rid);"
 	"CREATE TABLE ver(updated INTEGER PRIMARY KEY, rid INTEGER NOT NULL, ver INTEGER NOT NULL,"
 	" type INTEGER NOT NULL, deleted INTEGER NOT NULL, method INTEGER NOT NULL,"
 	" enc INTEGER NOT NULL, meta INTEGER NOT NULL, body BLOB NOT NULL);"
@@ -257,26 +262,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	/* Index entries carry the rowid, so this is an index on (type, updated). */
 	"CREATE INDEX ver_type ON ver(type);"
 	"CREATE TABLE type_stats(type INTEGER PRIMARY KEY, live INTEGER NOT NULL, versions INTEGER NOT NULL);"
-	/*
-	 * Search indexes, one table per parameter type, filled by the search
-	 * layer for the current version of each resource (docs/internals/store.md).
-	 * k is a 64-bit hash of (resource type, parameter[, system or unit][, code])
-	 * so that one B-tree probe answers one condition; rid is res.rid.
-	 */
-	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_string(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_uri(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_ref(k INTEGER NOT NULL, target INTEGER NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, target, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_date(k INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_number(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL,"
-	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;"
-	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+	/* Settings that must match the data, e.g. the fingerprint of the search definitions. */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	JL__SQIX_SCHEMA
 	"PRAGMA application_id = " STR(APP_ID) ";"
 	"PRAGMA user_version = 1;",
 };
@@ -330,6 +318,8 @@ typedef struct sq {
 	/* writer thread state: touched only by the writer after open */
 	sqlite3 *wdb;
 	sqlite3_stmt *ws[W_COUNT];
+	jl__sqix_t *wix; /* index row statements */
+	jl__sqs_t *search; /* search executor: its connections and cursors */
 	tcache_t *wtypes;
 	int64_t last_us;  /* last instant assigned */
 	int64_t next_rid;
@@ -543,44 +533,7 @@ out:
 /* Copies (or inflates) a stored body into the arena. Corrupt data is JL_EIO, never a crash. */
 static jl_rc decode(rconn_t *c, jl_arena_t *a, int enc, const void *p, size_t n, jl_str_t *out)
 {
-	jl_rc rc = JL_OK;
-	*out = jl_str("", 0);
-	if (enc == ENC_RAW) {
-		if (!n)
-			goto out;
-		char *q = jl_arena_alloc_bytes(a, n);
-		if (!q) {
-			rc = JL_ENOMEM;
-			goto out;
-		}
-		memcpy(q, p, n);
-		*out = jl_str(q, n);
-	} else if (enc == ENC_ZSTD) {
-		unsigned long long size = p ? ZSTD_getFrameContentSize(p, n) : ZSTD_CONTENTSIZE_ERROR;
-		if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > BODY_MAX) {
-			rc = JL_EIO;
-			goto out;
-		}
-		if (!c->dctx && !(c->dctx = ZSTD_createDCtx())) {
-			rc = JL_ENOMEM;
-			goto out;
-		}
-		char *q = jl_arena_alloc_bytes(a, size ? (size_t)size : 1);
-		if (!q) {
-			rc = JL_ENOMEM;
-			goto out;
-		}
-		size_t k = ZSTD_decompressDCtx(c->dctx, q, (size_t)size, p, n);
-		if (ZSTD_isError(k) || k != size) {
-			rc = JL_EIO;
-			goto out;
-		}
-		*out = jl_str(q, (size_t)size);
-	} else {
-		rc = JL_EIO;
-	}
-out:
-	return rc;
+	return jl__sq_decode(&c->dctx, a, enc, p, n, out);
 }
 
 /* ---- the reader pool ---------------------------------------------------- */
@@ -1266,6 +1219,12 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 		goto out;
 	}
 
+	/* The rows to remove were extracted from the version the caller saw: it must still be current. */
+	if (w->index && w->ix_old_ver != (found ? cur : 0)) {
+		rc = JL_ESTALE;
+		goto out;
+	}
+
 	bool del = kind == JL_WRITE_DELETE;
 	int64_t ver = found ? cur + 1 : 1;
 	int64_t us = next_instant(s);
@@ -1280,6 +1239,7 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 		sqlite3_bind_int64(st, 4, ver);
 		sqlite3_bind_int64(st, 5, us);
 		sqlite3_bind_int(st, 6, del);
+		sqlite3_bind_int64(st, 7, jl_store_target2(w->type, w->id));
 	} else {
 		st = s->ws[W_RES_UPD];
 		sqlite3_bind_int64(st, 1, tid);
@@ -1287,6 +1247,18 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 		sqlite3_bind_int64(st, 3, ver);
 		sqlite3_bind_int64(st, 4, us);
 		sqlite3_bind_int(st, 5, del);
+	}
+	/* Which search parameters have values: a small bitmap, NULL when none (or not indexed). */
+	if (w->index && !del && w->ix) {
+		int words = 4;
+		while (words && !w->ix->present[words - 1])
+			words--;
+		if (words)
+			sqlite3_bind_blob(st, 8, w->ix->present, words * (int)sizeof(uint64_t), SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 8);
+	} else {
+		sqlite3_bind_null(st, 8);
 	}
 	src = run(st);
 	if (src != SQLITE_OK) {
@@ -1321,6 +1293,17 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 	if (src != SQLITE_OK) {
 		rc = db_fail(s, s->wdb, src, "stats update");
 		goto out;
+	}
+
+	if (w->index) {
+		if (found && !was_deleted && w->ix_old)
+			rc = jl__sqix_remove(s->wix, rid, w->ix_old, &src);
+		if (!rc && !del && w->ix)
+			rc = jl__sqix_add(s->wix, rid, w->ix, &src);
+		if (rc) {
+			rc = db_fail(s, s->wdb, src, "index rows");
+			goto out;
+		}
 	}
 
 	w->ver = ver;
@@ -1863,6 +1846,11 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 			goto out;
 		}
 	}
+	rc = jl__sqix_new(s->wdb, &s->wix);
+	if (rc) {
+		DIAG(d, "exception", "cannot prepare index statements: %s", sqlite3_errmsg(s->wdb));
+		goto out;
+	}
 	/* Instants continue after the newest stored one, whatever the clock says now. */
 	int64_t max_rid = 0;
 	if ((rc = w_query_int(s, "SELECT coalesce(max(updated), 0) FROM ver", &s->last_us)) ||
@@ -1879,6 +1867,9 @@ static void destroy(sq_t *s)
 {
 	if (!s)
 		return;
+	/* Cursors hold read transactions: end them before the final checkpoint. */
+	jl__sqs_free(s->search);
+	s->search = NULL;
 	pthread_mutex_lock(&s->pmu);
 	s->closing_readers = true;
 	while (s->pidle < s->popen) /* reads in flight finish first */
@@ -1895,6 +1886,7 @@ static void destroy(sq_t *s)
 	if (s->wdb) {
 		for (int i = 0; i < W_COUNT; i++)
 			sqlite3_finalize(s->ws[i]);
+		jl__sqix_free(s->wix);
 		/* Fold the WAL back into the main file so the directory is one file at rest. */
 		int src = s->ours ? sqlite3_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)
 				  : SQLITE_OK;
@@ -2009,6 +2001,11 @@ jl_rc jl__store_sqlite_open(const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag
 	rc = open_writer(s, cfg, d);
 	if (rc)
 		goto out;
+	rc = jl__sqs_new(s->path, cfg, &s->search);
+	if (rc) {
+		DIAG(d, "exception", "cannot set up search");
+		goto out;
+	}
 	e = pthread_create(&s->writer, NULL, writer_main, s);
 	if (e) {
 		rc = JL_ENOMEM;
@@ -2044,6 +2041,26 @@ int64_t jl__store_sqlite_commits(jl_store_t *st_)
 	return atomic_load(&((sq_t *)st_)->commits);
 }
 
+static jl_rc sq_search(jl_store_t *st_, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d)
+{
+	return jl__sqs_search(((sq_t *)st_)->search, a, q, out, d);
+}
+
+static jl_rc sq_search_page(jl_store_t *st_, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out)
+{
+	return jl__sqs_page(((sq_t *)st_)->search, a, cursor, page, out);
+}
+
+static jl_rc sq_meta_get(jl_store_t *st_, jl_arena_t *a, const char *key, jl_str_t *value)
+{
+	return jl__sqs_meta_get(((sq_t *)st_)->search, a, key, value);
+}
+
+static jl_rc sq_meta_set(jl_store_t *st_, const char *key, jl_str_t value)
+{
+	return jl__sqs_meta_set(((sq_t *)st_)->search, key, value);
+}
+
 const jl_store_ops_t jl_store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -2054,4 +2071,8 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.counts = sq_counts,
 	.stats = sq_stats,
 	.check = sq_check,
+	.search = sq_search,
+	.search_page = sq_search_page,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
 };

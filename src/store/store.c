@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base/hash.h"
 #include "store/sqlite.h"
 
 typedef struct backend {
@@ -39,4 +40,22 @@ jl_rc jl_store_open(const char *backend, const jl_store_cfg_t *cfg, jl_store_t *
 			    backend ? backend : "(none)");
 out:
 	return rc;
+}
+
+int64_t jl_store_target(jl_str_t ref)
+{
+	return (int64_t)jl_hash_bytes(JL_HASH_SEED, ref.p ? ref.p : "", ref.n);
+}
+
+int64_t jl_store_target2(jl_str_t type, jl_str_t id)
+{
+	/* Same bytes as jl_store_target("type/id"), without building the string. */
+	uint64_t h = JL_HASH_SEED;
+	char buf[160];
+	if (type.n + id.n + 1 > sizeof buf)
+		return 0;
+	memcpy(buf, type.p, type.n);
+	buf[type.n] = '/';
+	memcpy(buf + type.n + 1, id.p, id.n);
+	return (int64_t)jl_hash_bytes(h, buf, type.n + 1 + id.n);
 }

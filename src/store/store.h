@@ -40,8 +40,41 @@ typedef enum jl_write_kind {
 	JL_WRITE_DELETE = 3, /* tombstone version; no-op when already deleted */
 } jl_write_kind;
 
+/*
+ * Search index rows (computed by search/index.c, stored by the backend in
+ * the same transaction as the version they index).
+ */
+typedef enum jl_ix_table {
+	JL_IX_TOKEN = 0, /* (k, rid) */
+	JL_IX_STRING,    /* (k, v folded, rid) */
+	JL_IX_URI,       /* (k, v, rid) */
+	JL_IX_REF,       /* (k, target, rid) */
+	JL_IX_DATE,      /* (k, lo µs, hi µs, rid) — [lo, hi) */
+	JL_IX_NUMBER,    /* (k, lo, hi, rid) — implicit precision range */
+	JL_IX_QUANTITY,  /* (k, lo, hi, rid) */
+	JL_IX_COMPOSITE, /* (k, rid) */
+	JL_IX_NTABLES
+} jl_ix_table;
+
+typedef struct jl_ix_row {
+	uint8_t table;
+	int64_t k;
+	int64_t target;      /* REF */
+	int64_t ilo, ihi;    /* DATE */
+	double dlo, dhi;     /* NUMBER, QUANTITY */
+	jl_str_t v;          /* STRING (folded), URI */
+} jl_ix_row_t;
+
+typedef struct jl_ix_rows {
+	jl_ix_row_t *rows;   /* sorted and unique after extraction */
+	uint32_t n, cap;
+	uint64_t present[4]; /* bit i: parameter i of the type's list had a value (for :missing) */
+} jl_ix_rows_t;
+
 typedef struct jl_store_cfg {
 	const char *dir;     /* data directory; created if missing */
+	uint32_t cursor_ttl_ms; /* idle life of a search cursor (0 = 5 minutes) */
+	uint32_t max_cursors;   /* cursors kept at once; the oldest goes first (0 = 64) */
 	int readers;         /* read connections kept (0 = 16) */
 	int group_max;       /* most writes per group commit (0 = 512) */
 	bool no_sync;        /* skip fsync on commit (benchmarks of the ceiling only) */
@@ -58,6 +91,17 @@ typedef struct jl_write {
 	                        (a body's meta.versionId: stale for a live resource, moot otherwise) */
 	jl_str_t body;       /* opaque body bytes (empty for DELETE) */
 	uint32_t body_meta;  /* an opaque number stored with the body (fhir/resource.c uses it) */
+	/*
+	 * Search index maintenance (when `index`): the rows of the new version
+	 * (none for a DELETE) replace those of the version it supersedes, which
+	 * the caller extracted itself from version ix_old_ver (0: absent). If
+	 * that is no longer the current version when the write is applied, the
+	 * write fails with JL_ESTALE: re-read, re-extract, retry.
+	 */
+	bool index;
+	const jl_ix_rows_t *ix;
+	const jl_ix_rows_t *ix_old;
+	int64_t ix_old_ver;
 	/* out */
 	jl_rc rc;            /* this write's outcome */
 	int64_t ver;         /* version written (for a no-op delete: the current version) */
@@ -114,6 +158,98 @@ typedef struct jl_store_stats {
  */
 typedef void (*jl_write_done_fn)(void *arg, jl_rc rc);
 
+/*
+ * Search, as the search layer hands it to a backend: a conjunction of
+ * conditions, each a disjunction of terms over the index tables (or the
+ * resource table), plus sort keys and a page size. The backend chooses the
+ * order of evaluation (most selective first, from statistics it keeps),
+ * runs the query on one snapshot, and keeps that snapshot for the later
+ * pages of the same search (a cursor) so pages never repeat or skip a
+ * resource while others write.
+ */
+typedef enum jl_sq_op {
+	JL_SQ_EQ = 1, JL_SQ_NE, JL_SQ_GT, JL_SQ_LT, JL_SQ_GE, JL_SQ_LE, JL_SQ_SA, JL_SQ_EB, JL_SQ_AP,
+} jl_sq_op;
+
+typedef enum jl_sq_match {
+	JL_SQ_TEXT_EXACT = 1, /* v equals */
+	JL_SQ_TEXT_PREFIX,    /* v starts with */
+	JL_SQ_TEXT_CONTAINS,  /* v contains */
+	JL_SQ_TEXT_ABOVE,     /* v is a prefix of the value given (uri :above) */
+} jl_sq_match;
+
+typedef enum jl_sq_kind {
+	JL_SQ_KEY = 1, /* a TOKEN or COMPOSITE row with key k */
+	JL_SQ_RANGE,   /* a DATE, NUMBER or QUANTITY row with key k whose [lo,hi) meets op against [a,b) */
+	JL_SQ_TEXT,    /* a STRING or URI row with key k whose v matches */
+	JL_SQ_REF,     /* a REF row with key k whose target is one of targets */
+	JL_SQ_CHAIN,   /* a REF row with key k whose target is a resource matching sub */
+	JL_SQ_HAS,     /* this resource is the target of a REF row with key k of a resource matching sub */
+	JL_SQ_ID,      /* the logical id is one of vs */
+	JL_SQ_UPDATED, /* the last-updated instant meets op against [a,b) */
+	JL_SQ_PRESENT, /* search parameter number `bit` of the type had a value */
+	JL_SQ_TYPE,    /* the resource type is one of vs (system-level search) */
+} jl_sq_kind;
+
+struct jl_sq_query;
+
+typedef struct jl_sq_term {
+	uint8_t kind;        /* jl_sq_kind */
+	uint8_t table;       /* jl_ix_table for KEY, RANGE, TEXT */
+	uint8_t op;          /* jl_sq_op for RANGE and UPDATED */
+	uint8_t match;       /* jl_sq_match for TEXT */
+	uint16_t bit;        /* PRESENT */
+	int64_t k;
+	int64_t ia, ib;      /* DATE, UPDATED bounds: the search value's [a, b) in µs */
+	double da, db;       /* NUMBER, QUANTITY bounds */
+	jl_str_t v;          /* TEXT */
+	const jl_str_t *vs;  /* ID, TYPE */
+	uint32_t nvs;
+	const int64_t *targets; /* REF */
+	uint32_t ntargets;
+	const struct jl_sq_query *sub; /* CHAIN, HAS */
+} jl_sq_term_t;
+
+typedef struct jl_sq_cond {
+	const jl_sq_term_t *terms; /* OR */
+	uint32_t nterms;
+	bool negate;         /* NOT (…): :not, :missing=true, ne */
+} jl_sq_cond_t;
+
+typedef enum jl_sq_sort_by {
+	JL_SQ_SORT_ID = 1, JL_SQ_SORT_UPDATED, JL_SQ_SORT_DATE, JL_SQ_SORT_NUMBER, JL_SQ_SORT_TEXT,
+} jl_sq_sort_by;
+
+typedef struct jl_sq_sort {
+	uint8_t by;          /* jl_sq_sort_by */
+	uint8_t table;       /* DATE, NUMBER, QUANTITY, STRING, URI for the parameter sorts */
+	bool desc;
+	int64_t k;
+} jl_sq_sort_t;
+
+typedef struct jl_sq_query {
+	jl_str_t type;       /* empty: every type */
+	const jl_sq_cond_t *conds; /* AND */
+	uint32_t nconds;
+	const jl_sq_sort_t *sorts;
+	uint32_t nsorts;
+	uint32_t count;      /* page size; 0: no items (count only) */
+	bool total;          /* compute the exact number of matches */
+	bool explain;        /* describe the plan in page.plan */
+	bool no_cursor;      /* one page only: do not keep a snapshot for later pages */
+} jl_sq_query_t;
+
+typedef struct jl_sq_page {
+	jl_version_t *items; /* current versions as of the snapshot, in order */
+	size_t n;
+	int64_t total;       /* exact when asked, else -1 */
+	int64_t estimate;    /* the planner's estimate of the matches */
+	bool more;           /* a next page exists */
+	uint32_t page;       /* this page's number, from 0 */
+	jl_str_t cursor;     /* opaque id for other pages; empty when everything fit one page */
+	jl_str_t plan;       /* explain: the plan in words and SQL */
+} jl_sq_page_t;
+
 typedef struct jl_store_ops {
 	const char *name;
 	/* Waits for queued writes, checkpoints and closes. NULL-safe. */
@@ -148,12 +284,31 @@ typedef struct jl_store_ops {
 	jl_rc (*stats)(jl_store_t *s, jl_store_stats_t *out);
 	/* Full integrity check of the database (PRAGMA integrity_check for SQLite). */
 	jl_rc (*check)(jl_store_t *s, jl_diag_t *d);
+	/*
+	 * Runs a search and returns its first page. When more pages exist,
+	 * page.cursor names a snapshot kept for cursor_ttl_ms after its last use.
+	 * JL_ETOOBIG when a cap of the backend is hit (described in d).
+	 */
+	jl_rc (*search)(jl_store_t *s, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d);
+	/* Another page of a search by its cursor. JL_EGONECURSOR when it expired or never existed. */
+	jl_rc (*search_page)(jl_store_t *s, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out);
+	/* Stored value of a setting (JL_ENOTFOUND if unset), and setting one (a write of its own). */
+	jl_rc (*meta_get)(jl_store_t *s, jl_arena_t *a, const char *key, jl_str_t *value);
+	jl_rc (*meta_set)(jl_store_t *s, const char *key, jl_str_t value);
 } jl_store_ops_t;
 
 /* Every backend's handle starts with this. */
 struct jl_store {
 	const jl_store_ops_t *ops;
 };
+
+/*
+ * The target hash of a reference as the index stores it: of "Patient/123",
+ * "Patient/123/_history/2", an absolute URL or a canonical. target2 hashes
+ * "type/id"; every resource carries it (res.th) so references join to it.
+ */
+int64_t jl_store_target(jl_str_t ref);
+int64_t jl_store_target2(jl_str_t type, jl_str_t id);
 
 /* Opens the backend named `backend` ("sqlite"). Problems are described in d. */
 jl_rc jl_store_open(const char *backend, const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag_t *d)
@@ -194,6 +349,16 @@ static inline jl_rc jl_store_stats(jl_store_t *s, jl_store_stats_t *out)
 static inline jl_rc jl_store_check(jl_store_t *s, jl_diag_t *d)
 {
 	return s->ops->check(s, d);
+}
+static inline jl_rc jl_store_search(jl_store_t *s, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out,
+				    jl_diag_t *d)
+{
+	return s->ops->search(s, a, q, out, d);
+}
+static inline jl_rc jl_store_search_page(jl_store_t *s, jl_arena_t *a, jl_str_t cursor, uint32_t page,
+					 jl_sq_page_t *out)
+{
+	return s->ops->search_page(s, a, cursor, page, out);
 }
 
 #endif

@@ -1,0 +1,721 @@
+/*
+ * index — extraction of search index rows from a resource.
+ *
+ * For each search parameter of the resource's type, the compiled FHIRPath
+ * expression yields a collection of elements; each element becomes rows
+ * according to the parameter's type and the element's FHIR type (a token
+ * parameter over a CodeableConcept gives one row set per coding, over an
+ * Identifier one per system|value …). Rows are sorted and made unique at
+ * the end, so the same resource always gives the same rows — the store
+ * relies on that to remove a version's rows by extracting them again.
+ */
+#include "search/index.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/hash.h"
+#include "base/text.h"
+#include "base/time.h"
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static const jl_str_t ANY = {"\x01" "any", 4};
+static const jl_str_t SYSONLY = {"\x01" "sys", 4};
+static const jl_str_t OFTYPE = {"\x01" "of-type", 8};
+static const jl_str_t IDENT = {"\x01" "identifier", 11};
+static const jl_str_t TEXT = {"\x01" "text", 5};
+static const jl_str_t UNIT = {"\x01" "unit", 5};
+
+static int64_t h(jl_str_t a, jl_str_t b, jl_str_t c, jl_str_t d, jl_str_t e)
+{
+	jl_str_t s[5] = {a, b, c, d, e};
+	return (int64_t)jl_hash_strs(s, 5);
+}
+
+int64_t jl_ix_key_token_any(jl_str_t type, jl_str_t param, jl_str_t code)
+{
+	return h(type, param, ANY, code, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_token_sys(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code)
+{
+	return h(type, param, sys, code, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_token_sysonly(jl_str_t type, jl_str_t param, jl_str_t sys)
+{
+	return h(type, param, SYSONLY, sys, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_token_oftype(jl_str_t type, jl_str_t param, jl_str_t tsys, jl_str_t tcode, jl_str_t value)
+{
+	jl_str_t s[6] = {type, param, OFTYPE, tsys, tcode, value};
+	return (int64_t)jl_hash_strs(s, 6);
+}
+
+int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t value)
+{
+	return h(type, param, IDENT, sys, value);
+}
+
+int64_t jl_ix_key_param(jl_str_t type, jl_str_t param)
+{
+	return h(type, param, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_text(jl_str_t type, jl_str_t param)
+{
+	return h(type, param, TEXT, JL_STR_NULL, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code)
+{
+	return h(type, param, UNIT, sys, code);
+}
+
+bool jl_ix_decimal_range(jl_str_t t, double *lo, double *hi, double *value)
+{
+	char buf[64];
+	if (!t.n || t.n >= sizeof buf)
+		return false;
+	memcpy(buf, t.p, t.n);
+	buf[t.n] = 0;
+	char *end;
+	double v = strtod(buf, &end);
+	if (end != buf + t.n || !isfinite(v))
+		return false;
+	/* Precision: digits after the point, shifted by the exponent ("1.5e2" is precise to 10). */
+	int frac = 0, exp10 = 0;
+	const char *dot = memchr(buf, '.', t.n), *e = NULL;
+	for (size_t i = 0; i < t.n; i++)
+		if (buf[i] == 'e' || buf[i] == 'E')
+			e = buf + i;
+	if (dot)
+		frac = (int)((e ? e : buf + t.n) - dot - 1);
+	if (e)
+		exp10 = (int)strtol(e + 1, NULL, 10);
+	double half = 0.5 * pow(10.0, (double)(exp10 - frac));
+	*lo = v - half;
+	*hi = v + half;
+	if (value)
+		*value = v;
+	return true;
+}
+
+/* ---- definitions ----------------------------------------------------------- */
+
+struct jl_search_defs {
+	jl_arena_t *a;
+	const jl_fp_expr_t **expr;      /* parallel to jl_searchparams */
+	const jl_fp_expr_t **comp;      /* component expressions, flattened */
+	uint32_t *comp_first;           /* index into comp for each parameter */
+	uint64_t fingerprint;
+};
+
+jl_rc jl_search_defs_new(jl_search_defs_t **out, jl_diag_t *d)
+{
+	*out = NULL;
+	jl_arena_t *a = jl_arena_new(1 << 20, 0);
+	if (!a)
+		return JL_ENOMEM;
+	jl_search_defs_t *defs = jl_arena_calloc(a, 1, sizeof *defs);
+	uint32_t ncomp = 0;
+	for (uint32_t i = 0; i < jl_nsearchparams; i++)
+		ncomp += jl_searchparams[i].ncomponents;
+	if (defs) {
+		defs->a = a;
+		defs->expr = jl_arena_calloc(a, jl_nsearchparams, sizeof *defs->expr);
+		defs->comp = jl_arena_calloc(a, ncomp + 1, sizeof *defs->comp);
+		defs->comp_first = jl_arena_calloc(a, jl_nsearchparams, sizeof *defs->comp_first);
+	}
+	if (!defs || !defs->expr || !defs->comp || !defs->comp_first) {
+		jl_arena_free(a);
+		return JL_ENOMEM;
+	}
+	uint64_t fp = JL_HASH_SEED;
+	uint32_t c = 0;
+	for (uint32_t i = 0; i < jl_nsearchparams; i++) {
+		const jl_searchparam_t *p = &jl_searchparams[i];
+		fp = jl_hash_bytes(fp, p->base, strlen(p->base));
+		fp = jl_hash_bytes(fp, p->code, strlen(p->code));
+		if (p->expression) {
+			fp = jl_hash_bytes(fp, p->expression, strlen(p->expression));
+			jl_fp_expr_t *e = NULL;
+			if (jl_fp_compile(a, jl_cstr(p->expression), &e, d) == JL_OK)
+				defs->expr[i] = e;
+			else if (d)
+				jl_diag_add(d, JL_SEV_WARNING, "not-supported", NULL,
+					    "search parameter %s.%s is not indexed: its expression does not compile",
+					    p->base, p->code);
+		}
+		defs->comp_first[i] = c;
+		for (uint8_t k = 0; k < p->ncomponents; k++, c++) {
+			jl_fp_expr_t *e = NULL;
+			if (jl_fp_compile(a, jl_cstr(p->components[k].expression), &e, d) == JL_OK)
+				defs->comp[c] = e;
+		}
+	}
+	defs->fingerprint = fp;
+	*out = defs;
+	return JL_OK;
+}
+
+void jl_search_defs_free(jl_search_defs_t *defs)
+{
+	if (defs)
+		jl_arena_free(defs->a);
+}
+
+const jl_fp_expr_t *jl_search_defs_expr(const jl_search_defs_t *defs, const jl_searchparam_t *p)
+{
+	return defs->expr[p - jl_searchparams];
+}
+
+uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs)
+{
+	return defs->fingerprint;
+}
+
+/* ---- extraction ------------------------------------------------------------ */
+
+typedef struct ectx {
+	const jl_search_defs_t *defs;
+	jl_arena_t *a;
+	jl_ix_rows_t *out;
+	jl_diag_t *d;
+	jl_str_t type;          /* resource type */
+	jl_str_t param;         /* parameter code */
+	const jl_json_t *res;
+	jl_rc rc;               /* first ENOMEM */
+	uint32_t pos;           /* parameter position in the type's list */
+	uint32_t before;        /* rows before this parameter */
+} ectx_t;
+
+static jl_ix_row_t *add(ectx_t *c, uint8_t table, int64_t k)
+{
+	jl_ix_rows_t *o = c->out;
+	if (o->n == o->cap) {
+		uint32_t cap = o->cap ? o->cap * 2 : 64;
+		jl_ix_row_t *r = jl_arena_alloc(c->a, cap * sizeof *r);
+		if (!r) {
+			c->rc = JL_ENOMEM;
+			return NULL;
+		}
+		if (o->n)
+			memcpy(r, o->rows, o->n * sizeof *r);
+		o->rows = r;
+		o->cap = cap;
+	}
+	jl_ix_row_t *r = &o->rows[o->n++];
+	memset(r, 0, sizeof *r);
+	r->table = table;
+	r->k = k;
+	return r;
+}
+
+static jl_str_t member_str(const jl_json_t *o, const char *name)
+{
+	const jl_json_t *v = jl_json_get(o, name);
+	return v && (v->type == JL_JSON_STRING || v->type == JL_JSON_NUMBER) ? jl_str(v->u.s, v->n) : JL_STR_NULL;
+}
+
+static void add_text(ectx_t *c, int64_t k, jl_str_t text)
+{
+	if (!text.n)
+		return;
+	jl_str_t f;
+	if (jl_text_fold(c->a, text, &f) != JL_OK || !f.n)
+		return;
+	jl_ix_row_t *r = add(c, JL_IX_STRING, k);
+	if (r)
+		r->v = f;
+}
+
+static void token(ectx_t *c, jl_str_t sys, jl_str_t code, jl_str_t text)
+{
+	if (code.n) {
+		add(c, JL_IX_TOKEN, jl_ix_key_token_any(c->type, c->param, code));
+		add(c, JL_IX_TOKEN, jl_ix_key_token_sys(c->type, c->param, sys, code));
+	}
+	if (sys.n)
+		add(c, JL_IX_TOKEN, jl_ix_key_token_sysonly(c->type, c->param, sys));
+	if (text.n)
+		add_text(c, jl_ix_key_text(c->type, c->param), text);
+}
+
+static void token_coding(ectx_t *c, const jl_json_t *coding)
+{
+	token(c, member_str(coding, "system"), member_str(coding, "code"), member_str(coding, "display"));
+}
+
+static const char *tname(const jl_fp_item_t *it)
+{
+	return it->type ? it->type->name : "";
+}
+
+static bool is_quantity_type(const char *n)
+{
+	return !strcmp(n, "Quantity") || !strcmp(n, "Age") || !strcmp(n, "Count") || !strcmp(n, "Distance") ||
+	       !strcmp(n, "Duration") || !strcmp(n, "SimpleQuantity") || !strcmp(n, "MoneyQuantity");
+}
+
+/* The text of a primitive item (JSON string, number or boolean, or a System value). */
+static jl_str_t prim_text(const jl_fp_item_t *it)
+{
+	if (it->kind == JL_FP_NODE) {
+		if (!it->node)
+			return JL_STR_NULL;
+		if (it->node->type == JL_JSON_TRUE)
+			return JL_STR("true");
+		if (it->node->type == JL_JSON_FALSE)
+			return JL_STR("false");
+		return jl_json_str(it->node);
+	}
+	if (it->kind == JL_FP_BOOLEAN)
+		return it->i ? JL_STR("true") : JL_STR("false");
+	return it->s;
+}
+
+static bool is_primitive(const jl_fp_item_t *it)
+{
+	return it->kind != JL_FP_NODE || (it->node && it->node->type != JL_JSON_OBJECT);
+}
+
+static void each_in(ectx_t *c, const jl_json_t *arr, void (*fn)(ectx_t *, const jl_json_t *))
+{
+	if (jl_json_is(arr, JL_JSON_ARRAY))
+		for (uint32_t i = 0; i < arr->n; i++)
+			fn(c, &arr->u.a[i]);
+}
+
+static void x_token(ectx_t *c, const jl_fp_item_t *it)
+{
+	const char *n = tname(it);
+	const jl_json_t *o = it->node;
+	if (is_primitive(it)) {
+		token(c, JL_STR_NULL, prim_text(it), JL_STR_NULL);
+	} else if (!strcmp(n, "Coding")) {
+		token_coding(c, o);
+	} else if (!strcmp(n, "CodeableConcept")) {
+		each_in(c, jl_json_get(o, "coding"), token_coding);
+		add_text(c, jl_ix_key_text(c->type, c->param), member_str(o, "text"));
+	} else if (!strcmp(n, "Identifier")) {
+		jl_str_t sys = member_str(o, "system"), val = member_str(o, "value");
+		token(c, sys, val, JL_STR_NULL);
+		const jl_json_t *ty = jl_json_get(o, "type");
+		const jl_json_t *tc = jl_json_get(ty, "coding");
+		if (val.n && jl_json_is(tc, JL_JSON_ARRAY))
+			for (uint32_t i = 0; i < tc->n; i++)
+				add(c, JL_IX_TOKEN,
+				    jl_ix_key_token_oftype(c->type, c->param, member_str(&tc->u.a[i], "system"),
+							   member_str(&tc->u.a[i], "code"), val));
+		add_text(c, jl_ix_key_text(c->type, c->param), member_str(ty, "text"));
+	} else if (!strcmp(n, "ContactPoint")) {
+		token(c, JL_STR_NULL, member_str(o, "value"), JL_STR_NULL);
+	}
+}
+
+static void string_value(ectx_t *c, jl_str_t s)
+{
+	add_text(c, jl_ix_key_param(c->type, c->param), s);
+}
+
+static void string_member(ectx_t *c, const jl_json_t *o, const char *name)
+{
+	const jl_json_t *v = jl_json_get(o, name);
+	if (jl_json_is(v, JL_JSON_STRING))
+		string_value(c, jl_json_str(v));
+	else if (jl_json_is(v, JL_JSON_ARRAY))
+		for (uint32_t i = 0; i < v->n; i++)
+			if (v->u.a[i].type == JL_JSON_STRING)
+				string_value(c, jl_json_str(&v->u.a[i]));
+}
+
+static void x_string(ectx_t *c, const jl_fp_item_t *it)
+{
+	const char *n = tname(it);
+	if (is_primitive(it)) {
+		string_value(c, prim_text(it));
+	} else if (!strcmp(n, "HumanName")) {
+		static const char *const parts[] = {"family", "given", "prefix", "suffix", "text"};
+		for (size_t i = 0; i < 5; i++)
+			string_member(c, it->node, parts[i]);
+	} else if (!strcmp(n, "Address")) {
+		static const char *const parts[] = {"line", "city", "district", "state", "postalCode", "country", "text"};
+		for (size_t i = 0; i < 7; i++)
+			string_member(c, it->node, parts[i]);
+	}
+}
+
+static void x_uri(ectx_t *c, const jl_fp_item_t *it)
+{
+	if (!is_primitive(it))
+		return;
+	jl_str_t s = prim_text(it);
+	if (!s.n)
+		return;
+	jl_ix_row_t *r = add(c, JL_IX_URI, jl_ix_key_param(c->type, c->param));
+	if (r)
+		r->v = jl_arena_str(c->a, s);
+}
+
+static void ref_target(ectx_t *c, int64_t k, jl_str_t ref)
+{
+	jl_ix_row_t *r = add(c, JL_IX_REF, k);
+	if (r)
+		r->target = jl_store_target(ref);
+}
+
+/* Index a reference string: relative, versioned, absolute, canonical (url|version), urn. */
+static void ref_string(ectx_t *c, jl_str_t ref)
+{
+	if (!ref.n || ref.p[0] == '#')
+		return; /* contained: local to the resource */
+	int64_t k = jl_ix_key_param(c->type, c->param);
+	ref_target(c, k, ref);
+	const char *bar = memchr(ref.p, '|', ref.n);
+	if (bar) /* canonical with a version: also the unversioned URL */
+		ref_target(c, k, jl_str(ref.p, (size_t)(bar - ref.p)));
+	/* "…/Type/id/_history/v" → also "Type/id"; an absolute URL → also its "Type/id" tail. */
+	const char *hist = NULL;
+	for (size_t i = 0; i + 10 <= ref.n; i++)
+		if (memcmp(ref.p + i, "/_history/", 10) == 0)
+			hist = ref.p + i;
+	jl_str_t base = hist ? jl_str(ref.p, (size_t)(hist - ref.p)) : ref;
+	if (hist)
+		ref_target(c, k, base);
+	if (jl_str_starts(base, "http://") || jl_str_starts(base, "https://")) {
+		/* the last two segments, when they look like Type/id */
+		size_t e = base.n, s2 = e;
+		while (s2 > 0 && base.p[s2 - 1] != '/')
+			s2--;
+		if (s2 > 1) {
+			size_t s1 = s2 - 1;
+			while (s1 > 0 && base.p[s1 - 1] != '/')
+				s1--;
+			jl_str_t tp = jl_str(base.p + s1, s2 - 1 - s1), id = jl_str(base.p + s2, e - s2);
+			if (id.n && jl_fhir_resource(tp))
+				ref_target(c, k, jl_str(base.p + s1, e - s1));
+		}
+	}
+}
+
+static void x_reference(ectx_t *c, const jl_fp_item_t *it)
+{
+	const char *n = tname(it);
+	if (is_primitive(it)) {
+		ref_string(c, prim_text(it)); /* canonical, uri */
+	} else if (!strcmp(n, "Reference")) {
+		ref_string(c, member_str(it->node, "reference"));
+		const jl_json_t *id = jl_json_get(it->node, "identifier");
+		jl_str_t val = member_str(id, "value");
+		if (val.n)
+			add(c, JL_IX_TOKEN, jl_ix_key_ref_identifier(c->type, c->param, member_str(id, "system"), val));
+	}
+}
+
+static bool date_range(jl_str_t s, int64_t *lo, int64_t *hi)
+{
+	jl_datetime_t dt;
+	if (!jl_datetime_parse(s, false, &dt) && !jl_datetime_parse(s, true, &dt))
+		return false;
+	jl_datetime_range(&dt, lo, hi);
+	return true;
+}
+
+static void date_row(ectx_t *c, int64_t k, int64_t lo, int64_t hi)
+{
+	jl_ix_row_t *r = add(c, JL_IX_DATE, k);
+	if (r) {
+		r->ilo = lo;
+		r->ihi = hi;
+	}
+}
+
+static void x_date(ectx_t *c, const jl_fp_item_t *it, int64_t k)
+{
+	const char *n = tname(it);
+	int64_t lo, hi, lo2, hi2;
+	if (is_primitive(it)) {
+		if (date_range(prim_text(it), &lo, &hi))
+			date_row(c, k, lo, hi);
+	} else if (!strcmp(n, "Period")) {
+		jl_str_t s = member_str(it->node, "start"), e = member_str(it->node, "end");
+		bool hs = s.n && date_range(s, &lo, &hi2), he = e.n && date_range(e, &lo2, &hi);
+		if (hs || he)
+			date_row(c, k, hs ? lo : INT64_MIN, he ? hi : INT64_MAX);
+	} else if (!strcmp(n, "Timing")) {
+		const jl_json_t *ev = jl_json_get(it->node, "event");
+		int64_t mlo = INT64_MAX, mhi = INT64_MIN;
+		if (jl_json_is(ev, JL_JSON_ARRAY))
+			for (uint32_t i = 0; i < ev->n; i++)
+				if (date_range(jl_json_str(&ev->u.a[i]), &lo, &hi)) {
+					mlo = lo < mlo ? lo : mlo;
+					mhi = hi > mhi ? hi : mhi;
+				}
+		const jl_json_t *bp = jl_json_get(jl_json_get(it->node, "repeat"), "boundsPeriod");
+		jl_str_t s = member_str(bp, "start"), e = member_str(bp, "end");
+		if (s.n && date_range(s, &lo, &hi))
+			mlo = lo < mlo ? lo : mlo;
+		if (e.n && date_range(e, &lo, &hi))
+			mhi = hi > mhi ? hi : mhi;
+		if (mlo <= mhi)
+			date_row(c, k, mlo, mhi);
+	}
+}
+
+static void num_row(ectx_t *c, uint8_t table, int64_t k, double lo, double hi)
+{
+	jl_ix_row_t *r = add(c, table, k);
+	if (r) {
+		r->dlo = lo;
+		r->dhi = hi;
+	}
+}
+
+static void x_number(ectx_t *c, const jl_fp_item_t *it, int64_t k)
+{
+	double lo, hi;
+	if (it->kind == JL_FP_INTEGER) {
+		num_row(c, JL_IX_NUMBER, k, (double)it->i - 0.5, (double)it->i + 0.5);
+	} else if (is_primitive(it) && jl_ix_decimal_range(prim_text(it), &lo, &hi, NULL)) {
+		num_row(c, JL_IX_NUMBER, k, lo, hi);
+	}
+}
+
+/* Quantity rows: any unit, system|code, ||code and ||unit; `k` for "any" is given (composites differ). */
+static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t np, double lo, double hi,
+			  jl_str_t sys, jl_str_t code, jl_str_t unit);
+
+static void x_quantity(ectx_t *c, const jl_fp_item_t *it, int64_t kany, const int64_t *prefix, size_t np)
+{
+	const char *n = tname(it);
+	double lo, hi;
+	if (it->kind == JL_FP_QUANTITY) {
+		if (jl_ix_decimal_range(it->s.n ? jl_str(it->s.p, it->s.n) : JL_STR_NULL, &lo, &hi, NULL))
+			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+		return;
+	}
+	if (is_primitive(it)) {
+		if (jl_ix_decimal_range(prim_text(it), &lo, &hi, NULL))
+			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+		return;
+	}
+	const jl_json_t *o = it->node;
+	if (is_quantity_type(n)) {
+		if (jl_ix_decimal_range(member_str(o, "value"), &lo, &hi, NULL))
+			quantity_rows(c, kany, prefix, np, lo, hi, member_str(o, "system"), member_str(o, "code"),
+				      member_str(o, "unit"));
+	} else if (!strcmp(n, "Money")) {
+		if (jl_ix_decimal_range(member_str(o, "value"), &lo, &hi, NULL))
+			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR("urn:iso:std:iso:4217"),
+				      member_str(o, "currency"), JL_STR_NULL);
+	} else if (!strcmp(n, "Range")) {
+		const jl_json_t *low = jl_json_get(o, "low"), *high = jl_json_get(o, "high");
+		double llo = -HUGE_VAL, lhi, hlo, hhi = HUGE_VAL;
+		bool hl = jl_ix_decimal_range(member_str(low, "value"), &llo, &lhi, NULL);
+		bool hh = jl_ix_decimal_range(member_str(high, "value"), &hlo, &hhi, NULL);
+		if (hl || hh) {
+			const jl_json_t *u = hl ? low : high;
+			quantity_rows(c, kany, prefix, np, hl ? llo : -HUGE_VAL, hh ? hhi : HUGE_VAL, member_str(u, "system"),
+				      member_str(u, "code"), member_str(u, "unit"));
+		}
+	}
+}
+
+/* A composite key: the parameter's key followed by the earlier components' keys. */
+static int64_t combo(int64_t base, const int64_t *parts, size_t n, int64_t last)
+{
+	uint64_t hh = jl_hash_bytes(JL_HASH_SEED, &base, sizeof base);
+	if (n)
+		hh = jl_hash_bytes(hh, parts, n * sizeof *parts);
+	return (int64_t)jl_hash_bytes(hh, &last, sizeof last);
+}
+
+static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t np, double lo, double hi,
+			  jl_str_t sys, jl_str_t code, jl_str_t unit)
+{
+	int64_t keys[4];
+	size_t nk = 0;
+	keys[nk++] = kany;
+	if (code.n) {
+		keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, sys, code);
+		if (sys.n)
+			keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, JL_STR_NULL, code);
+	}
+	if (unit.n && !jl_str_eq(unit, code))
+		keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, JL_STR_NULL, unit);
+	for (size_t i = 0; i < nk; i++) {
+		int64_t k = np ? combo(kany, prefix, np, i ? keys[i] : 0) : keys[i];
+		num_row(c, JL_IX_QUANTITY, k, lo, hi);
+	}
+}
+
+/* ---- composites ---- */
+
+/* The token keys a value offers as a composite component (any-system and system|code forms). */
+static size_t comp_keys(ectx_t *c, const jl_fp_item_t *it, int64_t *out, size_t max)
+{
+	jl_ix_rows_t tmp = {0};
+	jl_ix_rows_t *saved = c->out;
+	c->out = &tmp;
+	x_token(c, it);
+	x_reference(c, it);
+	c->out = saved;
+	size_t n = 0;
+	for (uint32_t i = 0; i < tmp.n && n < max; i++)
+		if (tmp.rows[i].table == JL_IX_TOKEN)
+			out[n++] = tmp.rows[i].k;
+		else if (tmp.rows[i].table == JL_IX_REF)
+			out[n++] = tmp.rows[i].target;
+	return n;
+}
+
+static void x_composite(ectx_t *c, const jl_searchparam_t *p, const jl_fp_item_t *it)
+{
+	if (p->ncomponents < 2 || p->ncomponents > 3 || it->kind != JL_FP_NODE)
+		return;
+	const jl_fp_expr_t *const *ce = &c->defs->comp[c->defs->comp_first[p - jl_searchparams]];
+	int64_t base = jl_ix_key_param(c->type, c->param);
+	/* Keys of every component but the last; then each last value under each key combination. */
+	int64_t keys[2][16];
+	size_t nkeys[2] = {0, 0};
+	uint8_t ncomp = p->ncomponents;
+	for (uint8_t k = 0; k + 1 < ncomp; k++) {
+		jl_fp_coll_t v;
+		if (!ce[k] || jl_fp_eval(c->a, ce[k], it->node, it->type, NULL, &v, NULL) != JL_OK)
+			return;
+		for (size_t i = 0; i < v.n; i++)
+			nkeys[k] += comp_keys(c, &v.items[i], keys[k] + nkeys[k], 16 - nkeys[k]);
+		if (!nkeys[k])
+			return;
+	}
+	jl_fp_coll_t last;
+	if (!ce[ncomp - 1] || jl_fp_eval(c->a, ce[ncomp - 1], it->node, it->type, NULL, &last, NULL) != JL_OK)
+		return;
+	size_t n1 = ncomp == 3 ? nkeys[1] : 1;
+	for (size_t a = 0; a < nkeys[0]; a++)
+		for (size_t b = 0; b < n1; b++) {
+			int64_t pre[2] = {keys[0][a], ncomp == 3 ? keys[1][b] : 0};
+			size_t np = ncomp == 3 ? 2 : 1;
+			for (size_t i = 0; i < last.n; i++) {
+				const jl_fp_item_t *lv = &last.items[i];
+				switch (p->components[ncomp - 1].type) {
+				case JL_SP_TOKEN:
+				case JL_SP_REFERENCE: {
+					int64_t lk[16];
+					size_t nl = comp_keys(c, lv, lk, 16);
+					for (size_t j = 0; j < nl; j++)
+						add(c, JL_IX_COMPOSITE, combo(base, pre, np, lk[j]));
+					break;
+				}
+				case JL_SP_QUANTITY:
+				case JL_SP_NUMBER:
+					x_quantity(c, lv, base, pre, np);
+					break;
+				case JL_SP_DATE:
+					x_date(c, lv, combo(base, pre, np, 0));
+					break;
+				case JL_SP_STRING: {
+					jl_str_t f;
+					if (is_primitive(lv) && jl_text_fold(c->a, prim_text(lv), &f) == JL_OK) {
+						jl_ix_row_t *r = add(c, JL_IX_STRING, combo(base, pre, np, 0));
+						if (r)
+							r->v = f;
+					}
+					break;
+				}
+				default:
+					break;
+				}
+			}
+		}
+}
+
+/* ---- driver ---- */
+
+static int cmp_row(const void *x, const void *y)
+{
+	const jl_ix_row_t *a = x, *b = y;
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	if (a->k != b->k)
+		return a->k < b->k ? -1 : 1;
+	if (a->target != b->target)
+		return a->target < b->target ? -1 : 1;
+	if (a->ilo != b->ilo)
+		return a->ilo < b->ilo ? -1 : 1;
+	if (a->ihi != b->ihi)
+		return a->ihi < b->ihi ? -1 : 1;
+	if (a->dlo != b->dlo)
+		return a->dlo < b->dlo ? -1 : 1;
+	if (a->dhi != b->dhi)
+		return a->dhi < b->dhi ? -1 : 1;
+	return jl_str_cmp(a->v, b->v);
+}
+
+static void extract_param(const jl_searchparam_t *p, void *arg)
+{
+	ectx_t *c = arg;
+	uint32_t pos = c->pos++;
+	if (c->rc || p->type == JL_SP_SPECIAL)
+		return;
+	/* _id and _lastUpdated are answered from the resource table, not from index rows. */
+	if (!strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated"))
+		return;
+	const jl_fp_expr_t *e = jl_search_defs_expr(c->defs, p);
+	if (!e)
+		return;
+	jl_fp_coll_t v;
+	jl_rc rc = jl_fp_eval(c->a, e, c->res, jl_fhir_resource(c->type), NULL, &v, NULL);
+	if (rc == JL_ENOMEM) {
+		c->rc = rc;
+		return;
+	}
+	if (rc) {
+		if (c->d)
+			jl_diag_add(c->d, JL_SEV_WARNING, "processing", NULL, "search parameter %s could not be evaluated (%s)",
+				    p->code, jl_rc_name(rc));
+		return;
+	}
+	c->param = jl_cstr(p->code);
+	c->before = c->out->n;
+	int64_t k = jl_ix_key_param(c->type, c->param);
+	for (size_t i = 0; i < v.n && !c->rc; i++) {
+		const jl_fp_item_t *it = &v.items[i];
+		switch (p->type) {
+		case JL_SP_TOKEN: x_token(c, it); break;
+		case JL_SP_STRING: x_string(c, it); break;
+		case JL_SP_URI: x_uri(c, it); break;
+		case JL_SP_REFERENCE: x_reference(c, it); break;
+		case JL_SP_DATE: x_date(c, it, k); break;
+		case JL_SP_NUMBER: x_number(c, it, k); break;
+		case JL_SP_QUANTITY: x_quantity(c, it, k, NULL, 0); break;
+		case JL_SP_COMPOSITE: x_composite(c, p, it); break;
+		default: break;
+		}
+	}
+	if (c->out->n > c->before && pos < 256)
+		c->out->present[pos / 64] |= 1ULL << (pos % 64);
+}
+
+jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_json_t *res,
+		       const jl_fhir_type_t *type, jl_ix_rows_t *out, jl_diag_t *d)
+{
+	memset(out, 0, sizeof *out);
+	ectx_t c = {.defs = defs, .a = a, .out = out, .d = d, .type = jl_cstr(type->name), .res = res};
+	jl_searchparam_each(c.type, extract_param, &c);
+	if (c.rc)
+		return c.rc;
+	if (out->n > 1) {
+		qsort(out->rows, out->n, sizeof *out->rows, cmp_row);
+		uint32_t w = 1;
+		for (uint32_t i = 1; i < out->n; i++)
+			if (cmp_row(&out->rows[i], &out->rows[w - 1]) != 0)
+				out->rows[w++] = out->rows[i];
+		out->n = w;
+	}
+	return JL_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * index — search index extraction: a resource in, the rows of the typed
+ * index tables out (one set per current version, written by the store in
+ * the same transaction as the version).
+ *
+ * Every row is keyed by k = hash(resource type, parameter, …): token rows
+ * carry the value in the key (k = hash(T, P, system, code)) so a token
+ * condition is one B-tree probe; range-like rows (date, number, quantity)
+ * carry [lo, hi); string and uri rows carry their (folded) text for prefix
+ * scans; reference rows carry the hash of the target ("Patient/123").
+ * Key derivations are in docs/internals/search.md, and query.c derives the
+ * same keys from search values — both go through the jl_ix_key_* helpers
+ * below so they cannot drift apart.
+ *
+ * Extraction evaluates each parameter's compiled FHIRPath expression
+ * (compiled once in jl_search_defs_t) and runs on the request's thread,
+ * outside the store's write lock.
+ */
+#ifndef JL_SEARCH_INDEX_H
+#define JL_SEARCH_INDEX_H
+
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "fhir/fhirpath.h"
+#include "fhir/model.h"
+#include "fhir/searchparam.h"
+#include "store/store.h"
+
+/* Compiled search parameters: built once, read-only, shared by all threads. */
+typedef struct jl_search_defs jl_search_defs_t;
+
+jl_rc jl_search_defs_new(jl_search_defs_t **out, jl_diag_t *d) JL_MUST_USE;
+void jl_search_defs_free(jl_search_defs_t *defs);
+/* The compiled expression of a parameter (NULL when it has none or it did not compile). */
+const jl_fp_expr_t *jl_search_defs_expr(const jl_search_defs_t *defs, const jl_searchparam_t *p);
+/* A fingerprint of the definitions: stored with the index so a change forces a reindex. */
+uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs);
+
+/*
+ * Extracts the index rows of a resource of type `type`. Rows live in a.
+ * Problems evaluating one parameter are reported as warnings in d (if not
+ * NULL) and that parameter is skipped; the call fails only on ENOMEM.
+ */
+jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_json_t *res,
+		       const jl_fhir_type_t *type, jl_ix_rows_t *out, jl_diag_t *d) JL_MUST_USE;
+
+/* ---- keys (shared with query.c) ---- */
+
+/* A token value: system may be empty ("no system"). */
+int64_t jl_ix_key_token_any(jl_str_t type, jl_str_t param, jl_str_t code);     /* code, any system */
+int64_t jl_ix_key_token_sys(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code); /* sys|code; |code when sys empty */
+int64_t jl_ix_key_token_sysonly(jl_str_t type, jl_str_t param, jl_str_t sys); /* sys| */
+int64_t jl_ix_key_token_oftype(jl_str_t type, jl_str_t param, jl_str_t tsys, jl_str_t tcode, jl_str_t value);
+int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t value); /* :identifier */
+/* The key of a parameter's rows in a non-token table (string, uri, ref, date, number, quantity-any). */
+int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
+int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
+int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code); /* sys|code, or ||code */
+
+/* The implicit range of a decimal written as text ("1.50" → [1.495, 1.505)). false if not a number. */
+bool jl_ix_decimal_range(jl_str_t text, double *lo, double *hi, double *value);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * sqlite_ix — internal to the SQLite backend, shared by its files: writing
+ * and removing search index rows (one prepared INSERT and DELETE per index
+ * table, owned by the writer connection), body decoding, and the search
+ * executor's entry points (sqlite_search.c). See docs/internals/search.md.
+ */
+#ifndef JL_STORE_SQLITE_IX_H
+#define JL_STORE_SQLITE_IX_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#include <zstd.h>
+
+#define BODY_MAX ((size_t)64 << 20) /* largest body stored, and the decompression cap */
+enum { ENC_RAW = 0, ENC_ZSTD = 1 };
+
+/* A stored body back to its bytes (arena copy); *dctx is created on first need. JL_EIO if corrupt. */
+jl_rc jl__sq_decode(ZSTD_DCtx **dctx, jl_arena_t *a, int enc, const void *p, size_t n, jl_str_t *out);
+
+typedef struct jl__sqix jl__sqix_t;
+
+/* Prepares the statements on the writer connection. */
+jl_rc jl__sqix_new(sqlite3 *db, jl__sqix_t **out) JL_MUST_USE;
+void jl__sqix_free(jl__sqix_t *x);
+/* Inserts rows for rid (duplicates are ignored). Returns the failing SQLite code in *src. */
+jl_rc jl__sqix_add(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
+/* Removes exactly the given rows of rid. */
+jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
+
+/* The DDL of the index tables and their probe indexes (part of schema version 1). */
+#define JL__SQIX_SCHEMA \
+	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;" \
+	"CREATE TABLE ix_string(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_string_r ON ix_string(k, rid);" \
+	"CREATE TABLE ix_uri(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_uri_r ON ix_uri(k, rid);" \
+	"CREATE TABLE ix_ref(k INTEGER NOT NULL, target INTEGER NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, target, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_ref_r ON ix_ref(k, rid);" \
+	"CREATE TABLE ix_date(k INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_date_r ON ix_date(k, rid);" \
+	"CREATE TABLE ix_number(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_number_r ON ix_number(k, rid);" \
+	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL," \
+	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
+	"CREATE INDEX ix_quantity_r ON ix_quantity(k, rid);" \
+	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+
+/* ---- search (sqlite_search.c) ---- */
+typedef struct jl__sqs jl__sqs_t;
+jl_rc jl__sqs_new(const char *path, const jl_store_cfg_t *cfg, jl__sqs_t **out) JL_MUST_USE;
+void jl__sqs_free(jl__sqs_t *x);
+jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d);
+jl_rc jl__sqs_page(jl__sqs_t *x, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out);
+jl_rc jl__sqs_meta_get(jl__sqs_t *x, jl_arena_t *a, const char *key, jl_str_t *value);
+jl_rc jl__sqs_meta_set(jl__sqs_t *x, const char *key, jl_str_t value);
+
+#endif

@@ -1,0 +1,1064 @@
+/*
+ * sqlite_search — runs backend-neutral searches (store.h jl_sq_query_t) on
+ * SQLite: plans, builds one parameterised SQL statement, keeps snapshots
+ * for paging.
+ *
+ * Plan. Every positive condition is estimated by counting its index rows
+ * up to a cap (the counts are cached for a few seconds: the statistics the
+ * store keeps). The smallest drives the query — its index range is scanned
+ * — and every other condition becomes a filter probed per candidate
+ * through the (k, rid) access path of its table, so one condition costs
+ * one B-tree probe per candidate. Without a positive condition the
+ * resource table of the type drives. A single token driver delivers rows
+ * in rid order, so the default order (rid) needs no sort and LIMIT stops
+ * the scan early.
+ *
+ * Paging. The first page runs in a read transaction; if more pages exist,
+ * that transaction stays open as the cursor's snapshot (its connection is
+ * set aside), and later pages run the same statement with an OFFSET on the
+ * same snapshot: pages can neither repeat nor skip a resource, whatever is
+ * written meanwhile. Cursors expire after an idle time and are capped in
+ * number (the oldest idle one goes first).
+ *
+ * Only values are bound as parameters; the SQL text holds nothing but our
+ * own fragments and numbers of parameters.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rand.h"
+#include "base/time.h"
+#include "store/sqlite_ix.h"
+
+#define EST_CAP 1000         /* rows counted per condition when estimating */
+#define EST_TTL_NS 10000000000LL
+#define EST_SLOTS 1024
+#define MAX_BINDS 30000
+#define MAX_DEPTH 6          /* chains and _has nested this deep at most */
+
+static const char *const tables[JL_IX_NTABLES] = {
+	"ix_token", "ix_string", "ix_uri", "ix_ref", "ix_date", "ix_number", "ix_quantity", "ix_composite",
+};
+
+/* ---- connections ------------------------------------------------------------ */
+
+typedef struct sconn {
+	struct sconn *next;
+	sqlite3 *db;
+	sqlite3_stmt *load;
+	ZSTD_DCtx *dctx;
+} sconn_t;
+
+typedef struct bindv {
+	char t; /* 'i' int64, 'd' double, 's' text */
+	int64_t i;
+	double d;
+	jl_str_t s;
+} bindv_t;
+
+typedef struct cursor {
+	char id[33];
+	sconn_t *c;            /* holds the open read transaction */
+	char *sql;             /* page statement; its last two parameters are LIMIT and OFFSET */
+	bindv_t *binds;        /* copies (text owned by `mem`) */
+	uint32_t nb;
+	uint32_t count;
+	int64_t estimate, total;
+	int64_t last_ns;
+	bool busy;
+	jl_arena_t *mem;
+} cursor_t;
+
+typedef struct est_slot {
+	uint64_t key;
+	int64_t n;
+	int64_t at_ns;
+} est_slot_t;
+
+struct jl__sqs {
+	char *path;
+	pthread_mutex_t mu;    /* pool, cursors, estimates */
+	sconn_t *pool;
+	cursor_t **cur;
+	uint32_t ncur, maxcur;
+	int64_t ttl_ns;
+	est_slot_t est[EST_SLOTS];
+};
+
+static const char load_sql[] =
+	"SELECT t.name, r.lid, v.ver, v.updated, v.deleted, v.method, v.enc, v.meta, v.body"
+	" FROM res r JOIN ver v ON v.updated = r.updated JOIN rtype t ON t.id = r.type WHERE r.rid = ?1";
+
+/* jl_bit(blob, n): whether bit n of a little-endian 64-bit word array is set. */
+static void sql_bit(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const unsigned char *b = sqlite3_value_blob(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	int64_t bit = sqlite3_value_int64(argv[1]);
+	int res = 0;
+	if (b && bit >= 0 && bit / 8 < n) {
+		/* words are stored little-endian: bit i of word w is byte w*8 + i/8 */
+		res = (b[bit / 8] >> (bit % 8)) & 1;
+	}
+	sqlite3_result_int(ctx, res);
+}
+
+static void conn_free(sconn_t *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->load);
+	sqlite3_close(c->db);
+	ZSTD_freeDCtx(c->dctx);
+	jl_free(JL_MEM_STORE, c);
+}
+
+static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
+{
+	sconn_t *c = jl_calloc(JL_MEM_STORE, 1, sizeof *c);
+	*out = NULL;
+	if (!c)
+		return JL_ENOMEM;
+	if (sqlite3_open_v2(x->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(c->db, "jl_bit", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_bit, NULL,
+				    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, load_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->load, NULL) != SQLITE_OK) {
+		conn_free(c);
+		return JL_EIO;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	*out = c;
+	return JL_OK;
+}
+
+static jl_rc conn_get(jl__sqs_t *x, sconn_t **out)
+{
+	pthread_mutex_lock(&x->mu);
+	sconn_t *c = x->pool;
+	if (c)
+		x->pool = c->next;
+	pthread_mutex_unlock(&x->mu);
+	if (c) {
+		*out = c;
+		return JL_OK;
+	}
+	return conn_open(x, out);
+}
+
+static void conn_put(jl__sqs_t *x, sconn_t *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_lock(&x->mu);
+	c->next = x->pool;
+	x->pool = c;
+	pthread_mutex_unlock(&x->mu);
+}
+
+jl_rc jl__sqs_new(const char *path, const jl_store_cfg_t *cfg, jl__sqs_t **out)
+{
+	jl__sqs_t *x = jl_calloc(JL_MEM_STORE, 1, sizeof *x);
+	*out = NULL;
+	if (!x)
+		return JL_ENOMEM;
+	x->path = jl_strndup(JL_MEM_STORE, path, strlen(path));
+	x->maxcur = cfg->max_cursors ? cfg->max_cursors : 64;
+	x->ttl_ns = (int64_t)(cfg->cursor_ttl_ms ? cfg->cursor_ttl_ms : 300000) * 1000000;
+	x->cur = jl_calloc(JL_MEM_STORE, x->maxcur, sizeof *x->cur);
+	if (!x->path || !x->cur || pthread_mutex_init(&x->mu, NULL) != 0) {
+		jl_free(JL_MEM_STORE, x->path);
+		jl_free(JL_MEM_STORE, x->cur);
+		jl_free(JL_MEM_STORE, x);
+		return JL_ENOMEM;
+	}
+	*out = x;
+	return JL_OK;
+}
+
+static void cursor_free(cursor_t *k)
+{
+	if (!k)
+		return;
+	if (k->c) {
+		if (!sqlite3_get_autocommit(k->c->db))
+			sqlite3_exec(k->c->db, "COMMIT", NULL, NULL, NULL);
+		conn_free(k->c);
+	}
+	jl_arena_free(k->mem);
+	jl_free(JL_MEM_STORE, k);
+}
+
+void jl__sqs_free(jl__sqs_t *x)
+{
+	if (!x)
+		return;
+	for (uint32_t i = 0; i < x->ncur; i++)
+		cursor_free(x->cur[i]);
+	sconn_t *c = x->pool;
+	while (c) {
+		sconn_t *nx = c->next;
+		conn_free(c);
+		c = nx;
+	}
+	pthread_mutex_destroy(&x->mu);
+	jl_free(JL_MEM_STORE, x->cur);
+	jl_free(JL_MEM_STORE, x->path);
+	jl_free(JL_MEM_STORE, x);
+}
+
+/* ---- SQL building ---------------------------------------------------------------- */
+
+typedef struct sqlb {
+	jl_buf_t sql;
+	bindv_t *b;
+	uint32_t n, cap;
+	jl_arena_t *a;
+	jl_rc rc;
+	int depth;
+	int alias;             /* counter for subquery aliases */
+} sqlb_t;
+
+static void put(sqlb_t *q, const char *s)
+{
+	jl_buf_puts(&q->sql, s);
+}
+
+static void putf(sqlb_t *q, const char *fmt, ...) JL_PRINTF(2, 3);
+static void putf(sqlb_t *q, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	jl_buf_puts(&q->sql, tmp);
+}
+
+static bindv_t *nb(sqlb_t *q)
+{
+	if (q->n == q->cap) {
+		uint32_t cap = q->cap ? q->cap * 2 : 32;
+		if (cap > MAX_BINDS) {
+			q->rc = JL_ETOOBIG;
+			return NULL;
+		}
+		bindv_t *b = jl_arena_alloc(q->a, cap * sizeof *b);
+		if (!b) {
+			q->rc = JL_ENOMEM;
+			return NULL;
+		}
+		if (q->n)
+			memcpy(b, q->b, q->n * sizeof *b);
+		q->b = b;
+		q->cap = cap;
+	}
+	bindv_t *v = &q->b[q->n++];
+	memset(v, 0, sizeof *v);
+	putf(q, "?%u", q->n);
+	return v;
+}
+
+static void bi(sqlb_t *q, int64_t v)
+{
+	bindv_t *b = nb(q);
+	if (b) {
+		b->t = 'i';
+		b->i = v;
+	}
+}
+
+static void bd(sqlb_t *q, double v)
+{
+	bindv_t *b = nb(q);
+	if (b) {
+		b->t = 'd';
+		b->d = v;
+	}
+}
+
+static void bs(sqlb_t *q, jl_str_t v)
+{
+	bindv_t *b = nb(q);
+	if (b) {
+		b->t = 's';
+		b->s = v;
+	}
+}
+
+static void query_rids(sqlb_t *q, const jl_sq_query_t *sq);
+
+/*
+ * Range predicates. Dates are half-open [lo, hi) ranges; numbers and
+ * quantities are closed [lo, hi] (a single value is [v, v]). The search
+ * value is [a, b). R4 "search prefixes": eq = contained, gt = intersects
+ * the range above, ge = gt or eq, sa = wholly above, ap = overlaps a
+ * widened range (widened by the caller).
+ */
+static void range_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
+{
+	bool date = t->table == JL_IX_DATE;
+#define A() (date ? bi(q, t->ia) : bd(q, t->da))
+#define B() (date ? bi(q, t->ib) : bd(q, t->db))
+	switch (t->op) {
+	case JL_SQ_EQ:
+	case JL_SQ_NE:
+		put(q, t->op == JL_SQ_NE ? "NOT (" : "(");
+		putf(q, "%s.lo >= ", x), A();
+		putf(q, date ? " AND %s.lo < " : " AND %s.lo < ", x), B();
+		putf(q, date ? " AND %s.hi <= " : " AND %s.hi < ", x), B();
+		put(q, ")");
+		break;
+	case JL_SQ_GT:
+		putf(q, date ? "%s.hi > " : "%s.hi >= ", x), B();
+		break;
+	case JL_SQ_LT:
+		putf(q, "%s.lo < ", x), A();
+		break;
+	case JL_SQ_GE:
+		putf(q, date ? "(%s.hi > " : "(%s.hi >= ", x), B();
+		putf(q, " OR (%s.lo >= ", x), A();
+		putf(q, date ? " AND %s.hi <= " : " AND %s.hi < ", x), B();
+		put(q, "))");
+		break;
+	case JL_SQ_LE:
+		putf(q, "(%s.lo < ", x), A();
+		putf(q, " OR (%s.lo >= ", x), A();
+		putf(q, date ? " AND %s.hi <= " : " AND %s.hi < ", x), B();
+		put(q, "))");
+		break;
+	case JL_SQ_SA:
+		putf(q, "%s.lo >= ", x), B();
+		break;
+	case JL_SQ_EB:
+		putf(q, date ? "%s.hi <= " : "%s.hi < ", x), A();
+		break;
+	case JL_SQ_AP:
+		putf(q, date ? "(%s.hi > " : "(%s.hi >= ", x), A();
+		putf(q, " AND %s.lo < ", x), B();
+		put(q, ")");
+		break;
+	default:
+		put(q, "0");
+	}
+#undef A
+#undef B
+}
+
+static void text_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
+{
+	switch (t->match) {
+	case JL_SQ_TEXT_EXACT:
+		putf(q, "%s.v = ", x), bs(q, t->v);
+		break;
+	case JL_SQ_TEXT_PREFIX:
+		/* A range, so the index serves it: v >= p AND v < p + U+10FFFF. */
+		putf(q, "%s.v >= ", x), bs(q, t->v);
+		putf(q, " AND %s.v < ", x);
+		{
+			char *hi = jl_arena_alloc_bytes(q->a, t->v.n + 4);
+			if (!hi) {
+				q->rc = JL_ENOMEM;
+				return;
+			}
+			memcpy(hi, t->v.p, t->v.n);
+			memcpy(hi + t->v.n, "\xf4\x8f\xbf\xbf", 4);
+			bs(q, jl_str(hi, t->v.n + 4));
+		}
+		break;
+	case JL_SQ_TEXT_CONTAINS:
+		putf(q, "instr(%s.v, ", x), bs(q, t->v), put(q, ") > 0");
+		break;
+	case JL_SQ_TEXT_ABOVE:
+		/* the stored URI is a prefix of the given one */
+		put(q, "substr("), bs(q, t->v), putf(q, ", 1, length(%s.v)) = %s.v", x, x);
+		break;
+	default:
+		put(q, "0");
+	}
+}
+
+static void id_list(sqlb_t *q, const jl_str_t *vs, uint32_t n)
+{
+	put(q, "(");
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			put(q, ", ");
+		bs(q, vs[i]);
+	}
+	put(q, ")");
+}
+
+static void target_list(sqlb_t *q, const int64_t *t, uint32_t n)
+{
+	put(q, "(");
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			put(q, ", ");
+		bi(q, t[i]);
+	}
+	if (!n)
+		put(q, "NULL");
+	put(q, ")");
+}
+
+/* The th values of the resources a sub-query matches. */
+static void sub_targets(sqlb_t *q, const jl_sq_query_t *sub)
+{
+	if (++q->depth > MAX_DEPTH) {
+		q->rc = JL_ETOOBIG;
+		return;
+	}
+	int a = ++q->alias;
+	putf(q, "(SELECT s%d.th FROM res s%d WHERE s%d.rid IN (", a, a, a);
+	query_rids(q, sub);
+	put(q, "))");
+	q->depth--;
+}
+
+/* SQL boolean: the resource r (alias `r`) satisfies term t. */
+static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
+{
+	int a = ++q->alias;
+	char x[16];
+	snprintf(x, sizeof x, "x%d", a);
+	switch (t->kind) {
+	case JL_SQ_KEY:
+		putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x), bi(q, t->k);
+		putf(q, " AND %s.rid = r.rid)", x);
+		break;
+	case JL_SQ_RANGE:
+		putf(q, "EXISTS (SELECT 1 FROM %s %s INDEXED BY %s_r WHERE %s.k = ", tables[t->table], x, tables[t->table], x),
+			bi(q, t->k);
+		putf(q, " AND %s.rid = r.rid AND ", x), range_pred(q, x, t), put(q, ")");
+		break;
+	case JL_SQ_TEXT:
+		putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x), bi(q, t->k);
+		putf(q, " AND %s.rid = r.rid AND ", x), text_pred(q, x, t), put(q, ")");
+		break;
+	case JL_SQ_REF:
+		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);
+		putf(q, " AND %s.rid = r.rid AND %s.target IN ", x, x), target_list(q, t->targets, t->ntargets), put(q, ")");
+		break;
+	case JL_SQ_CHAIN:
+		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);
+		putf(q, " AND %s.rid = r.rid AND %s.target IN ", x, x), sub_targets(q, t->sub), put(q, ")");
+		break;
+	case JL_SQ_HAS:
+		if (++q->depth > MAX_DEPTH) {
+			q->rc = JL_ETOOBIG;
+			return;
+		}
+		putf(q, "r.th IN (SELECT %s.target FROM ix_ref %s WHERE %s.k = ", x, x, x), bi(q, t->k);
+		putf(q, " AND %s.rid IN (", x), query_rids(q, t->sub), put(q, "))");
+		q->depth--;
+		break;
+	case JL_SQ_ID:
+		put(q, "r.lid IN "), id_list(q, t->vs, t->nvs);
+		break;
+	case JL_SQ_UPDATED: {
+		jl_sq_term_t u = *t;
+		u.table = JL_IX_DATE;
+		/* the instant is a point: [updated, updated + 1µs) */
+		put(q, "EXISTS (SELECT 1 FROM (SELECT r.updated AS lo, r.updated + 1 AS hi) u WHERE ");
+		range_pred(q, "u", &u);
+		put(q, ")");
+		break;
+	}
+	case JL_SQ_PRESENT:
+		putf(q, "jl_bit(r.present, %u)", (unsigned)t->bit);
+		break;
+	case JL_SQ_TYPE:
+		put(q, "r.type IN (SELECT id FROM rtype WHERE name IN "), id_list(q, t->vs, t->nvs), put(q, ")");
+		break;
+	default:
+		put(q, "0");
+	}
+}
+
+static void cond_filter(sqlb_t *q, const jl_sq_cond_t *c)
+{
+	put(q, c->negate ? "NOT (" : "(");
+	for (uint32_t i = 0; i < c->nterms; i++) {
+		if (i)
+			put(q, " OR ");
+		term_filter(q, &c->terms[i]);
+	}
+	if (!c->nterms)
+		put(q, "0");
+	put(q, ")");
+}
+
+/* Whether a term can drive (its table's primary key gives its rows). */
+static bool drivable(const jl_sq_term_t *t)
+{
+	return t->kind == JL_SQ_KEY || t->kind == JL_SQ_RANGE || t->kind == JL_SQ_TEXT || t->kind == JL_SQ_REF ||
+	       t->kind == JL_SQ_CHAIN || t->kind == JL_SQ_ID;
+}
+
+static bool cond_drivable(const jl_sq_cond_t *c)
+{
+	if (c->negate || !c->nterms)
+		return false;
+	for (uint32_t i = 0; i < c->nterms; i++)
+		if (!drivable(&c->terms[i]))
+			return false;
+	return true;
+}
+
+/* SELECT of the rids one term matches, from its own table (the driver form). */
+static void term_rids(sqlb_t *q, const jl_sq_term_t *t, jl_str_t type)
+{
+	int a = ++q->alias;
+	char d[16];
+	snprintf(d, sizeof d, "d%d", a);
+	switch (t->kind) {
+	case JL_SQ_KEY:
+		putf(q, "SELECT %s.rid FROM %s %s WHERE %s.k = ", d, tables[t->table], d, d), bi(q, t->k);
+		break;
+	case JL_SQ_RANGE:
+		putf(q, "SELECT %s.rid FROM %s %s WHERE %s.k = ", d, tables[t->table], d, d), bi(q, t->k);
+		put(q, " AND "), range_pred(q, d, t);
+		break;
+	case JL_SQ_TEXT:
+		putf(q, "SELECT %s.rid FROM %s %s WHERE %s.k = ", d, tables[t->table], d, d), bi(q, t->k);
+		put(q, " AND "), text_pred(q, d, t);
+		break;
+	case JL_SQ_REF:
+		putf(q, "SELECT %s.rid FROM ix_ref %s WHERE %s.k = ", d, d, d), bi(q, t->k);
+		putf(q, " AND %s.target IN ", d), target_list(q, t->targets, t->ntargets);
+		break;
+	case JL_SQ_CHAIN:
+		putf(q, "SELECT %s.rid FROM ix_ref %s WHERE %s.k = ", d, d, d), bi(q, t->k);
+		putf(q, " AND %s.target IN ", d), sub_targets(q, t->sub);
+		break;
+	case JL_SQ_ID:
+		putf(q, "SELECT %s.rid FROM res %s WHERE %s.type = (SELECT id FROM rtype WHERE name = ", d, d, d);
+		bs(q, type), putf(q, ") AND %s.lid IN ", d), id_list(q, t->vs, t->nvs);
+		break;
+	default:
+		put(q, "SELECT NULL WHERE 0");
+	}
+}
+
+typedef struct plan {
+	int driver;            /* index of the driving condition, -1: the type's resource table */
+	bool distinct;         /* the driver can give a resource twice */
+	int64_t est[64];       /* estimates per condition (-1: not estimated) */
+	int64_t estimate;      /* of the whole query: the driver's */
+} plan_t;
+
+/* The FROM and WHERE of a query (as resources `r`), driver chosen in p. */
+static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
+{
+	if (p->driver >= 0) {
+		const jl_sq_cond_t *c = &sq->conds[p->driver];
+		if (c->nterms == 1) {
+			put(q, "(");
+			term_rids(q, &c->terms[0], sq->type);
+			put(q, ") AS d JOIN res r ON r.rid = d.rid");
+		} else {
+			put(q, "(");
+			for (uint32_t i = 0; i < c->nterms; i++) {
+				if (i)
+					put(q, " UNION ");
+				term_rids(q, &c->terms[i], sq->type);
+			}
+			put(q, ") AS d JOIN res r ON r.rid = d.rid");
+		}
+		put(q, " WHERE r.deleted = 0");
+	} else {
+		put(q, "res r INDEXED BY res_type_rid WHERE r.deleted = 0");
+		if (sq->type.n) {
+			put(q, " AND r.type = (SELECT id FROM rtype WHERE name = ");
+			bs(q, sq->type);
+			put(q, ")");
+		}
+	}
+	for (uint32_t i = 0; i < sq->nconds; i++) {
+		if ((int)i == p->driver)
+			continue;
+		put(q, " AND ");
+		cond_filter(q, &sq->conds[i]);
+	}
+}
+
+/* A nested query (chains, _has): plan it simply — the first drivable condition drives. */
+static void query_rids(sqlb_t *q, const jl_sq_query_t *sq)
+{
+	plan_t p = {.driver = -1};
+	for (uint32_t i = 0; i < sq->nconds && p.driver < 0; i++)
+		if (cond_drivable(&sq->conds[i]))
+			p.driver = (int)i;
+	put(q, "SELECT DISTINCT r.rid FROM ");
+	from_where(q, sq, &p);
+}
+
+static void sort_expr(sqlb_t *q, const jl_sq_sort_t *s)
+{
+	int a = ++q->alias;
+	switch (s->by) {
+	case JL_SQ_SORT_ID: put(q, "r.lid"); break;
+	case JL_SQ_SORT_UPDATED: put(q, "r.updated"); break;
+	default: {
+		const char *col = s->by == JL_SQ_SORT_TEXT ? "v" : s->desc ? "hi" : "lo";
+		putf(q, "(SELECT %s(o%d.%s) FROM %s o%d WHERE o%d.k = ", s->desc ? "max" : "min", a, col,
+		     tables[s->table], a, a);
+		bi(q, s->k);
+		putf(q, " AND o%d.rid = r.rid)", a);
+	}
+	}
+}
+
+/* The page statement: rids in order, LIMIT and OFFSET as its last two parameters. */
+static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
+{
+	put(q, "SELECT ");
+	if (p->distinct)
+		put(q, "DISTINCT ");
+	put(q, "r.rid");
+	for (uint32_t i = 0; i < sq->nsorts; i++) {
+		putf(q, ", ");
+		sort_expr(q, &sq->sorts[i]);
+		putf(q, " AS s%u", i);
+	}
+	put(q, " FROM ");
+	from_where(q, sq, p);
+	put(q, " ORDER BY ");
+	for (uint32_t i = 0; i < sq->nsorts; i++)
+		putf(q, "s%u IS NULL, s%u%s, ", i, i, sq->sorts[i].desc ? " DESC" : "");
+	put(q, "r.rid LIMIT ");
+	bi(q, 0);
+	put(q, " OFFSET ");
+	bi(q, 0);
+}
+
+static void count_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
+{
+	put(q, "SELECT count(*) FROM (SELECT DISTINCT r.rid FROM ");
+	from_where(q, sq, p);
+	put(q, ")");
+}
+
+/* ---- running ------------------------------------------------------------------------ */
+
+static int bind_all(sqlite3_stmt *st, const bindv_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int e;
+		switch (b[i].t) {
+		case 'i': e = sqlite3_bind_int64(st, (int)i + 1, b[i].i); break;
+		case 'd': e = sqlite3_bind_double(st, (int)i + 1, b[i].d); break;
+		default: e = sqlite3_bind_text64(st, (int)i + 1, b[i].s.p ? b[i].s.p : "", b[i].s.n, SQLITE_STATIC, SQLITE_UTF8);
+		}
+		if (e != SQLITE_OK)
+			return e;
+	}
+	return SQLITE_OK;
+}
+
+static jl_rc sql_fail(sqlite3 *db, int e, jl_diag_t *d, const char *what)
+{
+	if (d)
+		jl_diag_add(d, JL_SEV_ERROR, "exception", NULL, "search %s failed: %s", what, sqlite3_errmsg(db));
+	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
+}
+
+/* Counts up to cap rows of a single term's driver form. */
+static int64_t count_term(sconn_t *c, jl_arena_t *a, const jl_sq_term_t *t, jl_str_t type, int64_t cap)
+{
+	sqlb_t q = {.a = a};
+	jl_buf_init(&q.sql, JL_MEM_STORE, 0);
+	put(&q, "SELECT count(*) FROM (");
+	term_rids(&q, t, type);
+	put(&q, " LIMIT ");
+	bi(&q, cap);
+	put(&q, ")");
+	int64_t n = cap;
+	sqlite3_stmt *st = NULL;
+	if (!q.rc && !jl_buf_status(&q.sql) &&
+	    sqlite3_prepare_v2(c->db, q.sql.p, (int)q.sql.n, &st, NULL) == SQLITE_OK &&
+	    bind_all(st, q.b, q.n) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	jl_buf_dispose(&q.sql);
+	return n;
+}
+
+static uint64_t term_key(const jl_sq_term_t *t)
+{
+	uint64_t h = (uint64_t)t->k * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->kind << 56) ^ ((uint64_t)t->table << 48) ^
+		     ((uint64_t)t->op << 40) ^ ((uint64_t)t->match << 32);
+	h ^= (uint64_t)t->ia * 31 + (uint64_t)t->ib * 17;
+	uint64_t bits;
+	memcpy(&bits, &t->da, 8);
+	h ^= bits * 7;
+	memcpy(&bits, &t->db, 8);
+	h ^= bits * 13;
+	for (size_t i = 0; i < t->v.n; i++)
+		h = (h ^ (unsigned char)t->v.p[i]) * 0x100000001B3ULL;
+	for (uint32_t i = 0; i < t->ntargets; i++)
+		h = (h ^ (uint64_t)t->targets[i]) * 0x100000001B3ULL;
+	return h | 1;
+}
+
+/* Rows a term matches, up to EST_CAP, from the cache or counted now. Chains and _has count as unknown-large. */
+static int64_t estimate_term(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_term_t *t, jl_str_t type)
+{
+	if (t->kind == JL_SQ_CHAIN)
+		return EST_CAP / 2; /* usually selective; counting it would run the sub-query */
+	if (t->kind == JL_SQ_ID)
+		return t->nvs;
+	uint64_t key = term_key(t);
+	est_slot_t *slot = &x->est[key % EST_SLOTS];
+	int64_t now = jl_mono_ns();
+	pthread_mutex_lock(&x->mu);
+	int64_t n = slot->key == key && now - slot->at_ns < EST_TTL_NS ? slot->n : -1;
+	pthread_mutex_unlock(&x->mu);
+	if (n >= 0)
+		return n;
+	n = count_term(c, a, t, type, EST_CAP);
+	pthread_mutex_lock(&x->mu);
+	slot->key = key;
+	slot->n = n;
+	slot->at_ns = now;
+	pthread_mutex_unlock(&x->mu);
+	return n;
+}
+
+static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, plan_t *p)
+{
+	p->driver = -1;
+	p->estimate = -1;
+	int64_t best = INT64_MAX;
+	for (uint32_t i = 0; i < sq->nconds && i < 64; i++) {
+		p->est[i] = -1;
+		if (!cond_drivable(&sq->conds[i]))
+			continue;
+		int64_t n = 0;
+		for (uint32_t k = 0; k < sq->conds[i].nterms; k++)
+			n += estimate_term(x, c, a, &sq->conds[i].terms[k], sq->type);
+		p->est[i] = n;
+		if (n < best) {
+			best = n;
+			p->driver = (int)i;
+		}
+	}
+	p->estimate = p->driver >= 0 ? best : -1;
+	/* One token or composite key gives each resource once (primary key (k, rid)). */
+	if (p->driver >= 0) {
+		const jl_sq_cond_t *c = &sq->conds[p->driver];
+		p->distinct = !(c->nterms == 1 && c->terms[0].kind == JL_SQ_KEY);
+	}
+}
+
+/* Loads the current version of rid (as of the connection's snapshot). */
+static jl_rc load_version(sconn_t *c, jl_arena_t *a, int64_t rid, jl_version_t *v)
+{
+	sqlite3_stmt *st = c->load;
+	sqlite3_bind_int64(st, 1, rid);
+	int e = sqlite3_step(st);
+	jl_rc rc = JL_OK;
+	if (e == SQLITE_ROW) {
+		v->type = jl_arena_str(a, jl_str((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0)));
+		v->id = jl_arena_str(a, jl_str((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1)));
+		v->ver = sqlite3_column_int64(st, 2);
+		v->updated_us = sqlite3_column_int64(st, 3);
+		v->deleted = sqlite3_column_int(st, 4) != 0;
+		v->method = (uint8_t)sqlite3_column_int(st, 5);
+		v->body_meta = (uint32_t)sqlite3_column_int64(st, 7);
+		rc = jl__sq_decode(&c->dctx, a, sqlite3_column_int(st, 6), sqlite3_column_blob(st, 8),
+				   (size_t)sqlite3_column_bytes(st, 8), &v->body);
+		if (!rc && (!v->type.p || !v->id.p))
+			rc = JL_ENOMEM;
+	} else {
+		rc = e == SQLITE_DONE ? JL_ENOTFOUND : JL_EIO;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Runs the page statement for page `page` of `count` items (+1 to learn whether more exist). */
+static jl_rc run_page(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, uint32_t nb, uint32_t count,
+		      uint32_t page, jl_sq_page_t *out, jl_diag_t *d)
+{
+	sqlite3_stmt *st = NULL;
+	int e = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (e != SQLITE_OK)
+		return sql_fail(c->db, e, d, "prepare");
+	b[nb - 2].i = (int64_t)count + 1;
+	b[nb - 1].i = (int64_t)page * count;
+	e = bind_all(st, b, nb);
+	int64_t *rids = jl_arena_alloc(a, ((size_t)count + 1) * sizeof *rids);
+	size_t n = 0;
+	jl_rc rc = JL_OK;
+	if (!rids)
+		rc = JL_ENOMEM;
+	while (!rc && e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)count + 1)
+		rids[n++] = sqlite3_column_int64(st, 0);
+	if (!rc && e != SQLITE_DONE && e != SQLITE_ROW && e != SQLITE_OK)
+		rc = sql_fail(c->db, e, d, "page");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	out->more = n > count;
+	if (out->more)
+		n = count;
+	out->items = jl_arena_calloc(a, n ? n : 1, sizeof *out->items);
+	if (!out->items)
+		return JL_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rc = load_version(c, a, rids[i], &out->items[i]);
+		if (rc)
+			return rc;
+	}
+	out->n = n;
+	out->page = page;
+	return JL_OK;
+}
+
+static jl_rc run_count(sconn_t *c, const char *sql, const bindv_t *b, uint32_t nb, int64_t *out, jl_diag_t *d)
+{
+	sqlite3_stmt *st = NULL;
+	int e = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (e == SQLITE_OK)
+		e = bind_all(st, b, nb);
+	if (e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	jl_rc rc = e == SQLITE_ROW ? JL_OK : sql_fail(c->db, e, d, "count");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void explain(sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, const plan_t *p, const char *sql,
+		    const bindv_t *b, uint32_t nb, jl_sq_page_t *out)
+{
+	jl_buf_t t;
+	jl_buf_init(&t, JL_MEM_STORE, 1 << 20);
+	if (p->driver >= 0)
+		jl_buf_printf(&t, "driver: condition %d (the most selective indexed condition)\n", p->driver + 1);
+	else
+		jl_buf_printf(&t, "driver: the resource table of the type (no indexed condition)\n");
+	for (uint32_t i = 0; i < sq->nconds && i < 64; i++)
+		jl_buf_printf(&t, "condition %u: %s%u term(s), estimated rows %s%" PRId64 "%s\n", i + 1,
+			      sq->conds[i].negate ? "NOT, " : "", sq->conds[i].nterms, p->est[i] >= EST_CAP ? ">= " : "",
+			      p->est[i], (int)i == p->driver ? " — drives" : p->est[i] < 0 ? " (filter only)" : " — filter");
+	jl_buf_printf(&t, "sql: %s\nsqlite plan:\n", sql);
+	char *eq = jl_arena_printf(a, "EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st = NULL;
+	if (eq && sqlite3_prepare_v2(c->db, eq, -1, &st, NULL) == SQLITE_OK && bind_all(st, b, nb) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			jl_buf_printf(&t, "  %s\n", (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	out->plan = jl_arena_str(a, jl_buf_str(&t));
+	jl_buf_dispose(&t);
+}
+
+/* Expires idle cursors; with `room`, also makes room for one more. Called with mu held. */
+static void sweep_locked(jl__sqs_t *x, bool room)
+{
+	int64_t now = jl_mono_ns();
+	for (uint32_t i = 0; i < x->ncur;) {
+		cursor_t *k = x->cur[i];
+		if (!k->busy && now - k->last_ns > x->ttl_ns) {
+			cursor_free(k);
+			x->cur[i] = x->cur[--x->ncur];
+		} else {
+			i++;
+		}
+	}
+	if (room && x->ncur == x->maxcur) {
+		uint32_t old = UINT32_MAX;
+		for (uint32_t i = 0; i < x->ncur; i++)
+			if (!x->cur[i]->busy && (old == UINT32_MAX || x->cur[i]->last_ns < x->cur[old]->last_ns))
+				old = i;
+		if (old != UINT32_MAX) {
+			cursor_free(x->cur[old]);
+			x->cur[old] = x->cur[--x->ncur];
+		}
+	}
+}
+
+/* Keeps the connection's open snapshot as a cursor; on success the cursor owns c. */
+static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_t *b, uint32_t nb,
+			 const jl_sq_query_t *sq, jl_arena_t *a, jl_sq_page_t *out)
+{
+	cursor_t *k = jl_calloc(JL_MEM_STORE, 1, sizeof *k);
+	if (!k)
+		return JL_ENOMEM;
+	k->mem = jl_arena_new(4096, 0);
+	k->sql = k->mem ? jl_arena_strdup(k->mem, sql) : NULL;
+	k->binds = k->mem ? jl_arena_alloc(k->mem, nb * sizeof *k->binds) : NULL;
+	if (!k->sql || !k->binds) {
+		cursor_free(k);
+		return JL_ENOMEM;
+	}
+	for (uint32_t i = 0; i < nb; i++) {
+		k->binds[i] = b[i];
+		if (b[i].t == 's') {
+			k->binds[i].s = jl_arena_str(k->mem, b[i].s);
+			if (!k->binds[i].s.p && b[i].s.n) {
+				cursor_free(k);
+				return JL_ENOMEM;
+			}
+		}
+	}
+	k->nb = nb;
+	k->count = sq->count;
+	k->estimate = out->estimate;
+	k->total = out->total;
+	k->last_ns = jl_mono_ns();
+	unsigned char rnd[16];
+	jl_rand_bytes(rnd, sizeof rnd);
+	for (int i = 0; i < 16; i++)
+		snprintf(k->id + 2 * i, 3, "%02x", rnd[i]);
+	pthread_mutex_lock(&x->mu);
+	sweep_locked(x, true);
+	if (x->ncur == x->maxcur) {
+		pthread_mutex_unlock(&x->mu);
+		cursor_free(k); /* every cursor is in use: no snapshot kept for this one */
+		return JL_ETOOBIG;
+	}
+	k->c = c;
+	x->cur[x->ncur++] = k;
+	pthread_mutex_unlock(&x->mu);
+	out->cursor = jl_arena_str(a, jl_str(k->id, 32));
+	return JL_OK;
+}
+
+jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq_page_t *out, jl_diag_t *d)
+{
+	memset(out, 0, sizeof *out);
+	out->total = -1;
+	out->estimate = -1;
+	if (sq->nconds > 64)
+		return JL_ETOOBIG;
+	sconn_t *c = NULL;
+	jl_rc rc = conn_get(x, &c);
+	if (rc)
+		return rc;
+	sqlb_t q = {.a = a};
+	jl_buf_init(&q.sql, JL_MEM_STORE, 4 << 20);
+	int e = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	if (e != SQLITE_OK) {
+		rc = sql_fail(c->db, e, d, "begin");
+		goto out;
+	}
+	plan_t p;
+	make_plan(x, c, a, sq, &p);
+	out->estimate = p.estimate;
+	page_sql(&q, sq, &p);
+	if (q.rc || jl_buf_status(&q.sql)) {
+		rc = q.rc ? q.rc : JL_ETOOBIG;
+		if (d)
+			jl_diag_add(d, JL_SEV_ERROR, "too-costly", NULL, "the search is too large to run");
+		goto out;
+	}
+	char *sql = jl_arena_strndup(a, q.sql.p, q.sql.n);
+	bindv_t *b = q.b;
+	uint32_t nbinds = q.n;
+	if (!sql) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	if (sq->explain)
+		explain(c, a, sq, &p, sql, b, nbinds, out);
+	if (sq->total) {
+		sqlb_t cq = {.a = a};
+		jl_buf_init(&cq.sql, JL_MEM_STORE, 4 << 20);
+		count_sql(&cq, sq, &p);
+		rc = cq.rc ? cq.rc : run_count(c, cq.sql.p, cq.b, cq.n, &out->total, d);
+		jl_buf_dispose(&cq.sql);
+		if (rc)
+			goto out;
+	}
+	if (sq->count) {
+		rc = run_page(c, a, sql, b, nbinds, sq->count, 0, out, d);
+		if (rc)
+			goto out;
+	}
+	if (out->more && !sq->no_cursor && keep_cursor(x, c, sql, b, nbinds, sq, a, out) == JL_OK)
+		c = NULL; /* the cursor keeps the connection and its snapshot */
+out:
+	jl_buf_dispose(&q.sql);
+	if (c)
+		conn_put(x, c);
+	return rc;
+}
+
+jl_rc jl__sqs_page(jl__sqs_t *x, jl_arena_t *a, jl_str_t id, uint32_t page, jl_sq_page_t *out)
+{
+	memset(out, 0, sizeof *out);
+	out->total = -1;
+	cursor_t *k = NULL;
+	pthread_mutex_lock(&x->mu);
+	sweep_locked(x, false);
+	for (uint32_t i = 0; i < x->ncur; i++)
+		if (id.n == 32 && memcmp(x->cur[i]->id, id.p, 32) == 0 && !x->cur[i]->busy) {
+			k = x->cur[i];
+			k->busy = true;
+		}
+	pthread_mutex_unlock(&x->mu);
+	if (!k)
+		return JL_EGONECURSOR;
+	/* Page numbers are bounded: OFFSET count*page must stay in range. */
+	jl_rc rc = page > 1000000 ? JL_EINVAL : run_page(k->c, a, k->sql, k->binds, k->nb, k->count, page, out, NULL);
+	out->estimate = k->estimate;
+	out->total = k->total;
+	out->cursor = jl_arena_str(a, jl_str(k->id, 32));
+	pthread_mutex_lock(&x->mu);
+	k->busy = false;
+	k->last_ns = jl_mono_ns();
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+jl_rc jl__sqs_meta_get(jl__sqs_t *x, jl_arena_t *a, const char *key, jl_str_t *value)
+{
+	sconn_t *c = NULL;
+	jl_rc rc = conn_get(x, &c);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	int e = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL);
+	if (e == SQLITE_OK)
+		e = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (e == SQLITE_OK)
+		e = sqlite3_step(st);
+	if (e == SQLITE_ROW) {
+		*value = jl_arena_str(a, jl_str((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0)));
+		rc = value->p ? JL_OK : JL_ENOMEM;
+	} else {
+		rc = e == SQLITE_DONE ? JL_ENOTFOUND : JL_EIO;
+	}
+	sqlite3_finalize(st);
+	conn_put(x, c);
+	return rc;
+}
+
+jl_rc jl__sqs_meta_set(jl__sqs_t *x, const char *key, jl_str_t value)
+{
+	/* Settings change rarely (start-up, reindex): a short-lived connection of their own. */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	jl_rc rc = JL_OK;
+	if (sqlite3_open_v2(x->path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		rc = JL_EIO;
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text64(st, 2, value.p ? value.p : "", value.n, SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		rc = JL_EIO;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}

@@ -27,6 +27,7 @@ static const jl_str_t OFTYPE = {"\x01" "of-type", 8};
 static const jl_str_t IDENT = {"\x01" "identifier", 11};
 static const jl_str_t TEXT = {"\x01" "text", 5};
 static const jl_str_t UNIT = {"\x01" "unit", 5};
+static const jl_str_t EXACT = {"\x01" "exact", 6};
 
 static int64_t h(jl_str_t a, jl_str_t b, jl_str_t c, jl_str_t d, jl_str_t e)
 {
@@ -68,6 +69,11 @@ int64_t jl_ix_key_param(jl_str_t type, jl_str_t param)
 int64_t jl_ix_key_text(jl_str_t type, jl_str_t param)
 {
 	return h(type, param, TEXT, JL_STR_NULL, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param)
+{
+	return h(type, param, EXACT, JL_STR_NULL, JL_STR_NULL);
 }
 
 int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code)
@@ -317,9 +323,15 @@ static void x_token(ectx_t *c, const jl_fp_item_t *it)
 	}
 }
 
+/* A string value: folded for the default and :contains searches, as written for :exact. */
 static void string_value(ectx_t *c, jl_str_t s)
 {
+	if (!s.n)
+		return;
 	add_text(c, jl_ix_key_param(c->type, c->param), s);
+	jl_ix_row_t *r = add(c, JL_IX_STRING, jl_ix_key_exact(c->type, c->param));
+	if (r)
+		r->v = jl_arena_str(c->a, s);
 }
 
 static void string_member(ectx_t *c, const jl_json_t *o, const char *name)
@@ -475,13 +487,14 @@ static void num_row(ectx_t *c, uint8_t table, int64_t k, double lo, double hi)
 	}
 }
 
+/* Numbers and quantities are indexed as points [v, v]: the precision rules of R4 apply to the search value. */
 static void x_number(ectx_t *c, const jl_fp_item_t *it, int64_t k)
 {
-	double lo, hi;
+	double lo, hi, v;
 	if (it->kind == JL_FP_INTEGER) {
-		num_row(c, JL_IX_NUMBER, k, (double)it->i - 0.5, (double)it->i + 0.5);
-	} else if (is_primitive(it) && jl_ix_decimal_range(prim_text(it), &lo, &hi, NULL)) {
-		num_row(c, JL_IX_NUMBER, k, lo, hi);
+		num_row(c, JL_IX_NUMBER, k, (double)it->i, (double)it->i);
+	} else if (is_primitive(it) && jl_ix_decimal_range(prim_text(it), &lo, &hi, &v)) {
+		num_row(c, JL_IX_NUMBER, k, v, v);
 	}
 }
 
@@ -489,44 +502,56 @@ static void x_number(ectx_t *c, const jl_fp_item_t *it, int64_t k)
 static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t np, double lo, double hi,
 			  jl_str_t sys, jl_str_t code, jl_str_t unit);
 
+/* The value of a decimal as text, as a point. */
+static bool point(jl_str_t text, double *v)
+{
+	double lo, hi;
+	return jl_ix_decimal_range(text, &lo, &hi, v);
+}
+
 static void x_quantity(ectx_t *c, const jl_fp_item_t *it, int64_t kany, const int64_t *prefix, size_t np)
 {
 	const char *n = tname(it);
-	double lo, hi;
-	if (it->kind == JL_FP_QUANTITY) {
-		if (jl_ix_decimal_range(it->s.n ? jl_str(it->s.p, it->s.n) : JL_STR_NULL, &lo, &hi, NULL))
-			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+	double v;
+	if (it->kind == JL_FP_QUANTITY || it->kind == JL_FP_DECIMAL) {
+		if (point(it->s, &v))
+			quantity_rows(c, kany, prefix, np, v, v, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+		return;
+	}
+	if (it->kind == JL_FP_INTEGER) {
+		quantity_rows(c, kany, prefix, np, (double)it->i, (double)it->i, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
 		return;
 	}
 	if (is_primitive(it)) {
-		if (jl_ix_decimal_range(prim_text(it), &lo, &hi, NULL))
-			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+		if (point(prim_text(it), &v))
+			quantity_rows(c, kany, prefix, np, v, v, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
 		return;
 	}
 	const jl_json_t *o = it->node;
 	if (is_quantity_type(n)) {
-		if (jl_ix_decimal_range(member_str(o, "value"), &lo, &hi, NULL))
-			quantity_rows(c, kany, prefix, np, lo, hi, member_str(o, "system"), member_str(o, "code"),
+		if (point(member_str(o, "value"), &v))
+			quantity_rows(c, kany, prefix, np, v, v, member_str(o, "system"), member_str(o, "code"),
 				      member_str(o, "unit"));
 	} else if (!strcmp(n, "Money")) {
-		if (jl_ix_decimal_range(member_str(o, "value"), &lo, &hi, NULL))
-			quantity_rows(c, kany, prefix, np, lo, hi, JL_STR("urn:iso:std:iso:4217"),
-				      member_str(o, "currency"), JL_STR_NULL);
+		if (point(member_str(o, "value"), &v))
+			quantity_rows(c, kany, prefix, np, v, v, JL_STR("urn:iso:std:iso:4217"), member_str(o, "currency"),
+				      JL_STR_NULL);
 	} else if (!strcmp(n, "Range")) {
+		/* A range is indexed as the closed interval [low, high] (open ends are infinite). */
 		const jl_json_t *low = jl_json_get(o, "low"), *high = jl_json_get(o, "high");
-		double llo = -HUGE_VAL, lhi, hlo, hhi = HUGE_VAL;
-		bool hl = jl_ix_decimal_range(member_str(low, "value"), &llo, &lhi, NULL);
-		bool hh = jl_ix_decimal_range(member_str(high, "value"), &hlo, &hhi, NULL);
+		double lo = -HUGE_VAL, hi = HUGE_VAL;
+		bool hl = point(member_str(low, "value"), &lo);
+		bool hh = point(member_str(high, "value"), &hi);
 		if (hl || hh) {
 			const jl_json_t *u = hl ? low : high;
-			quantity_rows(c, kany, prefix, np, hl ? llo : -HUGE_VAL, hh ? hhi : HUGE_VAL, member_str(u, "system"),
-				      member_str(u, "code"), member_str(u, "unit"));
+			quantity_rows(c, kany, prefix, np, lo, hi, member_str(u, "system"), member_str(u, "code"),
+				      member_str(u, "unit"));
 		}
 	}
 }
 
 /* A composite key: the parameter's key followed by the earlier components' keys. */
-static int64_t combo(int64_t base, const int64_t *parts, size_t n, int64_t last)
+int64_t jl_ix_key_combo(int64_t base, const int64_t *parts, size_t n, int64_t last)
 {
 	uint64_t hh = jl_hash_bytes(JL_HASH_SEED, &base, sizeof base);
 	if (n)
@@ -548,7 +573,7 @@ static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t
 	if (unit.n && !jl_str_eq(unit, code))
 		keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, JL_STR_NULL, unit);
 	for (size_t i = 0; i < nk; i++) {
-		int64_t k = np ? combo(kany, prefix, np, i ? keys[i] : 0) : keys[i];
+		int64_t k = np ? jl_ix_key_combo(kany, prefix, np, i ? keys[i] : 0) : keys[i];
 		num_row(c, JL_IX_QUANTITY, k, lo, hi);
 	}
 }
@@ -608,7 +633,7 @@ static void x_composite(ectx_t *c, const jl_searchparam_t *p, const jl_fp_item_t
 					int64_t lk[16];
 					size_t nl = comp_keys(c, lv, lk, 16);
 					for (size_t j = 0; j < nl; j++)
-						add(c, JL_IX_COMPOSITE, combo(base, pre, np, lk[j]));
+						add(c, JL_IX_COMPOSITE, jl_ix_key_combo(base, pre, np, lk[j]));
 					break;
 				}
 				case JL_SP_QUANTITY:
@@ -616,12 +641,12 @@ static void x_composite(ectx_t *c, const jl_searchparam_t *p, const jl_fp_item_t
 					x_quantity(c, lv, base, pre, np);
 					break;
 				case JL_SP_DATE:
-					x_date(c, lv, combo(base, pre, np, 0));
+					x_date(c, lv, jl_ix_key_combo(base, pre, np, 0));
 					break;
 				case JL_SP_STRING: {
 					jl_str_t f;
 					if (is_primitive(lv) && jl_text_fold(c->a, prim_text(lv), &f) == JL_OK) {
-						jl_ix_row_t *r = add(c, JL_IX_STRING, combo(base, pre, np, 0));
+						jl_ix_row_t *r = add(c, JL_IX_STRING, jl_ix_key_combo(base, pre, np, 0));
 						if (r)
 							r->v = f;
 					}
@@ -718,4 +743,24 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 		out->n = w;
 	}
 	return JL_OK;
+}
+
+typedef struct pos_find {
+	const jl_searchparam_t *p;
+	int pos, i;
+} pos_find_t;
+
+static void find_pos(const jl_searchparam_t *p, void *arg)
+{
+	pos_find_t *f = arg;
+	if (p == f->p)
+		f->pos = f->i;
+	f->i++;
+}
+
+int jl_index_param_pos(jl_str_t type, const jl_searchparam_t *p)
+{
+	pos_find_t f = {.p = p, .pos = -1};
+	jl_searchparam_each(type, find_pos, &f);
+	return f.pos < 256 ? f.pos : -1;
 }

@@ -58,7 +58,13 @@ int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl
 /* The key of a parameter's rows in a non-token table (string, uri, ref, date, number, quantity-any). */
 int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
 int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
+int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param);                       /* string rows as written (:exact) */
 int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code); /* sys|code, or ||code */
+
+/* A composite key: the parameter's key, the earlier components' keys, and the last part. */
+int64_t jl_ix_key_combo(int64_t base, const int64_t *parts, size_t n, int64_t last);
+/* A parameter's position in its type's list (the bit of jl_ix_rows_t.present); -1 if none. */
+int jl_index_param_pos(jl_str_t type, const jl_searchparam_t *p);
 
 /* The implicit range of a decimal written as text ("1.50" → [1.495, 1.505)). false if not a number. */
 bool jl_ix_decimal_range(jl_str_t text, double *lo, double *hi, double *value);

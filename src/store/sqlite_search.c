@@ -752,8 +752,8 @@ static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query
 	p->estimate = p->driver >= 0 ? best : -1;
 	/* One token or composite key gives each resource once (primary key (k, rid)). */
 	if (p->driver >= 0) {
-		const jl_sq_cond_t *c = &sq->conds[p->driver];
-		p->distinct = !(c->nterms == 1 && c->terms[0].kind == JL_SQ_KEY);
+		const jl_sq_cond_t *dc = &sq->conds[p->driver];
+		p->distinct = !(dc->nterms == 1 && dc->terms[0].kind == JL_SQ_KEY);
 	}
 }
 

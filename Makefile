@@ -2,7 +2,7 @@
 # every set-up step first (scripts/deps.sh), so they work on a fresh Debian.
 #
 #   make            build the server and the test binaries
-#   make run        deps, build, serve on 127.0.0.1:8080
+#   make run        deps, build, generate a demo region if var/jianlian is empty, serve on 127.0.0.1:8080
 #   make test       deps, build, every test (unit, HTTP, conformance, crash, small benches)
 #   make test SAN=1 the same suite built with -fsanitize=address,undefined (in build/san)
 #   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
@@ -62,7 +62,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
-	$(BIN) serve --host 127.0.0.1 --port 8080 --data var/jianlian
+	@tools/demo.sh $(BIN) var/jianlian
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -15,6 +15,7 @@ enum { JL_EXIT_OK = 0, JL_EXIT_FAIL = 1, JL_EXIT_USAGE = 2 };
 
 int jl_cmd_serve(int argc, char **argv);
 int jl_cmd_check(int argc, char **argv);
+int jl_cmd_gen(int argc, char **argv);
 
 /* "64M", "1G", "512k", "1000" → bytes; false on garbage or overflow. */
 bool jl_cli_parse_size(const char *s, uint64_t *out);

@@ -7,7 +7,7 @@
 #
 # Stages: JSON (build/bench/json_bench: our parser, validation, serialiser
 # and the Debian JSON libraries), the store (build/bench/store_bench, when
-# present), and HTTP with wrk against `jianlian serve`: create, read by id
+# present), the region generator (build/bench/gen_bench), and HTTP with wrk against `jianlian serve`: create, read by id
 # and, next to it, the hello server as the ceiling; then disk bytes per
 # stored version from `jianlian check`. Each wrk run lasts 15 s at full size
 # and is repeated 3 times (medians reported); 3 s once at small size.
@@ -97,6 +97,21 @@ if [ -x "$BUILD/bench/store_bench" ]; then
   echo
   echo "== store: $BUILD/bench/store_bench $SIZE"
   if "$BUILD/bench/store_bench" "$SIZE"; then :; else fail "store_bench exited non-zero"; fi
+fi
+
+# ---- region generator (docs/gen.md) ----------------------------------------------------------
+if [ -x "$BUILD/bench/gen_bench" ]; then
+  echo
+  GEN_N=$([ "$SIZE" = small ] && echo 20000 || echo 1000000)
+  echo "== region generator: $BUILD/bench/gen_bench $GEN_N 2021-2025 (no I/O)"
+  if RES=$("$BUILD/bench/gen_bench" "$GEN_N" 2021-2025); then
+    echo "$RES"
+    add "gen, $GEN_N residents x 5 years (residents/s)" "$(field residents_per_s "$RES")" "-" "info"
+    add "gen (resources/s)" "$(field resources_per_s "$RES")" "-" "info"
+    add "gen peak RSS (MB)" "$(field peak_rss_mb "$RES")" "< 1024" "$(status "$(field peak_rss_mb "$RES")" '<' 1024)"
+  else
+    fail "gen_bench exited non-zero"
+  fi
 fi
 
 # ---- HTTP ----------------------------------------------------------------------------------

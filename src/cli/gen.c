@@ -38,7 +38,7 @@ static void gen_usage(FILE *f)
 		   "  --into DATA        validate and load into the data directory DATA instead\n"
 		   "                     (ground truths in DATA/gen-truth/)\n"
 		   "  --params FILE      parameter file replacing the built-in data/gen/params.conf\n"
-		   "  --batch N          resources per transaction with --into (default 2000)\n"
+		   "  --batch N          resources per transaction with --into (default 5000)\n"
 		   "  --quiet            no progress output\n"
 		   "  --help             print this help and exit\n"
 		   "\n"
@@ -223,7 +223,7 @@ int jl_cmd_gen(int argc, char **argv)
 	};
 	jl_gen_cfg_t cfg = {.region = 532900, .residents = 20000, .year_from = 2020, .year_to = 2025, .seed = 1};
 	const char *out = NULL, *into = NULL, *params_file = NULL;
-	uint64_t batch = 2000, v;
+	uint64_t batch = 5000, v;
 	bool quiet = false;
 	int c;
 	optind = 1;

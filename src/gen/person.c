@@ -412,7 +412,13 @@ static void emit_duplicates(jl_run_t *r, jl_person_t *p)
 		snprintf(cnid, sizeof cnid, "%s", p->cnid);
 		snprintf(phone, sizeof phone, "%s", p->phone);
 #define ERR(tag) do { size_t l_ = strlen(errs); snprintf(errs + l_, sizeof errs - l_, "%s%s", l_ ? "," : "", tag); } while (0)
-		if (jl_rng_bern(&g, pa->e_homophone) &&
+		/* A newborn's first hospital record often predates its name and ID: "<mother>之子/之女". */
+		bool placeholder = p->mother && k == 0 && jl_rng_bern(&g, 0.3);
+		if (placeholder) {
+			snprintf(sur, sizeof sur, "%s", p->mother->sur);
+			snprintf(given, sizeof given, "%s%s", p->mother->given, p->sex == 1 ? "之子" : "之女");
+			ERR("placeholder-name");
+		} else if (jl_rng_bern(&g, pa->e_homophone) &&
 		    (char_error(pa->homo, pa->nhomo, given, sizeof given, &g, false) ||
 		     char_error(pa->homo, pa->nhomo, sur, sizeof sur, &g, false)))
 			ERR("homophone");
@@ -425,7 +431,8 @@ static void emit_duplicates(jl_run_t *r, jl_person_t *p)
 			if (a || b)
 				ERR("traditional");
 		}
-		if (jl_rng_bern(&g, pa->e_pinyin)) {
+		if (placeholder) {
+		} else if (jl_rng_bern(&g, pa->e_pinyin)) {
 			pinyin = true;
 			swap = jl_rng_bern(&g, 0.3);
 			ERR(swap ? "pinyin-swapped" : "pinyin");
@@ -447,7 +454,7 @@ static void emit_duplicates(jl_run_t *r, jl_person_t *p)
 			}
 		}
 		bool has_id = true;
-		if (jl_rng_bern(&g, pa->e_id_missing)) {
+		if (placeholder || jl_rng_bern(&g, pa->e_id_missing)) {
 			has_id = false;
 			ERR("id-missing");
 		} else if (jl_rng_bern(&g, pa->e_id_typo)) {
@@ -603,10 +610,12 @@ static int household_members(jl_rng_t *g, const jl_gen_params_t *pa, member_t *m
 							   0.74, 0.70, 0.64, 0.57, 0.57, 0.70, 0.78, 0.85};
 	int n = 0;
 	int a = band_age(g, pa, 4, headship);
-	int hsex = jl_rng_bern(g, a >= 75 ? 0.55 : 0.78) ? 1 : 2;
-	m[n++] = (member_t){a, hsex, 2, 10};
 	double psp = a < 25 ? 0.35 : a < 70 ? 0.86 : a < 80 ? 0.62 : 0.42;
 	bool spouse = jl_rng_bern(g, psp);
+	/* Couples: the husband is usually recorded as head; people living alone are mostly young men
+	 * and old women (widows). */
+	int hsex = jl_rng_bern(g, spouse ? 0.85 : a >= 60 ? 0.32 : 0.62) ? 1 : 2;
+	m[n++] = (member_t){a, hsex, 2, 10};
 	if (spouse) {
 		int sa = clamp_age(a + (hsex == 1 ? -2 : 2) + (int)(jl_rng_normal(g) * 3));
 		if (sa < 18)

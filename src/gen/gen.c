@@ -117,7 +117,8 @@ jl_rc jl_gen_run(const jl_gen_cfg_t *cfg, const jl_gen_sink_t *sink, jl_gen_stat
 	if (rc)
 		goto out;
 	r->vill_serial = jl_arena_calloc(r->a, r->geo.nvillages, sizeof *r->vill_serial);
-	if (!r->vill_serial) {
+	r->org_mrn = jl_arena_calloc(r->a, r->norgs, sizeof *r->org_mrn);
+	if (!r->vill_serial || !r->org_mrn) {
 		rc = JL_ENOMEM;
 		goto out;
 	}

@@ -479,9 +479,9 @@ static void emit_duplicates(jl_run_t *r, jl_person_t *p)
 			sex = NULL;
 			ERR("sex-missing");
 		}
-		/* Facility MRN: per-facility serial. */
+		/* Facility MRN: a per-facility serial (unique within the facility). */
 		char mrn[24];
-		snprintf(mrn, sizeof mrn, "%010u", 100000 + (unsigned)(jl_rng_mix((uint64_t)o * 1000003ULL + (uint64_t)p->idx * 7 + (uint64_t)k) % 9899999999ULL % 4000000000ULL));
+		snprintf(mrn, sizeof mrn, "%010u", 100000 + ++r->org_mrn[o]);
 		jl_jw_t *w = jl_run_begin(r, "Patient", id);
 		jl_jw_keyc(w, "identifier");
 		jl_jw_arr_begin(w);

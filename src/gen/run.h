@@ -76,6 +76,7 @@ typedef struct jl_run {
 	uint32_t npracs;
 	int32_t *town_hc, *vill_clinic;        /* per town / village: org index */
 	uint32_t *vill_serial;                 /* per village: last health-record serial */
+	uint32_t *org_mrn;                     /* per institution: last medical-record number */
 	int32_t pref[4];                       /* OK_PREF_* */
 	int32_t county_org[JL_GEN_MAX_COUNTIES][4]; /* OK_COUNTY_* */
 	uint32_t kind0[JL_GEN_MAX_COUNTIES][OK_NKINDS], kindn[JL_GEN_MAX_COUNTIES][OK_NKINDS];

@@ -239,6 +239,14 @@ static void on_patient(collect_t *c, const jl_json_t *res, jl_str_t id)
 			cnid = jl_json_str(jl_json_get(&ids->u.a[i], "value"));
 	bool dup = memmem(id.p, id.n, "-m", 2) != NULL;
 	if (dup) {
+		/* A facility's medical-record numbers are unique within the facility. */
+		const jl_json_t *mr = first(ids);
+		char mk[256];
+		int mn = snprintf(mk, sizeof mk, "%.*s|%.*s", JL_STR_FMT(jl_json_str(jl_json_get(mr, "system"))),
+				  JL_STR_FMT(jl_json_str(jl_json_get(mr, "value"))));
+		assert_true(strstr(mk, "/NamingSystem/facility/") != NULL);
+		assert_null(smap_slot(&c->ids, mk, (size_t)mn, false));
+		smap_slot(&c->ids, mk, (size_t)mn, true);
 		void **v = smap_slot(&c->dups, id.p, id.n, true);
 		/* Keep what the duplicate check needs: org|cnid|name|birth|gender */
 		jl_str_t org = jl_json_str(jl_json_get(jl_json_get(res, "managingOrganization"), "reference"));

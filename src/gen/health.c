@@ -110,6 +110,8 @@ void jl_health_plan(jl_run_t *r, jl_person_t *p)
 	int a0 = jl_person_age(p, r->day0);
 	if (a0 >= 15 && jl_rng_bern(&g, pa->smi_prev)) {
 		p->smi_reg = r->day0 - 30 - (int)jl_rng_below(&g, 3000);
+		if (p->smi_reg < day_at_age(p, 14))
+			p->smi_reg = day_at_age(p, 14) + (int)jl_rng_below(&g, 300);
 		p->smi_code = (int)jl_rng_below(&g, 100);
 	}
 	/* Births (women 15-49), at least two years apart. */

@@ -11,7 +11,7 @@
 static const char *const rc_names[JL_RC_COUNT] = {
 	"OK",        "ENOMEM",    "EINVAL",   "EINVALID", "ENOTFOUND", "EGONE",
 	"ECONFLICT", "EPRECOND",  "ETOOBIG",  "EUNSUPPORTED", "EMETHOD", "ENOTACCEPT",
-	"EBUSY",     "ETIMEOUT",  "EIO",      "EINTERNAL", "ESTALE", "EGONECURSOR",
+	"EBUSY",     "ETIMEOUT",  "EIO",      "EINTERNAL", "ESTALE", "EGONECURSOR", "EFORBIDDEN",
 };
 
 const char *jl_rc_name(jl_rc rc)

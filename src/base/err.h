@@ -35,6 +35,7 @@ typedef enum jl_rc {
 	JL_EINTERNAL,   /* a bug: a state our own code should never reach */
 	JL_ESTALE,      /* the caller's view of the current version is out of date: re-read and retry */
 	JL_EGONECURSOR, /* a paging cursor expired or is unknown */
+	JL_EFORBIDDEN,  /* the caller may not do this */
 	JL_RC_COUNT
 } jl_rc;
 

@@ -37,6 +37,7 @@ static void serve_usage(FILE *f)
 		   "  --timeout SECONDS   per-request deadline (default 30)\n"
 		   "  --idle-timeout SEC  close connections idle (or sending too slowly) this long (default 60)\n"
 		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"
+		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
 		   "  --help              print this help and exit\n"
@@ -52,6 +53,7 @@ int jl_cmd_serve(int argc, char **argv)
 		{"max-body", required_argument, NULL, 'b'}, {"timeout", required_argument, NULL, 'T'},
 		{"base-url", required_argument, NULL, 'u'}, {"log-level", required_argument, NULL, 'l'},
 		{"no-access-log", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'i'},
+		{"admin-token", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -106,6 +108,13 @@ int jl_cmd_serve(int argc, char **argv)
 			scfg.conn_timeout_s = (unsigned)v;
 			break;
 		case 'u': acfg.base_url = optarg; break;
+		case 'A':
+			if (strlen(optarg) < 16) {
+				fprintf(stderr, "jianlian serve: --admin-token must be at least 16 characters\n");
+				return JL_EXIT_USAGE;
+			}
+			acfg.admin_token = optarg;
+			break;
 		case 'l':
 			if (!strcmp(optarg, "debug")) level = JL_LOG_DEBUG;
 			else if (!strcmp(optarg, "info")) level = JL_LOG_INFO;
@@ -153,6 +162,7 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_store_t *store = NULL;
 	jl_server_t *srv = NULL;
 	jl_api_t api;
+	jl_search_defs_t *defs = NULL;
 	bool api_up = false;
 	jl_store_cfg_t stcfg = {.dir = data};
 	if (jl_store_open("sqlite", &stcfg, &store, &d) != JL_OK) {
@@ -160,7 +170,13 @@ int jl_cmd_serve(int argc, char **argv)
 		jl_cli_print_diag(&d);
 		goto out;
 	}
-	if (jl_api_init(&api, &acfg, store, &log) != JL_OK) {
+	if (!acfg.admin_token && getenv("JIANLIAN_ADMIN_TOKEN") && strlen(getenv("JIANLIAN_ADMIN_TOKEN")) >= 16)
+		acfg.admin_token = getenv("JIANLIAN_ADMIN_TOKEN");
+	if (jl_search_defs_new(&defs, NULL) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot compile the search parameters\n");
+		goto out;
+	}
+	if (jl_api_init(&api, &acfg, store, defs, &log) != JL_OK) {
 		fprintf(stderr, "jianlian serve: cannot initialise the API\n");
 		goto out;
 	}
@@ -192,6 +208,7 @@ out:
 	jl_store_close(store);
 	if (api_up)
 		jl_api_dispose(&api);
+	jl_search_defs_free(defs);
 	if (rc == JL_EXIT_OK)
 		jl_log_msg(&log, JL_LOG_INFO, "stopped cleanly");
 	jl_arena_free(a);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "base/arena.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/rand.h"
 #include "base/time.h"
@@ -20,6 +21,7 @@ struct jl_ingest {
 	jl_arena_t *batch_arena;   /* bodies, ids and types of the queued writes */
 	jl_arena_t *scratch;       /* one resource's parse tree, reset per resource */
 	jl_write_t *w;
+	uint64_t *keys;            /* hashes of the queued (type, id): a repeat flushes first */
 	uint32_t n;
 	jl_buf_t body;
 	jl_ingest_stats_t st;
@@ -41,8 +43,9 @@ jl_rc jl_ingest_new(const jl_ingest_cfg_t *cfg, jl_ingest_t **out)
 	g->batch_arena = jl_arena_new(1 << 20, 0);
 	g->scratch = jl_arena_new(1 << 16, 0);
 	g->w = jl_calloc(JL_MEM_STORE, g->cfg.batch, sizeof *g->w);
+	g->keys = jl_calloc(JL_MEM_STORE, g->cfg.batch, sizeof *g->keys);
 	jl_buf_init(&g->body, JL_MEM_STORE, 0);
-	if (!g->batch_arena || !g->scratch || !g->w) {
+	if (!g->batch_arena || !g->scratch || !g->w || !g->keys) {
 		jl_ingest_free(g);
 		return JL_ENOMEM;
 	}
@@ -57,6 +60,7 @@ void jl_ingest_free(jl_ingest_t *g)
 	jl_arena_free(g->batch_arena);
 	jl_arena_free(g->scratch);
 	jl_free(JL_MEM_STORE, g->w);
+	jl_free(JL_MEM_STORE, g->keys);
 	jl_buf_dispose(&g->body);
 	jl_free(JL_MEM_STORE, g);
 }
@@ -71,6 +75,14 @@ jl_rc jl_ingest_flush(jl_ingest_t *g)
 	if (!g->n)
 		return JL_OK;
 	jl_rc rc = jl_store_write(g->cfg.store, g->w, g->n, 0);
+	/* Another writer changed one of these resources since we read it: index again and retry. */
+	for (int tries = 0; rc == JL_ESTALE && tries < 5; tries++) {
+		for (uint32_t i = 0; i < g->n && rc == JL_ESTALE; i++)
+			if (jl_index_refresh_old(g->cfg.defs, g->cfg.store, g->batch_arena, &g->w[i]) != JL_OK)
+				rc = JL_EIO;
+		if (rc == JL_ESTALE)
+			rc = jl_store_write(g->cfg.store, g->w, g->n, 0);
+	}
 	if (rc)
 		g->st.failed += g->n;
 	else
@@ -119,6 +131,15 @@ jl_rc jl_ingest_add(jl_ingest_t *g, jl_str_t json, jl_diag_t *d)
 	rc = jl_fhir_body_encode(res, &g->body, &meta_len);
 	if (rc)
 		return reject(g, rc);
+	/* The index rows to remove come from the stored version: a resource queued twice must wait. */
+	uint64_t key = jl_hash4(jl_cstr(type->name), id, JL_STR_NULL, JL_STR_NULL);
+	for (uint32_t i = 0; i < g->n; i++)
+		if (g->keys[i] == key) {
+			rc = jl_ingest_flush(g);
+			if (rc)
+				return reject(g, rc);
+			break;
+		}
 	jl_write_t *w = &g->w[g->n];
 	memset(w, 0, sizeof *w);
 	w->kind = JL_WRITE_UPDATE;
@@ -127,11 +148,20 @@ jl_rc jl_ingest_add(jl_ingest_t *g, jl_str_t json, jl_diag_t *d)
 	w->id = jl_arena_str(g->batch_arena, id);
 	w->body = jl_arena_str(g->batch_arena, jl_buf_str(&g->body));
 	w->body_meta = meta_len;
-	jl_arena_reset(g->scratch);
 	if (!w->id.p || (!w->body.p && g->body.n)) {
+		jl_arena_reset(g->scratch);
 		g->st.rejected++;
 		return JL_ENOMEM;
 	}
+	if (g->cfg.defs) {
+		rc = jl_index_prepare_write(g->cfg.defs, g->cfg.store, g->batch_arena, w, res);
+		if (rc) {
+			jl_diag_err(d, "exception", NULL, "The resource could not be indexed (%s)", jl_rc_name(rc));
+			return reject(g, rc);
+		}
+	}
+	jl_arena_reset(g->scratch);
+	g->keys[g->n] = key;
 	g->n++;
 	g->st.added++;
 	g->st.bytes += (int64_t)json.n;

@@ -20,12 +20,14 @@
 
 #include "base/err.h"
 #include "base/str.h"
+#include "search/index.h"
 #include "store/store.h"
 
 typedef struct jl_ingest jl_ingest_t;
 
 typedef struct jl_ingest_cfg {
 	jl_store_t *store;
+	const jl_search_defs_t *defs; /* search index extraction; NULL: resources are not indexed */
 	uint32_t batch;           /* resources per transaction (0 = 1000) */
 	uint32_t max_depth;       /* JSON nesting cap (0 = 128) */
 	bool assign_ids;          /* resources without an id get a UUIDv7 (else they are rejected) */

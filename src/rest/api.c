@@ -27,13 +27,16 @@ void jl_api_cfg_defaults(jl_api_cfg_t *cfg)
 	cfg->request_timeout_ms = 30000;
 	cfg->page_default = 20;
 	cfg->page_max = 1000;
+	cfg->include_max = 1000;
 }
 
-jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, jl_log_t *log)
+jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs,
+		  jl_log_t *log)
 {
 	memset(api, 0, sizeof *api);
 	api->cfg = *cfg;
 	api->store = store;
+	api->defs = defs;
 	api->log = log;
 	jl_metrics_init(&api->metrics);
 	jl_buf_init(&api->capability, JL_MEM_MISC, 0);
@@ -284,7 +287,17 @@ static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, 
 		return;
 	}
 	if (n == 0) {
-		method_not_allowed(req, resp, &out, "");
+		if (is_get(req))
+			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
+		else
+			method_not_allowed(req, resp, &out, "GET, HEAD");
+		return;
+	}
+	if (jl_str_eqc(seg[0], "_search") && n == 1) {
+		if (req->method == JL_M_POST || is_get(req))
+			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
 		return;
 	}
 	if (jl_str_eqc(seg[0], "metadata") && n == 1) {
@@ -316,8 +329,17 @@ static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, 
 	if (n == 1) {
 		if (req->method == JL_M_POST)
 			jl__api_create(api, req, resp, &out, &t);
+		else if (is_get(req))
+			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
 		else
-			method_not_allowed(req, resp, &out, "POST");
+			method_not_allowed(req, resp, &out, "GET, HEAD, POST");
+		return;
+	}
+	if (jl_str_eqc(seg[1], "_search") && n == 2) {
+		if (req->method == JL_M_POST || is_get(req))
+			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
 		return;
 	}
 	if (jl_str_eqc(seg[1], "_history") && n == 2) {
@@ -342,6 +364,21 @@ static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, 
 		case JL_M_DELETE: jl__api_delete(api, req, resp, &out, &t); break;
 		default: method_not_allowed(req, resp, &out, "GET, HEAD, PUT, DELETE");
 		}
+		return;
+	}
+	if (n == 3 && jl_str_eqc(seg[2], "$everything")) {
+		if (is_get(req) || req->method == JL_M_POST)
+			jl__api_everything(api, req, resp, &out, &t);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
+		return;
+	}
+	if (n == 3 && jl_fhir_resource(seg[2])) {
+		/* compartment search: /Patient/123/Observation?… */
+		if (is_get(req))
+			jl__api_search(api, req, resp, &out, &t, seg[2]);
+		else
+			method_not_allowed(req, resp, &out, "GET, HEAD");
 		return;
 	}
 	if (!jl_str_eqc(seg[2], "_history")) {

@@ -18,6 +18,8 @@
 #include "fhir/model.h"
 #include "rest/http.h"
 #include "rest/metrics.h"
+#include "search/index.h"
+#include "search/query.h"
 #include "store/store.h"
 
 typedef struct jl_api_cfg {
@@ -26,12 +28,15 @@ typedef struct jl_api_cfg {
 	int64_t request_timeout_ms;    /* default 30000 */
 	uint32_t page_default;         /* history page size without _count (default 20) */
 	uint32_t page_max;             /* largest _count honoured (default 1000) */
+	uint32_t include_max;          /* most resources _include/_revinclude add to one page (default 1000) */
 	const char *base_url;          /* e.g. "https://fhir.example.cn/fhir"; NULL: from Host */
+	const char *admin_token;       /* X-Admin-Token that unlocks admin-only features (_debug=plan); NULL: none */
 } jl_api_cfg_t;
 
 typedef struct jl_api {
 	jl_api_cfg_t cfg;
 	jl_store_t *store;
+	const jl_search_defs_t *defs;  /* compiled search parameters (index extraction) */
 	jl_log_t *log;
 	jl_metrics_t metrics;
 	jl_buf_t capability;           /* CapabilityStatement, compact JSON, built once */
@@ -39,7 +44,8 @@ typedef struct jl_api {
 } jl_api_t;
 
 void jl_api_cfg_defaults(jl_api_cfg_t *cfg);
-jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, jl_log_t *log) JL_MUST_USE;
+jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs,
+		  jl_log_t *log) JL_MUST_USE;
 void jl_api_dispose(jl_api_t *api);
 /*
  * Answers one request. resp must be zeroed with its body buffer initialised.
@@ -96,5 +102,10 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 void jl__api_history(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 jl_rc jl__api_build_capability(jl_api_t *api);
+/* Search (rest/search.c): type, system and compartment level, and Patient/$everything. */
+void jl__api_search(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t, jl_str_t compartment_type);
+void jl__api_everything(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			const jl_target_t *t);
 
 #endif

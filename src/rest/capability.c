@@ -5,10 +5,46 @@
  */
 #include "base/time.h"
 #include "base/version.h"
+#include <stdio.h>
+#include <string.h>
+
+#include "fhir/searchparam.h"
 #include "rest/api.h"
 
-static const char *const instance_interactions[] = {"read", "vread", "update", "delete",
-						    "history-instance", "history-type", "create"};
+static const char *const instance_interactions[] = {"read",         "vread",        "update",     "delete",
+						    "history-instance", "history-type", "create", "search-type"};
+
+typedef struct cap_ctx {
+	jl_jw_t *w;
+	int refs; /* reference parameters seen (for searchInclude) */
+} cap_ctx_t;
+
+/* One searchParam entry (special ones and those without an expression are not indexed). */
+static void cap_param(const jl_searchparam_t *p, void *arg)
+{
+	cap_ctx_t *c = arg;
+	if (p->type == JL_SP_SPECIAL || (!p->expression && strcmp(p->code, "_lastUpdated") != 0))
+		return;
+	jl_jw_obj_begin(c->w);
+	jl_jw_keyc(c->w, "name");
+	jl_jw_strc(c->w, p->code);
+	jl_jw_keyc(c->w, "definition");
+	jl_jw_strc(c->w, p->url);
+	jl_jw_keyc(c->w, "type");
+	jl_jw_strc(c->w, jl_sp_type_name((jl_sp_type)p->type));
+	jl_jw_obj_end(c->w);
+}
+
+static void cap_include(const jl_searchparam_t *p, void *arg)
+{
+	cap_ctx_t *c = arg;
+	if (p->type != JL_SP_REFERENCE || !p->expression)
+		return;
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s:%s", p->base, p->code);
+	jl_jw_strc(c->w, buf);
+	c->refs++;
+}
 
 jl_rc jl__api_build_capability(jl_api_t *api)
 {
@@ -94,6 +130,31 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 		jl_jw_bool(&w, false);
 		jl_jw_keyc(&w, "conditionalDelete");
 		jl_jw_strc(&w, "not-supported");
+		cap_ctx_t c = {.w = &w};
+		jl_jw_keyc(&w, "searchInclude");
+		jl_jw_arr_begin(&w);
+		jl_jw_strc(&w, "*");
+		jl_searchparam_each(jl_cstr(t->name), cap_include, &c);
+		jl_jw_arr_end(&w);
+		jl_jw_keyc(&w, "searchRevInclude");
+		jl_jw_arr_begin(&w);
+		jl_jw_strc(&w, "*"); /* any reference parameter of any type that points here */
+		jl_jw_arr_end(&w);
+		jl_jw_keyc(&w, "searchParam");
+		jl_jw_arr_begin(&w);
+		jl_searchparam_each(jl_cstr(t->name), cap_param, &c);
+		jl_jw_arr_end(&w);
+		if (!strcmp(t->name, "Patient")) {
+			jl_jw_keyc(&w, "operation");
+			jl_jw_arr_begin(&w);
+			jl_jw_obj_begin(&w);
+			jl_jw_keyc(&w, "name");
+			jl_jw_strc(&w, "everything");
+			jl_jw_keyc(&w, "definition");
+			jl_jw_strc(&w, "http://hl7.org/fhir/OperationDefinition/Patient-everything");
+			jl_jw_obj_end(&w);
+			jl_jw_arr_end(&w);
+		}
 		jl_jw_obj_end(&w);
 	}
 	jl_jw_arr_end(&w);
@@ -102,6 +163,10 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 	jl_jw_obj_begin(&w);
 	jl_jw_keyc(&w, "code");
 	jl_jw_strc(&w, "history-system");
+	jl_jw_obj_end(&w);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "code");
+	jl_jw_strc(&w, "search-system");
 	jl_jw_obj_end(&w);
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);

@@ -137,6 +137,7 @@ typedef struct wop {
 	jl_write_t w;
 	jl_target_t t;
 	jl_out_t out;
+	int retries;          /* after JL_ESTALE (a concurrent write changed the version we indexed from) */
 	const char *if_match; /* header text, for messages */
 	bool from_body;       /* if_match came from the body's meta.versionId */
 } wop_t;
@@ -172,10 +173,35 @@ static void if_match_failed(jl_http_req_t *req, jl_http_resp_t *resp, const wop_
 		     op->if_match, JL_STR_FMT(op->t.type_name), JL_STR_FMT(op->t.id));
 }
 
+/*
+ * A concurrent write replaced the version whose index rows this write was
+ * to remove: index the replaced version again and resubmit (a few times).
+ */
+static bool retry_stale(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, wop_t *op, jl_rc rc,
+			jl_api_cont_fn cont)
+{
+	if (rc != JL_ESTALE || op->retries++ >= 5)
+		return false;
+	if (jl_index_refresh_old(api->defs, api->store, req->ctx->arena, &op->w) != JL_OK)
+		return false;
+	jl__api_write(api, req, resp, &op->w, 1, cont, op);
+	return true;
+}
+
+/* Index rows for a write (new version from res; NULL for a delete). */
+static bool index_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, wop_t *op, const jl_json_t *res)
+{
+	jl_rc rc = jl_index_prepare_write(api->defs, api->store, req->ctx->arena, &op->w, res);
+	if (rc)
+		store_failure(req, resp, &op->out, rc, &op->t);
+	return rc == JL_OK;
+}
+
 static void created(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {
 	wop_t *op = state;
-	(void)api;
+	if (retry_stale(api, req, resp, op, rc, created))
+		return;
 	if (rc) {
 		store_failure(req, resp, &op->out, rc, &op->t);
 		return;
@@ -205,14 +231,16 @@ void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		store_failure(req, resp, out, rc, t);
 		return;
 	}
-	jl__api_write(api, req, resp, &op->w, 1, created, op);
+	if (index_write(api, req, resp, op, res))
+		jl__api_write(api, req, resp, &op->w, 1, created, op);
 }
 
 static void updated(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {
 	wop_t *op = state;
 	const jl_target_t *t = &op->t;
-	(void)api;
+	if (retry_stale(api, req, resp, op, rc, updated))
+		return;
 	if (rc == JL_EPRECOND && op->from_body) {
 		jl__api_fail(req, resp, &op->out, JL_ECONFLICT, "meta.versionId",
 			     "Version conflict: the body is based on version %lld, which is not the current version of "
@@ -270,14 +298,16 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		store_failure(req, resp, out, rc, t);
 		return;
 	}
-	jl__api_write(api, req, resp, &op->w, 1, updated, op);
+	if (index_write(api, req, resp, op, res))
+		jl__api_write(api, req, resp, &op->w, 1, updated, op);
 }
 
 static void deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {
 	wop_t *op = state;
 	const jl_target_t *t = &op->t;
-	(void)api;
+	if (retry_stale(api, req, resp, op, rc, deleted))
+		return;
 	if (rc == JL_EPRECOND) {
 		if_match_failed(req, resp, op);
 		return;
@@ -310,5 +340,6 @@ void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	op->w = (jl_write_t){.kind = JL_WRITE_DELETE, .type = t->type_name, .id = t->id};
 	if (!take_if_match(req, resp, out, op))
 		return;
-	jl__api_write(api, req, resp, &op->w, 1, deleted, op);
+	if (index_write(api, req, resp, op, NULL))
+		jl__api_write(api, req, resp, &op->w, 1, deleted, op);
 }

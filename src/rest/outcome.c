@@ -21,6 +21,9 @@ int jl_rest_status(jl_rc rc)
 	case JL_ENOTACCEPT: return 406;
 	case JL_EBUSY: return 503;
 	case JL_ETIMEOUT: return 503;
+	case JL_ESTALE: return 503;
+	case JL_EGONECURSOR: return 410;
+	case JL_EFORBIDDEN: return 403;
 	default: return 500;
 	}
 }
@@ -40,6 +43,9 @@ const char *jl_rest_issue_code(jl_rc rc)
 	case JL_ENOTACCEPT: return "not-supported";
 	case JL_EBUSY: return "transient";
 	case JL_ETIMEOUT: return "timeout";
+	case JL_ESTALE: return "transient";
+	case JL_EGONECURSOR: return "expired";
+	case JL_EFORBIDDEN: return "forbidden";
 	default: return "exception";
 	}
 }

@@ -18,6 +18,7 @@
 #include "base/hash.h"
 #include "base/text.h"
 #include "base/time.h"
+#include "fhir/resource.h"
 
 /* ---- keys ---------------------------------------------------------------- */
 
@@ -390,7 +391,8 @@ static void ref_string(ectx_t *c, jl_str_t ref)
 	const char *bar = memchr(ref.p, '|', ref.n);
 	if (bar) /* canonical with a version: also the unversioned URL */
 		ref_target(c, k, jl_str(ref.p, (size_t)(bar - ref.p)));
-	/* "…/Type/id/_history/v" → also "Type/id"; an absolute URL → also its "Type/id" tail. */
+	/* "…/Type/id/_history/v" → also the unversioned form. Absolute URLs are indexed as written: a
+	 * search by "Type/id" must not match another server's resource with the same tail. */
 	const char *hist = NULL;
 	for (size_t i = 0; i + 10 <= ref.n; i++)
 		if (memcmp(ref.p + i, "/_history/", 10) == 0)
@@ -398,20 +400,6 @@ static void ref_string(ectx_t *c, jl_str_t ref)
 	jl_str_t base = hist ? jl_str(ref.p, (size_t)(hist - ref.p)) : ref;
 	if (hist)
 		ref_target(c, k, base);
-	if (jl_str_starts(base, "http://") || jl_str_starts(base, "https://")) {
-		/* the last two segments, when they look like Type/id */
-		size_t e = base.n, s2 = e;
-		while (s2 > 0 && base.p[s2 - 1] != '/')
-			s2--;
-		if (s2 > 1) {
-			size_t s1 = s2 - 1;
-			while (s1 > 0 && base.p[s1 - 1] != '/')
-				s1--;
-			jl_str_t tp = jl_str(base.p + s1, s2 - 1 - s1), id = jl_str(base.p + s2, e - s2);
-			if (id.n && jl_fhir_resource(tp))
-				ref_target(c, k, jl_str(base.p + s1, e - s1));
-		}
-	}
 }
 
 static void x_reference(ectx_t *c, const jl_fp_item_t *it)
@@ -763,4 +751,64 @@ int jl_index_param_pos(jl_str_t type, const jl_searchparam_t *p)
 	pos_find_t f = {.p = p, .pos = -1};
 	jl_searchparam_each(type, find_pos, &f);
 	return f.pos < 256 ? f.pos : -1;
+}
+
+jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w)
+{
+	w->index = true;
+	w->ix_old = NULL;
+	w->ix_old_ver = 0;
+	if (w->kind == JL_WRITE_CREATE)
+		return JL_OK;
+	jl_version_t v;
+	jl_rc rc = jl_store_read(s, a, w->type, w->id, 0, &v);
+	if (rc == JL_ENOTFOUND)
+		return JL_OK;
+	if (rc)
+		return rc;
+	w->ix_old_ver = v.ver;
+	if (v.deleted)
+		return JL_OK;
+	/* The stored version as a tree, exactly as a read would return it. */
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_STORE, 0);
+	rc = jl_fhir_body_assemble(&b, v.type, v.id, v.ver, v.updated_us, v.body, v.body_meta);
+	jl_str_t text = rc ? JL_STR_NULL : jl_arena_str(a, jl_buf_str(&b));
+	jl_buf_dispose(&b);
+	if (rc)
+		return rc;
+	if (!text.p)
+		return JL_ENOMEM;
+	jl_json_t *old;
+	jl_json_err_t e;
+	jl_json_opts_t o = {.max_depth = 256};
+	if (jl_json_parse(a, text.p, text.n, &o, &old, &e) != JL_OK)
+		return JL_EIO; /* we wrote it: it must parse */
+	const jl_fhir_type_t *t = jl_fhir_resource(w->type);
+	if (!t)
+		return JL_EINVAL;
+	jl_ix_rows_t *rows = jl_arena_alloc(a, sizeof *rows);
+	if (!rows)
+		return JL_ENOMEM;
+	rc = jl_index_extract(defs, a, old, t, rows, NULL);
+	if (!rc)
+		w->ix_old = rows;
+	return rc;
+}
+
+jl_rc jl_index_prepare_write(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w,
+			     const jl_json_t *res)
+{
+	w->ix = NULL;
+	if (res && w->kind != JL_WRITE_DELETE) {
+		const jl_fhir_type_t *t = jl_fhir_resource(w->type);
+		jl_ix_rows_t *rows = jl_arena_alloc(a, sizeof *rows);
+		if (!t || !rows)
+			return t ? JL_ENOMEM : JL_EINVAL;
+		jl_rc rc = jl_index_extract(defs, a, res, t, rows, NULL);
+		if (rc)
+			return rc;
+		w->ix = rows;
+	}
+	return jl_index_refresh_old(defs, s, a, w);
 }

@@ -47,6 +47,18 @@ uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs);
 jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_json_t *res,
 		       const jl_fhir_type_t *type, jl_ix_rows_t *out, jl_diag_t *d) JL_MUST_USE;
 
+/*
+ * Fills a write's index fields: the rows of the new version (extracted from
+ * `res`; NULL for a DELETE) and those of the version it replaces, read back
+ * from the store and extracted again (none when the resource is absent,
+ * or deleted, or w->kind is CREATE). Call again after the store answers
+ * JL_ESTALE. Everything is allocated in a.
+ */
+jl_rc jl_index_prepare_write(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w,
+			     const jl_json_t *res) JL_MUST_USE;
+/* Only the replaced version's rows (after JL_ESTALE, when the new rows are already set). */
+jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w) JL_MUST_USE;
+
 /* ---- keys (shared with query.c) ---- */
 
 /* A token value: system may be empty ("no system"). */

@@ -18,6 +18,7 @@
 
 typedef struct pctx {
 	jl_arena_t *a;
+	jl_str_t base;       /* absolute references under it are local */
 	jl_diag_t *d;
 	bool strict;
 	jl_rc rc;            /* first error (strict) or ENOMEM */
@@ -351,6 +352,9 @@ static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name
 static void reference_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 {
 	v = unescape(p, v);
+	/* An absolute reference to this server is the relative one it stands for. */
+	if (p->base.n && v.n > p->base.n + 1 && memcmp(v.p, p->base.p, p->base.n) == 0 && v.p[p->base.n] == '/')
+		v = jl_str(v.p + p->base.n + 1, v.n - p->base.n - 1);
 	if (jl_str_eqc(pi->mod, "identifier")) {
 		jl_str_t sys, val;
 		if (!cut(v, '|', &sys, &val)) {
@@ -894,7 +898,7 @@ static bool transport_param(jl_str_t k)
 jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *params, size_t n, bool strict,
 		      const jl_search_cfg_t *cfg, jl_search_req_t *r, jl_diag_t *d)
 {
-	pctx_t p = {.a = a, .d = d, .strict = strict};
+	pctx_t p = {.a = a, .d = d, .strict = strict, .base = cfg->base};
 	memset(r, 0, sizeof *r);
 	r->q.type = type;
 	r->q.count = cfg->page_default ? cfg->page_default : 20;

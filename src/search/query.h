@@ -44,6 +44,7 @@ typedef struct jl_include {
 } jl_include_t;
 
 typedef struct jl_search_cfg {
+	jl_str_t base;                 /* this server's base URL: absolute references to it are local */
 	uint32_t page_default;         /* _count when not given (default 20) */
 	uint32_t page_max;             /* largest _count honoured (default 1000) */
 } jl_search_cfg_t;

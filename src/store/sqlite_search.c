@@ -538,8 +538,14 @@ static void term_rids(sqlb_t *q, const jl_sq_term_t *t, jl_str_t type)
 		putf(q, " AND %s.target IN ", d), sub_targets(q, t->sub);
 		break;
 	case JL_SQ_ID:
-		putf(q, "SELECT %s.rid FROM res %s WHERE %s.type = (SELECT id FROM rtype WHERE name = ", d, d, d);
-		bs(q, type), putf(q, ") AND %s.lid IN ", d), id_list(q, t->vs, t->nvs);
+		/* (type, lid) is the primary key: one probe per id (and per type, at system level) */
+		if (type.n) {
+			putf(q, "SELECT %s.rid FROM res %s WHERE %s.type = (SELECT id FROM rtype WHERE name = ", d, d, d);
+			bs(q, type), put(q, ")");
+		} else {
+			putf(q, "SELECT %s.rid FROM res %s WHERE %s.type IN (SELECT id FROM rtype)", d, d, d);
+		}
+		putf(q, " AND %s.lid IN ", d), id_list(q, t->vs, t->nvs);
 		break;
 	default:
 		put(q, "SELECT NULL WHERE 0");
@@ -632,7 +638,8 @@ static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	put(q, " ORDER BY ");
 	for (uint32_t i = 0; i < sq->nsorts; i++)
 		putf(q, "s%u IS NULL, s%u%s, ", i, i, sq->sorts[i].desc ? " DESC" : "");
-	put(q, "r.rid LIMIT ");
+	/* The driver's own rid column: a single token driver delivers it in order, so no sort. */
+	put(q, p->driver >= 0 ? "d.rid LIMIT " : "r.rid LIMIT ");
 	bi(q, 0);
 	put(q, " OFFSET ");
 	bi(q, 0);
@@ -799,8 +806,9 @@ static jl_rc run_page(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, ui
 	jl_rc rc = JL_OK;
 	if (!rids)
 		rc = JL_ENOMEM;
-	while (!rc && e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)count + 1)
-		rids[n++] = sqlite3_column_int64(st, 0);
+	if (!rc && e == SQLITE_OK)
+		while (n < (size_t)count + 1 && (e = sqlite3_step(st)) == SQLITE_ROW)
+			rids[n++] = sqlite3_column_int64(st, 0);
 	if (!rc && e != SQLITE_DONE && e != SQLITE_ROW && e != SQLITE_OK)
 		rc = sql_fail(c->db, e, d, "page");
 	sqlite3_finalize(st);

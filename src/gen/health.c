@@ -971,12 +971,12 @@ static void infections(ectx_t *c, int s, int e)
 			}
 		}
 	}
-	/* Injected outbreaks in the person's township. */
-	uint32_t town = r->geo.villages[p->village].town;
+	/* Injected outbreaks in the township the person lives in at the time. */
 	for (int k = 0; k < r->noutbreaks && !r->rc; k++) {
 		jl_outbreak_t *o = &r->outbreaks[k];
 		const jl_gen_notifiable_t *n = &pa->notif[o->notif];
-		if (o->town != town || o->end < s || o->start > e)
+		if (r->geo.villages[jl_person_village(p, o->start)].town != o->town ||
+		    r->geo.villages[jl_person_village(p, o->end)].town != o->town || o->end < s || o->start > e)
 			continue;
 		int age = jl_person_age(p, o->start);
 		if (age < 0 || (n->max_age && age >= n->max_age) || !jl_rng_bern(&c->g, o->attack))

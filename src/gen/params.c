@@ -45,7 +45,7 @@ typedef struct scalar {
 #define C(k, f) {k, offsetof(jl_gen_params_t, f), 'c'}
 static const scalar_t scalars[] = {
 	D("household_mean", household_mean), D("migrant_in", migrant_in), D("migrant_out", migrant_out),
-	D("move_rate", move_rate), D("real_population", real_population),
+	D("move_rate", move_rate), D("move_within", move_within), D("real_population", real_population),
 	C("htn_prev", htn_prev), C("t2dm_prev", t2dm_prev), D("htn_registered", htn_registered),
 	D("t2dm_registered", t2dm_registered), D("smi_prev", smi_prev), D("tb_per100k", tb_per100k),
 	R("followup", followup), R("bp_control", bp_control), R("fpg_control", fpg_control),

@@ -76,7 +76,7 @@ typedef struct jl_gen_params {
 	jl_gen_charset_t *homo, *shape, *trad;  /* trad: {simplified, traditional} */
 	double single_given[4];               /* share of one-character given names per era */
 	double household_mean;                /* persons per household (target) */
-	double migrant_in, migrant_out, move_rate;
+	double migrant_in, migrant_out, move_rate, move_within;
 	double real_population;               /* the real prefecture's population (institution scale) */
 	/* chronic disease */
 	jl_gen_curve_t htn_prev, t2dm_prev;

@@ -261,8 +261,14 @@ static void emit_patient(jl_run_t *r, jl_person_t *p)
 	char no[16];
 	house_no(p, no, sizeof no);
 	if (p->status != ST_AWAY) {
-		/* 现住址, with the move-in and move-out dates as its period. */
-		jl_region_address(r, p->village, "current", no, p->move_in, p->move_out);
+		/* 现住址, with the move-in and move-out dates as its period; two after a move within the region. */
+		if (p->moved) {
+			jl_region_address(r, p->village, "current", no, p->move_in, p->moved - 1);
+			char no2[16];
+			snprintf(no2, sizeof no2, "%u号", 1 + (unsigned)(jl_rng_mix((uint64_t)p->hh * 37 + 11) % 280));
+			jl_region_address(r, p->village2, "current", no2, p->moved, p->move_out);
+		} else
+			jl_region_address(r, p->village, "current", no, p->move_in, p->move_out);
 	}
 	if (p->status == ST_MIGRANT_IN)
 		county_address(r, p->reg_code, "registered");
@@ -550,9 +556,13 @@ static void emit_duplicates(jl_run_t *r, jl_person_t *p)
 			fw_key_str(w, "gender", sex);
 		fw_key_date(w, "birthDate", birth);
 		if (p->status != ST_AWAY) {
+			/* After a move, some facilities still hold the old address. */
+			bool old_addr = p->moved && jl_rng_bern(&g, 0.5);
+			if (old_addr)
+				ERR("address-old");
 			jl_jw_keyc(w, "address");
 			jl_jw_arr_begin(w);
-			jl_region_address(r, p->village, "current", NULL, 0, 0);
+			jl_region_address(r, old_addr || !p->moved ? p->village : p->village2, "current", NULL, 0, 0);
 			jl_jw_arr_end(w);
 		}
 		fw_ref(w, "managingOrganization", "Organization", r->orgs[o].id);
@@ -699,6 +709,13 @@ static void person_out(jl_run_t *r, jl_person_t *p)
 		c.eth = p->eth;
 		c.village = p->village;
 		c.county = p->county;
+		if (p->moved && c.birth < p->moved) {
+			c.moved = p->moved;
+			c.village2 = p->village2;
+		} else if (p->moved) {
+			c.village = p->village2;
+			c.county = r->geo.towns[r->geo.villages[c.village].town].county;
+		}
 		c.reg_code = p->status == ST_MIGRANT_IN ? p->reg_code : r->geo.counties[p->county].code;
 		c.status = p->status == ST_MIGRANT_IN ? ST_MIGRANT_IN : ST_RESIDENT;
 		c.move_out = p->move_out;
@@ -750,6 +767,19 @@ void jl_people_household(jl_run_t *r, int64_t hh, int64_t *next_idx, int64_t lim
 	}
 	member_t m[8];
 	int n = household_members(&g, pa, m);
+	/* A move of the whole household to another village of the prefecture (mostly the same county). */
+	int moved = 0;
+	uint32_t v2 = v;
+	for (int y = jl_ymd(r->day0).y; y <= jl_ymd(r->day1).y && !moved; y++)
+		if (jl_rng_bern(&g, pa->move_within)) {
+			moved = jl_day(y, 1, 1) + (int)jl_rng_below(&g, 365);
+			uint32_t c2 = jl_rng_bern(&g, 0.6) ? c : jl_rng_pick_cum(&g, r->county_cum, geo->ncounties);
+			const jl_geo_county_t *cy2 = &geo->counties[c2];
+			uint32_t t2 = cy2->town0 + jl_rng_pick_cum(&g, r->town_cum + cy2->town0, cy2->ntown);
+			v2 = geo->towns[t2].vill0 + jl_rng_pick_cum(&g, r->vill_cum + geo->towns[t2].vill0, geo->towns[t2].nvill);
+			if (v2 == v || moved > r->day1 || moved <= move_in)
+				moved = 0;
+		}
 	char hphone[12];
 	make_phone(&g, hphone);
 	int head_sur_idx = -1;
@@ -797,6 +827,10 @@ void jl_people_household(jl_run_t *r, int64_t hh, int64_t *next_idx, int64_t lim
 						p->move_out = 0;
 					break;
 				}
+		if (moved && p->status != ST_AWAY && (!p->move_out || p->move_out > moved)) {
+			p->moved = moved;
+			p->village2 = v2;
+		}
 		person_common(r, p, &g);
 		/* Spouses share nothing by name; children take the head's (or the father's) surname. */
 		if ((m[i].rel == 20 || m[i].rel == 30) && i > 0) {

@@ -23,6 +23,8 @@ typedef struct jl_person {
 	char ehr[20];           /* 17-digit record number ("" when not 常住) */
 	char phone[12];
 	uint32_t village, county;
+	uint32_t village2;      /* after a move within the region (when moved) */
+	int moved;              /* day of that move (0 = none) */
 	uint32_t reg_code;      /* household-registration county code (ID address code) */
 	int status;             /* ST_* */
 	int move_in, move_out;  /* days (0 = none) */
@@ -40,6 +42,12 @@ typedef struct jl_person {
 	char child_sur[16], child_py[24]; /* surname for her children (her husband's) */
 	const struct jl_person *mother;
 } jl_person_t;
+
+/* The village the person lives in on `day`. */
+static inline uint32_t jl_person_village(const jl_person_t *p, int day)
+{
+	return p->moved && day >= p->moved ? p->village2 : p->village;
+}
 
 /* Age in completed years at `day`. */
 int jl_person_age(const jl_person_t *p, int day);

@@ -157,7 +157,8 @@ static void test_params_errors(void **state)
 
 typedef struct pinfo {
 	int birth, sex, county_idx;
-	char village[13];
+	char village[13], village2[13]; /* current village, and after a move within the region */
+	int moved;                      /* day of that move (0 = none) */
 	char cnid[19];
 	char name[48];
 	bool resident;        /* 常住 */
@@ -230,6 +231,13 @@ static pinfo_t *patient_of(collect_t *c, const jl_json_t *ref)
 	return v ? *v : NULL;
 }
 
+static bool is_current(const jl_json_t *address)
+{
+	const jl_json_t *ext = jl_json_get(address, "extension");
+	return ext && ext->n > 1 &&
+	       jl_str_eqc(jl_json_str(jl_json_get(jl_json_get(&ext->u.a[1], "valueCoding"), "code")), "current");
+}
+
 static void on_patient(collect_t *c, const jl_json_t *res, jl_str_t id)
 {
 	const jl_json_t *ids = jl_json_get(res, "identifier");
@@ -278,21 +286,33 @@ static void on_patient(collect_t *c, const jl_json_t *res, jl_str_t id)
 		if (jl_str_eqc(jl_json_str(jl_json_get(&ext->u.a[i], "url")), JL_CANON "/StructureDefinition/cn-residence-status"))
 			p->resident = !jl_str_eqc(jl_json_str(jl_json_get(jl_json_get(&ext->u.a[i], "valueCoding"), "code")),
 						  "registered-away");
-	const jl_json_t *addr = first(jl_json_get(res, "address"));
-	jl_str_t vc = jl_json_str(jl_json_get(jl_json_get(first(jl_json_get(addr, "extension")), "valueCoding"), "code"));
-	if (vc.n == 12)
-		memcpy(p->village, vc.p, 12);
+	/* Current addresses (two after a move within the region), then the registered one. */
+	const jl_json_t *addrs = jl_json_get(res, "address");
 	p->span0 = jl_day(2020, 1, 1);
 	p->span1 = jl_day(2025, 12, 31);
 	if (p->birth > p->span0)
 		p->span0 = p->birth;
-	const jl_json_t *per = jl_json_get(addr, "period");
-	if (per && p->resident) {
-		int s = parse_date(jl_json_str(jl_json_get(per, "start"))), e = parse_date(jl_json_str(jl_json_get(per, "end")));
-		if (s > p->span0)
-			p->span0 = s;
-		if (e && e < p->span1)
-			p->span1 = e;
+	int ncur = 0;
+	for (uint32_t i = 0; addrs && i < addrs->n; i++) {
+		const jl_json_t *ad = &addrs->u.a[i];
+		jl_str_t vc = jl_json_str(jl_json_get(jl_json_get(first(jl_json_get(ad, "extension")), "valueCoding"), "code"));
+		if (!is_current(ad)) {
+			if (!ncur && vc.n == 12) /* registered-away: only the registered address */
+				memcpy(p->village, vc.p, 12);
+			continue;
+		}
+		if (vc.n == 12)
+			memcpy(ncur ? p->village2 : p->village, vc.p, 12);
+		const jl_json_t *per = jl_json_get(ad, "period");
+		int s0 = parse_date(jl_json_str(jl_json_get(per, "start"))), e0 = parse_date(jl_json_str(jl_json_get(per, "end")));
+		if (!ncur && s0 > p->span0)
+			p->span0 = s0;
+		if (ncur)
+			p->moved = s0;
+		bool last = i + 1 >= addrs->n || !is_current(&addrs->u.a[i + 1]);
+		if (last && e0 && e0 < p->span1)
+			p->span1 = e0;
+		ncur++;
 	}
 	int dd = parse_date(jl_json_str(jl_json_get(res, "deceasedDateTime")));
 	if (dd && dd < p->span1)
@@ -529,9 +549,9 @@ static void check_outbreaks(collect_t *c, const jl_gen_stats_t *st)
 		assert_memory_equal(cv_s, icd, ni);
 		assert_int_equal(cv_s[ni], '|');
 		const pinfo_t *p = *pv;
-		assert_memory_equal(p->village, town, 9);
 		const char *onset = strrchr(cv_s, '|') + 1;
 		int od = parse_date(jl_cstr(onset));
+		assert_memory_equal(p->moved && od >= p->moved ? p->village2 : p->village, town, 9);
 		assert_true(od >= parse_date(jl_str(start, ns)) && od <= parse_date(jl_str(end, ne)));
 		counted[strtol(oid + 3, NULL, 10) % 64]++;
 		cases++;

@@ -48,6 +48,13 @@ if [ -f "$M" ]; then
     console.log(`  ${b}/metadata`);
     for (const t of ["Patient", "Organization", "Encounter", "Observation", "Immunization"])
       if (m.examples[t]) console.log(`  ${b}/${t}/${m.examples[t]}`);
+    if (m.examples.Patient) {
+      console.log(`  ${b}/Encounter?patient=Patient/${m.examples.Patient}&_count=5`);
+      console.log(`  ${b}/Patient/${m.examples.Patient}/$everything`);
+    }
+    console.log(`  ${b}/Condition?code=I10&_summary=count                 (registered hypertension)`);
+    console.log(`  ${b}/Observation?code=http://loinc.org|85354-9&_count=5   (blood pressure)`);
+    console.log(`  ${b}/Patient?address=${encodeURIComponent("大理市")}&_summary=count`);
     console.log(`  ${b}/Patient/_history?_count=5`);
   ' "$M" "$BASE" "$DATA" || echo "  (cannot read $M)"
 else

@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "gen/gen.h"
 #include "ingest/ingest.h"
+#include "search/index.h"
 
 static void gen_usage(FILE *f)
 {
@@ -299,6 +300,7 @@ int jl_cmd_gen(int argc, char **argv)
 	int rc = JL_EXIT_FAIL;
 	outsink_t o = {.quiet = quiet, .tty = isatty(2), .last_pct = -1, .t0_ns = jl_mono_ns()};
 	jl_store_t *store = NULL;
+	jl_search_defs_t *defs = NULL;
 	jl_gen_params_t params;
 	char *ptext = NULL;
 	if (params_file) {
@@ -343,7 +345,13 @@ int jl_cmd_gen(int argc, char **argv)
 			jl_cli_print_diag(&d);
 			goto out;
 		}
-		jl_ingest_cfg_t icfg = {.store = store, .batch = (uint32_t)batch};
+		/* Index for search as the server does, so the loaded region answers searches at once. */
+		if (jl_search_defs_new(&defs, &d) != JL_OK) {
+			fprintf(stderr, "jianlian gen: cannot compile the search parameters\n");
+			jl_cli_print_diag(&d);
+			goto out;
+		}
+		jl_ingest_cfg_t icfg = {.store = store, .defs = defs, .batch = (uint32_t)batch};
 		o.diag_arena = jl_arena_new(0, 0);
 		if (!o.diag_arena || jl_ingest_new(&icfg, &o.ing) != JL_OK)
 			goto out;
@@ -399,6 +407,7 @@ out:
 			rc = JL_EXIT_FAIL;
 	jl_ingest_free(o.ing);
 	jl_store_close(store);
+	jl_search_defs_free(defs);
 	jl_arena_free(o.diag_arena);
 	jl_free(JL_MEM_MISC, ptext);
 	jl_arena_free(a);

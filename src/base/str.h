@@ -46,6 +46,11 @@ static inline bool jl_str_starts(jl_str_t a, const char *c)
 	size_t n = strlen(c);
 	return a.n >= n && memcmp(a.p, c, n) == 0;
 }
+/* The first c in s, or NULL; safe on an empty string whose pointer is NULL (memchr is not). */
+static inline const char *jl_str_chr(jl_str_t s, char c)
+{
+	return s.n ? (const char *)memchr(s.p, c, s.n) : NULL;
+}
 int jl_str_cmp(jl_str_t a, jl_str_t b);
 /* ASCII case-insensitive equality (HTTP tokens). */
 bool jl_str_ieqc(jl_str_t a, const char *c);

@@ -181,7 +181,7 @@ jl_rc jl__api_parse_resource(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *
 static bool is_json_format(jl_str_t f)
 {
 	jl_str_t mt = f;
-	const char *semi = memchr(f.p, ';', f.n);
+	const char *semi = jl_str_chr(f, ';');
 	if (semi)
 		mt.n = (size_t)(semi - f.p);
 	mt = jl_str_trim(mt);

@@ -12,7 +12,7 @@ jl_rc jl_rest_check_content_type(const char *ct)
 	if (!ct)
 		return JL_EUNSUPPORTED;
 	jl_str_t s = jl_cstr(ct);
-	const char *semi = memchr(s.p, ';', s.n);
+	const char *semi = jl_str_chr(s, ';');
 	jl_str_t mt = jl_str_trim(jl_str(s.p, semi ? (size_t)(semi - s.p) : s.n));
 	if (!jl_str_ieqc(mt, "application/fhir+json") && !jl_str_ieqc(mt, "application/json") &&
 	    !jl_str_ieqc(mt, "application/json+fhir"))

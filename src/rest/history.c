@@ -31,7 +31,7 @@ static bool parse_cursor(jl_str_t s, hist_params_t *p)
 {
 	if (s.n < 4 || (s.p[0] != 'o' && s.p[0] != 'n'))
 		return false;
-	const char *dot = memchr(s.p, '.', s.n);
+	const char *dot = jl_str_chr(s, '.');
 	if (!dot)
 		return false;
 	jl_str_t a = jl_str(s.p + 1, (size_t)(dot - s.p - 1));

@@ -222,7 +222,7 @@ static enum MHD_Result handle(req_state_t *r)
 		req->resume = resume_conn;
 	}
 	/* Split the raw URI: path (percent-decoded) and query (kept raw, decoded per parameter). */
-	const char *q = memchr(r->uri.p, '?', r->uri.n);
+	const char *q = jl_str_chr(r->uri, '?');
 	jl_str_t rawpath = q ? jl_str(r->uri.p, (size_t)(q - r->uri.p)) : r->uri;
 	req->raw_query = q ? jl_str(q + 1, r->uri.n - rawpath.n - 1) : JL_STR_NULL;
 	if (!jl_http_unescape(r->ctx.arena, rawpath, false, &req->path) ||
@@ -282,7 +282,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 /* Appends the path and the query's parameter names (never their values: they may be personal data). */
 static void log_target(jl_buf_t *b, jl_str_t uri)
 {
-	const char *q = memchr(uri.p, '?', uri.n);
+	const char *q = jl_str_chr(uri, '?');
 	size_t pn = q ? (size_t)(q - uri.p) : uri.n;
 	jl_buf_t t;
 	jl_buf_init(&t, JL_MEM_HTTP, 4096);

@@ -388,7 +388,7 @@ static void ref_string(ectx_t *c, jl_str_t ref)
 		return; /* contained: local to the resource */
 	int64_t k = jl_ix_key_param(c->type, c->param);
 	ref_target(c, k, ref);
-	const char *bar = memchr(ref.p, '|', ref.n);
+	const char *bar = jl_str_chr(ref, '|');
 	if (bar) /* canonical with a version: also the unversioned URL */
 		ref_target(c, k, jl_str(ref.p, (size_t)(bar - ref.p)));
 	/* "…/Type/id/_history/v" → also the unversioned form. Absolute URLs are indexed as written: a
@@ -568,21 +568,40 @@ static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t
 
 /* ---- composites ---- */
 
-/* The token keys a value offers as a composite component (any-system and system|code forms). */
+/*
+ * The keys a value offers as a composite component: for codes and
+ * identifiers the "code" and "system|code" forms only (a composite query
+ * never uses "system|" or :text), for references the target.
+ */
 static size_t comp_keys(ectx_t *c, const jl_fp_item_t *it, int64_t *out, size_t max)
 {
-	jl_ix_rows_t tmp = {0};
-	jl_ix_rows_t *saved = c->out;
-	c->out = &tmp;
-	x_token(c, it);
-	x_reference(c, it);
-	c->out = saved;
 	size_t n = 0;
-	for (uint32_t i = 0; i < tmp.n && n < max; i++)
-		if (tmp.rows[i].table == JL_IX_TOKEN)
-			out[n++] = tmp.rows[i].k;
-		else if (tmp.rows[i].table == JL_IX_REF)
-			out[n++] = tmp.rows[i].target;
+#define KEY(v) do { if (n < max) out[n++] = (v); } while (0)
+	const char *tn = tname(it);
+	const jl_json_t *o = it->node;
+	if (is_primitive(it)) {
+		jl_str_t code = prim_text(it);
+		if (code.n) {
+			KEY(jl_ix_key_token_any(c->type, c->param, code));
+			KEY(jl_ix_key_token_sys(c->type, c->param, JL_STR_NULL, code));
+		}
+	} else if (!strcmp(tn, "Coding") || !strcmp(tn, "CodeableConcept") || !strcmp(tn, "Identifier")) {
+		const jl_json_t *codings = jl_json_get(o, "coding");
+		uint32_t m = !strcmp(tn, "CodeableConcept") ? (jl_json_is(codings, JL_JSON_ARRAY) ? codings->n : 0) : 1;
+		for (uint32_t i = 0; i < m; i++) {
+			const jl_json_t *cd = !strcmp(tn, "CodeableConcept") ? &codings->u.a[i] : o;
+			jl_str_t code = member_str(cd, !strcmp(tn, "Identifier") ? "value" : "code");
+			if (!code.n)
+				continue;
+			KEY(jl_ix_key_token_any(c->type, c->param, code));
+			KEY(jl_ix_key_token_sys(c->type, c->param, member_str(cd, "system"), code));
+		}
+	} else if (!strcmp(tn, "Reference")) {
+		jl_str_t ref = member_str(o, "reference");
+		if (ref.n && ref.p[0] != '#')
+			KEY(jl_store_target(ref));
+	}
+#undef KEY
 	return n;
 }
 

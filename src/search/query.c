@@ -92,7 +92,7 @@ static bool cut(jl_str_t s, char sep, jl_str_t *left, jl_str_t *right)
 /* Removes escapes from a value part. */
 static jl_str_t unescape(pctx_t *p, jl_str_t s)
 {
-	if (!memchr(s.p ? s.p : "", '\\', s.n))
+	if (!jl_str_chr(s, '\\'))
 		return s;
 	char *o = jl_arena_alloc_bytes(p->a, s.n + 1);
 	if (!o) {
@@ -369,7 +369,7 @@ static void reference_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t 
 		return;
 	t->kind = JL_SQ_REF;
 	t->k = jl_ix_key_param(pi->type, pi->code);
-	const char *slash = memchr(v.p, '/', v.n);
+	const char *slash = jl_str_chr(v, '/');
 	if (pi->mod.n) { /* :Type */
 		jl_str_t id = v;
 		if (slash) {
@@ -389,7 +389,7 @@ static void reference_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t 
 		tg[0] = jl_store_target2(pi->mod, id);
 		t->targets = tg;
 		t->ntargets = 1;
-	} else if (slash || memchr(v.p, ':', v.n)) {
+	} else if (slash || jl_str_chr(v, ':')) {
 		int64_t *tg = jl_arena_alloc(p->a, sizeof *tg);
 		if (!tg) {
 			p->rc = JL_ENOMEM;
@@ -424,7 +424,7 @@ static void chain(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t rest, jl_s
 	}
 	jl_str_t code = rest, tail;
 	if (!cut(rest, '.', &code, &tail)) {
-		const char *colon = memchr(rest.p, ':', rest.n);
+		const char *colon = jl_str_chr(rest, ':');
 		code = colon ? jl_str(rest.p, (size_t)(colon - rest.p)) : rest;
 	}
 	uint32_t found = 0;
@@ -643,7 +643,7 @@ static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name
 	pinfo_t pi = {.type = type, .name = name};
 	jl_str_t head = name, chainrest = JL_STR_NULL;
 	bool chained = cut(name, '.', &head, &chainrest);
-	const char *colon = memchr(head.p, ':', head.n);
+	const char *colon = jl_str_chr(head, ':');
 	pi.code = colon ? jl_str(head.p, (size_t)(colon - head.p)) : head;
 	pi.mod = colon ? jl_str(colon + 1, head.n - pi.code.n - 1) : JL_STR_NULL;
 	if (jl_str_eqc(pi.code, "_id")) {
@@ -957,7 +957,7 @@ jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *para
 		} else if (jl_str_eqc(k, "_include") || jl_str_eqc(k, "_revinclude") || jl_str_eqc(k, "_include:iterate") ||
 			   jl_str_eqc(k, "_revinclude:iterate") || jl_str_eqc(k, "_include:recurse") ||
 			   jl_str_eqc(k, "_revinclude:recurse")) {
-			include(&p, r, type, k, v, jl_str_starts(k, "_revinclude"), memchr(k.p, ':', k.n) != NULL);
+			include(&p, r, type, k, v, jl_str_starts(k, "_revinclude"), jl_str_chr(k, ':') != NULL);
 		} else if (jl_str_eqc(k, "_debug")) {
 			if (!jl_str_eqc(v, "plan")) {
 				problem(&p, k, "value", "_debug takes 'plan'");
@@ -966,7 +966,7 @@ jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *para
 			r->explain = true;
 			continue; /* not shown in links */
 		} else if (jl_str_eqc(k, "_page")) {
-			const char *dot = memchr(v.p, '.', v.n);
+			const char *dot = jl_str_chr(v, '.');
 			int64_t pg;
 			if (!dot || !jl_str_to_i64(jl_str(dot + 1, v.n - (size_t)(dot - v.p) - 1), &pg) || pg < 0 ||
 			    pg > 1000000) {

@@ -740,6 +740,7 @@ static int64_t estimate_term(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_s
 
 static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, plan_t *p)
 {
+	memset(p, 0, sizeof *p);
 	p->driver = -1;
 	p->estimate = -1;
 	int64_t best = INT64_MAX;

@@ -28,7 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	jl_diag_t d;
 	jl_diag_init(&d, a);
 	jl_store_cfg_t cfg = {.dir = dir, .max_cursors = 4};
-	if (jl_store_open("sqlite", &cfg, &store, &d) || jl_search_defs_new(&defs, NULL))
+	if (jl_store_open("sqlite", &cfg, &store, &d) || jl_search_defs_new(&defs, NULL, NULL))
 		abort();
 	jl_ingest_cfg_t ic = {.store = store, .defs = defs, .batch = 100};
 	jl_ingest_t *g;
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jl_diag_t d;
 		jl_diag_init(&d, a);
 		jl_search_req_t sr;
-		jl_search_cfg_t cfg = {.base = JL_STR("http://localhost/fhir"), .page_max = 50};
+		jl_search_cfg_t cfg = {.defs = defs, .base = JL_STR("http://localhost/fhir"), .page_max = 50};
 		if (pairs && jl_search_parse(a, type, pairs, req.nquery, strict, &cfg, &sr, &d) == JL_OK) {
 			sr.q.no_cursor = true;
 			jl_sq_page_t pg;

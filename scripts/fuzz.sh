@@ -9,7 +9,7 @@ OUT=build/fuzz
 mkdir -p "$OUT"
 CFLAGS="-std=c17 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags libmicrohttpd sqlite3 zlib libzstd libutf8proc)"
 LIBS="$(pkg-config --libs libmicrohttpd sqlite3 zlib libzstd libutf8proc) -lm -pthread"
-SRCS=$(find src/base src/fhir src/rest -name '*.c' ! -name 'server.c' | sort)
+SRCS=$(find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/gen/*' | sort)
 # Seeds: small official examples (and, for the query target, typical URLs).
 SEEDS="$OUT/seeds"
 if [ ! -d "$SEEDS" ]; then
@@ -19,12 +19,27 @@ if [ ! -d "$SEEDS" ]; then
   printf 'name=%%E7%%8E%%8B&birthdate=ge1970&_sort=-date,name' > "$SEEDS/query/2"
   printf 'code=http://loinc.org|8480-6&value-quantity=gt5.4|http://unitsofmeasure.org|mg' > "$SEEDS/query/3"
 fi
+# Search: a type selector byte (low bits: Patient, Observation, Organization, system; bit 2: strict), then a query.
+if [ ! -d "$SEEDS/search" ]; then
+  mkdir -p "$SEEDS/search"
+  printf '\001code=8480-6&subject:Patient.name=duan&_sort=-date&_count=3' > "$SEEDS/search/1"
+  printf '\000_has:Observation:patient:code=8480-6&birthdate=ge1980&_include=Patient:organization' > "$SEEDS/search/2"
+  printf '\001code-value-quantity=http://loinc.org|8480-6$gt100&date=2024&value-quantity=ap120||mm[Hg]' > "$SEEDS/search/3"
+  printf '\003_type=Patient,Organization&_id=p1,o1&_lastUpdated=gt2000' > "$SEEDS/search/4"
+fi
+# FHIRPath: the official suite's expressions.
+if [ ! -d "$SEEDS/fhirpath" ] && [ -f tests/data/fhirpath/tests.json ]; then
+  mkdir -p "$SEEDS/fhirpath"
+  node -e 'const fs=require("fs");JSON.parse(fs.readFileSync(process.argv[1],"utf8")).forEach((c,i)=>fs.writeFileSync(process.argv[2]+"/"+i,c.expression))' \
+    tests/data/fhirpath/tests.json "$SEEDS/fhirpath"
+fi
 status=0
 for t in fuzz/fuzz_*.c; do
   name=$(basename "$t" .c)
   echo "== $name (${SECS}s)"
   clang $CFLAGS -o "$OUT/$name" "$t" $SRCS $LIBS
-  seed="$SEEDS/json"; [ "$name" = fuzz_query ] && seed="$SEEDS/query"
+  seed="$SEEDS/json"; [ "$name" = fuzz_query ] && seed="$SEEDS/query"; [ "$name" = fuzz_search ] && seed="$SEEDS/search"
+  [ "$name" = fuzz_fhirpath ] && seed="$SEEDS/fhirpath"
   mkdir -p "$OUT/corpus-$name"
   if ! (cd "$OUT" && ./"$name" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
         "corpus-$name" "../../$seed" 2>&1 | tail -n 12); then

@@ -15,6 +15,16 @@ enum { JL_EXIT_OK = 0, JL_EXIT_FAIL = 1, JL_EXIT_USAGE = 2 };
 
 int jl_cmd_serve(int argc, char **argv);
 int jl_cmd_check(int argc, char **argv);
+int jl_cmd_reindex(int argc, char **argv);
+
+struct jl_store;
+struct jl_search_defs;
+/*
+ * Compiles the search definitions (with the store's custom ones) into *defs
+ * and makes sure the store's index was built with them, rebuilding it when
+ * auto_reindex (else failing with advice). Returns an exit code.
+ */
+int jl_cli_prepare_index(struct jl_store *s, struct jl_search_defs **defs, bool auto_reindex, bool quiet);
 int jl_cmd_gen(int argc, char **argv);
 
 /* "64M", "1G", "512k", "1000" → bytes; false on garbage or overflow. */

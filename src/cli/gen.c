@@ -346,11 +346,8 @@ int jl_cmd_gen(int argc, char **argv)
 			goto out;
 		}
 		/* Index for search as the server does, so the loaded region answers searches at once. */
-		if (jl_search_defs_new(&defs, &d) != JL_OK) {
-			fprintf(stderr, "jianlian gen: cannot compile the search parameters\n");
-			jl_cli_print_diag(&d);
+		if (jl_cli_prepare_index(store, &defs, true, quiet) != JL_EXIT_OK)
 			goto out;
-		}
 		jl_ingest_cfg_t icfg = {.store = store, .defs = defs, .batch = (uint32_t)batch};
 		o.diag_arena = jl_arena_new(0, 0);
 		if (!o.diag_arena || jl_ingest_new(&icfg, &o.ing) != JL_OK)

@@ -17,6 +17,7 @@ static void usage(FILE *f)
 		   "Commands:\n"
 		   "  serve     serve the FHIR REST API over HTTP\n"
 		   "  check     check a data directory's integrity\n"
+		   "  reindex   rebuild the search index (after adding a SearchParameter)\n"
 		   "  gen       generate a synthetic region (FHIR R4 NDJSON or straight into a data directory)\n"
 		   "\n"
 		   "Options:\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return jl_cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return jl_cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reindex"))
+		return jl_cmd_reindex(argc - 1, argv + 1);
 	if (!strcmp(cmd, "gen"))
 		return jl_cmd_gen(argc - 1, argv + 1);
 	fprintf(stderr, "jianlian: unknown command '%s'\n\n", cmd);

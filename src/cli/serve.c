@@ -40,6 +40,7 @@ static void serve_usage(FILE *f)
 		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
+		   "  --no-auto-reindex   refuse to start (exit 1) instead of rebuilding a stale search index\n"
 		   "  --help              print this help and exit\n"
 		   "\n"
 		   "Logs are JSON lines on standard error. SIGTERM or SIGINT stops the server cleanly.\n");
@@ -53,7 +54,7 @@ int jl_cmd_serve(int argc, char **argv)
 		{"max-body", required_argument, NULL, 'b'}, {"timeout", required_argument, NULL, 'T'},
 		{"base-url", required_argument, NULL, 'u'}, {"log-level", required_argument, NULL, 'l'},
 		{"no-access-log", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'i'},
-		{"admin-token", required_argument, NULL, 'A'},
+		{"admin-token", required_argument, NULL, 'A'}, {"no-auto-reindex", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -63,6 +64,7 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_api_cfg_defaults(&acfg);
 	const char *data = "var/jianlian";
 	jl_log_level level = JL_LOG_INFO;
+	bool auto_reindex = true;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -108,6 +110,7 @@ int jl_cmd_serve(int argc, char **argv)
 			scfg.conn_timeout_s = (unsigned)v;
 			break;
 		case 'u': acfg.base_url = optarg; break;
+		case 'R': auto_reindex = false; break;
 		case 'A':
 			if (strlen(optarg) < 16) {
 				fprintf(stderr, "jianlian serve: --admin-token must be at least 16 characters\n");
@@ -172,10 +175,8 @@ int jl_cmd_serve(int argc, char **argv)
 	}
 	if (!acfg.admin_token && getenv("JIANLIAN_ADMIN_TOKEN") && strlen(getenv("JIANLIAN_ADMIN_TOKEN")) >= 16)
 		acfg.admin_token = getenv("JIANLIAN_ADMIN_TOKEN");
-	if (jl_search_defs_new(&defs, NULL) != JL_OK) {
-		fprintf(stderr, "jianlian serve: cannot compile the search parameters\n");
+	if (jl_cli_prepare_index(store, &defs, auto_reindex, false) != JL_EXIT_OK)
 		goto out;
-	}
 	if (jl_api_init(&api, &acfg, store, defs, &log) != JL_OK) {
 		fprintf(stderr, "jianlian serve: cannot initialise the API\n");
 		goto out;

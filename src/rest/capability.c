@@ -134,7 +134,7 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 		jl_jw_keyc(&w, "searchInclude");
 		jl_jw_arr_begin(&w);
 		jl_jw_strc(&w, "*");
-		jl_searchparam_each(jl_cstr(t->name), cap_include, &c);
+		jl_search_each(api->defs, jl_cstr(t->name), cap_include, &c);
 		jl_jw_arr_end(&w);
 		jl_jw_keyc(&w, "searchRevInclude");
 		jl_jw_arr_begin(&w);
@@ -142,7 +142,7 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 		jl_jw_arr_end(&w);
 		jl_jw_keyc(&w, "searchParam");
 		jl_jw_arr_begin(&w);
-		jl_searchparam_each(jl_cstr(t->name), cap_param, &c);
+		jl_search_each(api->defs, jl_cstr(t->name), cap_param, &c);
 		jl_jw_arr_end(&w);
 		if (!strcmp(t->name, "Patient")) {
 			jl_jw_keyc(&w, "operation");

@@ -352,7 +352,7 @@ static void forward_include(incl_ctx_t *ic)
 			include_param(ic, v, ic->inc->param);
 		} else {
 			each_ref_t er = {ic, v};
-			jl_searchparam_each(v->type, include_every_ref, &er);
+			jl_search_each(ic->api->defs, v->type, include_every_ref, &er);
 		}
 	}
 }
@@ -629,7 +629,8 @@ static void run(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const j
 
 static jl_search_cfg_t search_cfg(const jl_api_t *api, const jl_http_req_t *req)
 {
-	jl_search_cfg_t c = {.base = req->base, .page_default = api->cfg.page_default, .page_max = api->cfg.page_max};
+	jl_search_cfg_t c = {.defs = api->defs, .base = req->base, .page_default = api->cfg.page_default,
+			     .page_max = api->cfg.page_max};
 	return c;
 }
 

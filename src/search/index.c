@@ -111,80 +111,6 @@ bool jl_ix_decimal_range(jl_str_t t, double *lo, double *hi, double *value)
 	return true;
 }
 
-/* ---- definitions ----------------------------------------------------------- */
-
-struct jl_search_defs {
-	jl_arena_t *a;
-	const jl_fp_expr_t **expr;      /* parallel to jl_searchparams */
-	const jl_fp_expr_t **comp;      /* component expressions, flattened */
-	uint32_t *comp_first;           /* index into comp for each parameter */
-	uint64_t fingerprint;
-};
-
-jl_rc jl_search_defs_new(jl_search_defs_t **out, jl_diag_t *d)
-{
-	*out = NULL;
-	jl_arena_t *a = jl_arena_new(1 << 20, 0);
-	if (!a)
-		return JL_ENOMEM;
-	jl_search_defs_t *defs = jl_arena_calloc(a, 1, sizeof *defs);
-	uint32_t ncomp = 0;
-	for (uint32_t i = 0; i < jl_nsearchparams; i++)
-		ncomp += jl_searchparams[i].ncomponents;
-	if (defs) {
-		defs->a = a;
-		defs->expr = jl_arena_calloc(a, jl_nsearchparams, sizeof *defs->expr);
-		defs->comp = jl_arena_calloc(a, ncomp + 1, sizeof *defs->comp);
-		defs->comp_first = jl_arena_calloc(a, jl_nsearchparams, sizeof *defs->comp_first);
-	}
-	if (!defs || !defs->expr || !defs->comp || !defs->comp_first) {
-		jl_arena_free(a);
-		return JL_ENOMEM;
-	}
-	uint64_t fp = JL_HASH_SEED;
-	uint32_t c = 0;
-	for (uint32_t i = 0; i < jl_nsearchparams; i++) {
-		const jl_searchparam_t *p = &jl_searchparams[i];
-		fp = jl_hash_bytes(fp, p->base, strlen(p->base));
-		fp = jl_hash_bytes(fp, p->code, strlen(p->code));
-		if (p->expression) {
-			fp = jl_hash_bytes(fp, p->expression, strlen(p->expression));
-			jl_fp_expr_t *e = NULL;
-			if (jl_fp_compile(a, jl_cstr(p->expression), &e, d) == JL_OK)
-				defs->expr[i] = e;
-			else if (d)
-				jl_diag_add(d, JL_SEV_WARNING, "not-supported", NULL,
-					    "search parameter %s.%s is not indexed: its expression does not compile",
-					    p->base, p->code);
-		}
-		defs->comp_first[i] = c;
-		for (uint8_t k = 0; k < p->ncomponents; k++, c++) {
-			jl_fp_expr_t *e = NULL;
-			if (jl_fp_compile(a, jl_cstr(p->components[k].expression), &e, d) == JL_OK)
-				defs->comp[c] = e;
-		}
-	}
-	defs->fingerprint = fp;
-	*out = defs;
-	return JL_OK;
-}
-
-void jl_search_defs_free(jl_search_defs_t *defs)
-{
-	if (defs)
-		jl_arena_free(defs->a);
-}
-
-const jl_fp_expr_t *jl_search_defs_expr(const jl_search_defs_t *defs, const jl_searchparam_t *p)
-{
-	return defs->expr[p - jl_searchparams];
-}
-
-uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs)
-{
-	return defs->fingerprint;
-}
-
 /* ---- extraction ------------------------------------------------------------ */
 
 typedef struct ectx {
@@ -609,7 +535,9 @@ static void x_composite(ectx_t *c, const jl_searchparam_t *p, const jl_fp_item_t
 {
 	if (p->ncomponents < 2 || p->ncomponents > 3 || it->kind != JL_FP_NODE)
 		return;
-	const jl_fp_expr_t *const *ce = &c->defs->comp[c->defs->comp_first[p - jl_searchparams]];
+	const jl_fp_expr_t *ce[3];
+	for (uint8_t k = 0; k < p->ncomponents; k++)
+		ce[k] = jl_search_defs_component(c->defs, p, k);
 	int64_t base = jl_ix_key_param(c->type, c->param);
 	/* Keys of every component but the last; then each last value under each key combination. */
 	int64_t keys[2][16];
@@ -738,7 +666,7 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 {
 	memset(out, 0, sizeof *out);
 	ectx_t c = {.defs = defs, .a = a, .out = out, .d = d, .type = jl_cstr(type->name), .res = res};
-	jl_searchparam_each(c.type, extract_param, &c);
+	jl_search_each(defs, c.type, extract_param, &c);
 	if (c.rc)
 		return c.rc;
 	if (out->n > 1) {
@@ -752,25 +680,6 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 	return JL_OK;
 }
 
-typedef struct pos_find {
-	const jl_searchparam_t *p;
-	int pos, i;
-} pos_find_t;
-
-static void find_pos(const jl_searchparam_t *p, void *arg)
-{
-	pos_find_t *f = arg;
-	if (p == f->p)
-		f->pos = f->i;
-	f->i++;
-}
-
-int jl_index_param_pos(jl_str_t type, const jl_searchparam_t *p)
-{
-	pos_find_t f = {.p = p, .pos = -1};
-	jl_searchparam_each(type, find_pos, &f);
-	return f.pos < 256 ? f.pos : -1;
-}
 
 jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w)
 {

@@ -27,17 +27,8 @@
 #include "fhir/fhirpath.h"
 #include "fhir/model.h"
 #include "fhir/searchparam.h"
+#include "search/defs.h"
 #include "store/store.h"
-
-/* Compiled search parameters: built once, read-only, shared by all threads. */
-typedef struct jl_search_defs jl_search_defs_t;
-
-jl_rc jl_search_defs_new(jl_search_defs_t **out, jl_diag_t *d) JL_MUST_USE;
-void jl_search_defs_free(jl_search_defs_t *defs);
-/* The compiled expression of a parameter (NULL when it has none or it did not compile). */
-const jl_fp_expr_t *jl_search_defs_expr(const jl_search_defs_t *defs, const jl_searchparam_t *p);
-/* A fingerprint of the definitions: stored with the index so a change forces a reindex. */
-uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs);
 
 /*
  * Extracts the index rows of a resource of type `type`. Rows live in a.
@@ -75,8 +66,6 @@ int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_
 
 /* A composite key: the parameter's key, the earlier components' keys, and the last part. */
 int64_t jl_ix_key_combo(int64_t base, const int64_t *parts, size_t n, int64_t last);
-/* A parameter's position in its type's list (the bit of jl_ix_rows_t.present); -1 if none. */
-int jl_index_param_pos(jl_str_t type, const jl_searchparam_t *p);
 
 /* The implicit range of a decimal written as text ("1.50" → [1.495, 1.505)). false if not a number. */
 bool jl_ix_decimal_range(jl_str_t text, double *lo, double *hi, double *value);

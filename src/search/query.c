@@ -18,6 +18,7 @@
 
 typedef struct pctx {
 	jl_arena_t *a;
+	const jl_search_defs_t *defs;
 	jl_str_t base;       /* absolute references under it are local */
 	jl_diag_t *d;
 	bool strict;
@@ -433,7 +434,7 @@ static void chain(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t rest, jl_s
 		jl_str_t tt = jl_cstr(pi->sp->targets[i]);
 		if (pi->mod.n && !jl_str_eq(tt, pi->mod))
 			continue;
-		if (!jl_searchparam(tt, code))
+		if (!jl_search_param(p->defs, tt, code))
 			continue;
 		jl_sq_query_t *sub = jl_arena_calloc(p->a, 1, sizeof *sub);
 		if (!sub) {
@@ -572,7 +573,7 @@ static void missing(pctx_t *p, jl_sq_query_t *q, const pinfo_t *pi, jl_str_t v)
 		problem(p, pi->name, "value", ":missing takes true or false");
 		return;
 	}
-	int pos = jl_index_param_pos(pi->type, pi->sp);
+	int pos = jl_search_param_pos(p->defs, pi->type, pi->sp);
 	if (pos < 0) {
 		problem(p, pi->name, "not-supported", ":missing is not available for this parameter");
 		return;
@@ -601,7 +602,7 @@ static void has(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name, jl_st
 		problem(p, name, "not-found", "'%.*s' is not a resource type", JL_STR_FMT(src));
 		return;
 	}
-	const jl_searchparam_t *rp = jl_searchparam(src, ref);
+	const jl_searchparam_t *rp = jl_search_param(p->defs, src, ref);
 	if (!rp || rp->type != JL_SP_REFERENCE) {
 		problem(p, name, "not-found", "%.*s has no reference parameter '%.*s'", JL_STR_FMT(src), JL_STR_FMT(ref));
 		return;
@@ -669,7 +670,7 @@ static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name
 		c->nterms = ts.n;
 		return;
 	}
-	pi.sp = jl_searchparam(type.n ? type : JL_STR("Resource"), pi.code);
+	pi.sp = jl_search_param(p->defs, type.n ? type : JL_STR("Resource"), pi.code);
 	if (!pi.sp) {
 		problem(p, name, "not-found", "%.*s has no search parameter '%.*s'", type.n ? (int)type.n : 8,
 			type.n ? type.p : "Resource", JL_STR_FMT(pi.code));
@@ -797,7 +798,7 @@ static void sorts(pctx_t *p, jl_search_req_t *r, jl_str_t type, jl_str_t name, j
 			s[k++].by = JL_SQ_SORT_UPDATED;
 			continue;
 		}
-		const jl_searchparam_t *sp = type.n ? jl_searchparam(type, key) : NULL;
+		const jl_searchparam_t *sp = type.n ? jl_search_param(p->defs, type, key) : NULL;
 		if (!sp) {
 			problem(p, name, "not-found", "cannot sort by '%.*s': not a search parameter of %.*s", JL_STR_FMT(key),
 				type.n ? (int)type.n : 6, type.n ? type.p : "system");
@@ -839,7 +840,7 @@ static void include(pctx_t *p, jl_search_req_t *r, jl_str_t type, jl_str_t name,
 			return;
 		}
 		if (!jl_str_eqc(parts[1], "*")) {
-			inc.param = jl_searchparam(inc.source, parts[1]);
+			inc.param = jl_search_param(p->defs, inc.source, parts[1]);
 			if (!inc.param || inc.param->type != JL_SP_REFERENCE) {
 				problem(p, name, "not-found", "%.*s has no reference parameter '%.*s'", JL_STR_FMT(inc.source),
 					JL_STR_FMT(parts[1]));
@@ -898,7 +899,7 @@ static bool transport_param(jl_str_t k)
 jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *params, size_t n, bool strict,
 		      const jl_search_cfg_t *cfg, jl_search_req_t *r, jl_diag_t *d)
 {
-	pctx_t p = {.a = a, .d = d, .strict = strict, .base = cfg->base};
+	pctx_t p = {.a = a, .d = d, .strict = strict, .base = cfg->base, .defs = cfg->defs};
 	memset(r, 0, sizeof *r);
 	r->q.type = type;
 	r->q.count = cfg->page_default ? cfg->page_default : 20;

@@ -24,6 +24,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "fhir/searchparam.h"
+#include "search/defs.h"
 #include "store/store.h"
 
 typedef struct jl_search_pair {
@@ -44,6 +45,7 @@ typedef struct jl_include {
 } jl_include_t;
 
 typedef struct jl_search_cfg {
+	const jl_search_defs_t *defs;  /* the search parameters (generated and custom) */
 	jl_str_t base;                 /* this server's base URL: absolute references to it are local */
 	uint32_t page_default;         /* _count when not given (default 20) */
 	uint32_t page_max;             /* largest _count honoured (default 1000) */

@@ -295,6 +295,8 @@ typedef struct wbody {
 enum { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
 
 /* One write() call; lives on the caller's stack while the caller waits. */
+struct sq;
+
 typedef struct wcall {
 	struct wcall *prev, *next;
 	jl_write_t *w;
@@ -307,6 +309,8 @@ typedef struct wcall {
 	pthread_cond_t cv;        /* sync calls: the caller waits on it */
 	jl_write_done_fn done;    /* async calls: called by the writer instead; the call is heap-owned */
 	void *arg;
+	jl_rc (*exec)(struct sq *s, void *arg); /* maintenance run alone on the writer (reindex), instead of writes */
+	void *exec_arg;
 } wcall_t;
 
 typedef struct sq {
@@ -319,6 +323,7 @@ typedef struct sq {
 	sqlite3 *wdb;
 	sqlite3_stmt *ws[W_COUNT];
 	jl__sqix_t *wix; /* index row statements */
+	ZSTD_DCtx *wdctx; /* the writer's decompression context (reindex) */
 	jl__sqs_t *search; /* search executor: its connections and cursors */
 	tcache_t *wtypes;
 	int64_t last_us;  /* last instant assigned */
@@ -1296,14 +1301,16 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 	}
 
 	if (w->index) {
-		if (found && !was_deleted && w->ix_old)
+		/* Old rows go now; new ones are queued and inserted, sorted, when the group ends. */
+		if (found && !was_deleted && w->ix_old) {
 			rc = jl__sqix_remove(s->wix, rid, w->ix_old, &src);
-		if (!rc && !del && w->ix)
-			rc = jl__sqix_add(s->wix, rid, w->ix, &src);
-		if (rc) {
-			rc = db_fail(s, s->wdb, src, "index rows");
-			goto out;
+			if (rc) {
+				rc = db_fail(s, s->wdb, src, "index rows");
+				goto out;
+			}
 		}
+		if (!del && w->ix && (rc = jl__sqix_defer(s->wix, rid, w->ix)) != JL_OK)
+			goto out;
 	}
 
 	w->ver = ver;
@@ -1331,12 +1338,14 @@ static bool run_call(sq_t *s, wcall_t *c, bool *group_new_type)
 		ok = false;
 		goto out;
 	}
+	size_t mark = jl__sqix_mark(s->wix);
 	for (i = 0; i < c->n; i++) {
 		rc = apply(s, &c->w[i], &c->b[i], &new_type);
 		if (rc)
 			break;
 	}
 	if (rc) {
+		jl__sqix_truncate(s->wix, mark); /* its queued index rows roll back with it */
 		for (size_t j = 0; j < c->n; j++)
 			clear_out(&c->w[j]);
 		c->w[i].rc = rc;
@@ -1420,12 +1429,20 @@ static void run_group(sq_t *s, wcall_t *head)
 		if (c->rc != JL_ETIMEOUT)
 			ok = run_call(s, c, &new_type);
 	if (ok) {
+		jl_rc irc = jl__sqix_flush(s->wix, &src);
+		if (irc) {
+			(void)db_fail(s, s->wdb, src, "index rows");
+			ok = false;
+		}
+	}
+	if (ok) {
 		src = run(s->ws[W_COMMIT]);
 		if (src != SQLITE_OK) {
 			(void)db_fail(s, s->wdb, src, "commit");
 			ok = false;
 		}
 	}
+	jl__sqix_clear(s->wix);
 	atomic_fetch_add(&s->groups, 1);
 	atomic_fetch_add(&s->calls, live);
 	atomic_fetch_add(&s->writes, nw);
@@ -1485,7 +1502,8 @@ static void *writer_main(void *arg)
 		wcall_t *head = s->qhead, *last = head;
 		size_t nw = head->n;
 		last->state = CALL_RUNNING;
-		while (last->next && nw + last->next->n <= (size_t)s->group_max) {
+		/* A maintenance call runs alone; writes queued after it wait for it. */
+		while (!head->exec && last->next && !last->next->exec && nw + last->next->n <= (size_t)s->group_max) {
 			last = last->next;
 			last->state = CALL_RUNNING;
 			nw += last->n;
@@ -1498,7 +1516,10 @@ static void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->qmu);
 
-		run_group(s, head);
+		if (head->exec)
+			head->rc = head->exec(s, head->exec_arg);
+		else
+			run_group(s, head);
 
 		pthread_mutex_lock(&s->qmu);
 		wcall_t *async = NULL;
@@ -1825,7 +1846,7 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 			   NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_exec(s->wdb,
-				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;"
+				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -98304; PRAGMA wal_autocheckpoint = 8000;"
 				   " PRAGMA journal_size_limit = 67108864",
 				   NULL, NULL, NULL);
 	if (src != SQLITE_OK) {
@@ -1887,6 +1908,7 @@ static void destroy(sq_t *s)
 		for (int i = 0; i < W_COUNT; i++)
 			sqlite3_finalize(s->ws[i]);
 		jl__sqix_free(s->wix);
+		ZSTD_freeDCtx(s->wdctx);
 		/* Fold the WAL back into the main file so the directory is one file at rest. */
 		int src = s->ours ? sqlite3_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL)
 				  : SQLITE_OK;
@@ -2041,6 +2063,57 @@ int64_t jl__store_sqlite_commits(jl_store_t *st_)
 	return atomic_load(&((sq_t *)st_)->commits);
 }
 
+typedef struct reindex_job {
+	jl_reindex_fn fn;
+	void *arg;
+	jl_progress_fn progress;
+	void *parg;
+} reindex_job_t;
+
+static jl_rc run_reindex(sq_t *s, void *arg)
+{
+	reindex_job_t *j = arg;
+	tc_clear(s->wtypes);
+	return jl__sqix_reindex(s->wdb, s->wix, &s->wdctx, j->fn, j->arg, j->progress, j->parg);
+}
+
+/* Runs fn alone on the writer thread and waits for it (like a write call). */
+static jl_rc writer_exec(sq_t *s, jl_rc (*fn)(sq_t *, void *), void *arg)
+{
+	wcall_t c;
+	memset(&c, 0, sizeof c);
+	c.exec = fn;
+	c.exec_arg = arg;
+	if (pthread_cond_init(&c.cv, &s->cattr) != 0)
+		return JL_ENOMEM;
+	pthread_mutex_lock(&s->qmu);
+	jl_rc rc = JL_OK;
+	if (s->closing) {
+		rc = JL_EBUSY;
+	} else {
+		c.state = CALL_QUEUED;
+		c.prev = s->qtail;
+		if (s->qtail)
+			s->qtail->next = &c;
+		else
+			s->qhead = &c;
+		s->qtail = &c;
+		pthread_cond_signal(&s->qcv);
+		while (c.state != CALL_DONE)
+			pthread_cond_wait(&c.cv, &s->qmu);
+		rc = c.rc;
+	}
+	pthread_mutex_unlock(&s->qmu);
+	pthread_cond_destroy(&c.cv);
+	return rc;
+}
+
+static jl_rc sq_reindex(jl_store_t *st_, jl_reindex_fn fn, void *arg, jl_progress_fn progress, void *parg)
+{
+	reindex_job_t j = {fn, arg, progress, parg};
+	return writer_exec((sq_t *)st_, run_reindex, &j);
+}
+
 static jl_rc sq_search(jl_store_t *st_, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d)
 {
 	return jl__sqs_search(((sq_t *)st_)->search, a, q, out, d);
@@ -2073,6 +2146,7 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.check = sq_check,
 	.search = sq_search,
 	.search_page = sq_search_page,
+	.reindex = sq_reindex,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 };

@@ -24,8 +24,18 @@ typedef struct jl__sqix jl__sqix_t;
 /* Prepares the statements on the writer connection. */
 jl_rc jl__sqix_new(sqlite3 *db, jl__sqix_t **out) JL_MUST_USE;
 void jl__sqix_free(jl__sqix_t *x);
-/* Inserts rows for rid (duplicates are ignored). Returns the failing SQLite code in *src. */
-jl_rc jl__sqix_add(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
+/*
+ * Index rows are inserted at the end of a group, all at once and sorted by
+ * key, so each B-tree is walked in order instead of at random: defer()
+ * queues a write's rows (they must stay valid until the group ends),
+ * mark()/truncate() drop those of a call that rolled back, flush() inserts
+ * the queue (duplicates are ignored), clear() forgets it after a failure.
+ */
+jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows);
+size_t jl__sqix_mark(const jl__sqix_t *x);
+void jl__sqix_truncate(jl__sqix_t *x, size_t mark);
+jl_rc jl__sqix_flush(jl__sqix_t *x, int *src);
+void jl__sqix_clear(jl__sqix_t *x);
 /* Removes exactly the given rows of rid. */
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
 
@@ -34,23 +44,22 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;" \
 	"CREATE TABLE ix_string(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL," \
 	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_string_r ON ix_string(k, rid);" \
 	"CREATE TABLE ix_uri(k INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL," \
 	" PRIMARY KEY(k, v, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_uri_r ON ix_uri(k, rid);" \
 	"CREATE TABLE ix_ref(k INTEGER NOT NULL, target INTEGER NOT NULL, rid INTEGER NOT NULL," \
 	" PRIMARY KEY(k, target, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_ref_r ON ix_ref(k, rid);" \
 	"CREATE TABLE ix_date(k INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL," \
 	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
 	"CREATE INDEX ix_date_r ON ix_date(k, rid);" \
-	"CREATE TABLE ix_number(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL," \
-	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_number_r ON ix_number(k, rid);" \
-	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rid INTEGER NOT NULL," \
-	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_quantity_r ON ix_quantity(k, rid);" \
+	"CREATE TABLE ix_number(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
+	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
+	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
+	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
 	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+
+/* The index rebuild, run on the writer connection (see jl_store_ops_t.reindex). */
+jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_fn fn, void *arg,
+		       jl_progress_fn progress, void *parg);
 
 /* ---- search (sqlite_search.c) ---- */
 typedef struct jl__sqs jl__sqs_t;

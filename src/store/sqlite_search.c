@@ -433,13 +433,18 @@ static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
 		putf(q, " AND %s.rid = r.rid)", x);
 		break;
 	case JL_SQ_RANGE:
-		putf(q, "EXISTS (SELECT 1 FROM %s %s INDEXED BY %s_r WHERE %s.k = ", tables[t->table], x, tables[t->table], x),
-			bi(q, t->k);
+		/* dates probe their (k, rid) index; numbers and quantities are keyed (k, rid, lo, hi) */
+		if (t->table == JL_IX_DATE)
+			putf(q, "EXISTS (SELECT 1 FROM ix_date %s INDEXED BY ix_date_r WHERE %s.k = ", x, x);
+		else
+			putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x);
+		bi(q, t->k);
 		putf(q, " AND %s.rid = r.rid AND ", x), range_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_TEXT:
-		putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x), bi(q, t->k);
-		putf(q, " AND %s.rid = r.rid AND ", x), text_pred(q, x, t), put(q, ")");
+		/* text conditions are selective: their rid set is built once (SQLite materialises IN) */
+		putf(q, "r.rid IN (SELECT %s.rid FROM %s %s WHERE %s.k = ", x, tables[t->table], x, x), bi(q, t->k);
+		put(q, " AND "), text_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_REF:
 		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);

@@ -250,6 +250,10 @@ typedef struct jl_sq_page {
 	jl_str_t plan;       /* explain: the plan in words and SQL */
 } jl_sq_page_t;
 
+/* Rebuilding the search index: the rows of one live version (NULL: none). */
+typedef jl_rc (*jl_reindex_fn)(void *arg, jl_arena_t *a, const jl_version_t *v, const jl_ix_rows_t **rows);
+typedef void (*jl_progress_fn)(void *arg, int64_t done, int64_t total);
+
 typedef struct jl_store_ops {
 	const char *name;
 	/* Waits for queued writes, checkpoints and closes. NULL-safe. */
@@ -293,6 +297,13 @@ typedef struct jl_store_ops {
 	/* Another page of a search by its cursor. JL_EGONECURSOR when it expired or never existed. */
 	jl_rc (*search_page)(jl_store_t *s, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out);
 	/* Stored value of a setting (JL_ENOTFOUND if unset), and setting one (a write of its own). */
+	/*
+	 * Rebuilds the search index: empties every index table, then asks fn
+	 * for the rows of each live resource's current version and stores
+	 * them, in batches of one transaction each. Runs on the writer; other
+	 * writes wait for it. Cursors opened before it see the old index.
+	 */
+	jl_rc (*reindex)(jl_store_t *s, jl_reindex_fn fn, void *arg, jl_progress_fn progress, void *parg);
 	jl_rc (*meta_get)(jl_store_t *s, jl_arena_t *a, const char *key, jl_str_t *value);
 	jl_rc (*meta_set)(jl_store_t *s, const char *key, jl_str_t value);
 } jl_store_ops_t;

@@ -635,7 +635,6 @@ static bool contains_item(fp_ev_t *ev, const jl_fp_coll_t *c, const jl_fp_item_t
 	return false;
 }
 
-jl_rc jl__fp_union(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *a, const jl_fp_coll_t *b, jl_fp_coll_t *out);
 jl_rc jl__fp_union(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *a, const jl_fp_coll_t *b, jl_fp_coll_t *out)
 {
 	fp_vec_t v = {0};
@@ -813,8 +812,6 @@ static jl_rc eval_arith(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *l, 
 			x = a.s;
 		if (r->n)
 			y = b.s;
-		goto concat;
-	concat:
 		if (x.n + y.n > FP_MAX_STRING)
 			return jl__fp_err(ev, n, JL_ETOOBIG, "string longer than %u bytes", FP_MAX_STRING);
 		{

@@ -153,8 +153,6 @@ static jl_rc arg_int(fp_ev_t *ev, const fp_node_t *n, int i, const fp_scope_t *s
 	return JL_OK;
 }
 
-jl_rc jl__fp_union(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *a, const jl_fp_coll_t *b, jl_fp_coll_t *out);
-
 /* A set over the items of c. */
 static jl_rc set_of(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *c, fp_hset_t *s)
 {

@@ -202,6 +202,10 @@ bool jl__fp_hset_has(fp_ev_t *ev, const fp_hset_t *s, const jl_fp_item_t *items,
 /* Adds position pos of items[] (hash h); grows the table as needed. */
 jl_rc jl__fp_hset_add(fp_ev_t *ev, fp_hset_t *s, const jl_fp_item_t *items, size_t pos, uint64_t h) JL_MUST_USE;
 
+/* a | b: the items of both, without duplicates (=). */
+jl_rc jl__fp_union(fp_ev_t *ev, const fp_node_t *n, const jl_fp_coll_t *a, const jl_fp_coll_t *b,
+		   jl_fp_coll_t *out) JL_MUST_USE;
+
 /* Children of a NODE (children()), appended to v. */
 jl_rc jl__fp_children(fp_ev_t *ev, const fp_node_t *n, const jl_fp_item_t *it, fp_vec_t *v) JL_MUST_USE;
 /* Member `name` of each item (path navigation). */

@@ -245,7 +245,7 @@ static int run_suite(const char *filter)
 		return 1;
 	}
 	group_stat_t groups[160];
-	int ngroups = 0, pass = 0, skip = 0, fail = 0, total = 0;
+	int ngroups = 0, pass = 0, skip = 0, fail = 0, total = 0, v21 = 0, v21pass = 0;
 	static char fails[200000];
 	size_t fo = 0;
 	for (uint32_t ci = 0; ci < cases->n; ci++) {
@@ -343,9 +343,12 @@ static int run_suite(const char *filter)
 				ok = found;
 			}
 		}
+		bool is21 = jl_str_eqc(sget(c, "version"), "2.1.0");
+		v21 += is21;
 		if (ok) {
 			g->pass++;
 			pass++;
+			v21pass += is21;
 			if (verbose)
 				printf("ok - %.*s: %.*s => %s\n", (int)name.n, name.p, (int)expr.n, expr.p, got);
 		} else {
@@ -365,7 +368,8 @@ static int run_suite(const char *filter)
 		       groups[i].total, groups[i].skip ? " (some skipped: unsupported)" : "");
 	if (fo)
 		printf("\nfailing cases:\n%s", fails);
-	printf("\nfhirpath suite: %d passed, %d skipped (unsupported), %d failed of %d\n", pass, skip, fail, total);
+	printf("\n(of which FHIRPath 2.1 features, version=\"2.1.0\": %d passed of %d)\n", v21pass, v21);
+	printf("fhirpath suite: %d passed, %d skipped (unsupported), %d failed of %d\n", pass, skip, fail, total);
 	jl_arena_free(fa);
 	return fail ? 1 : 0;
 }

@@ -681,6 +681,25 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 }
 
 
+/* A stored version as a tree, exactly as a read would return it. */
+static jl_rc version_tree(jl_arena_t *a, const jl_version_t *v, jl_json_t **out)
+{
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_STORE, 0);
+	jl_rc rc = jl_fhir_body_assemble(&b, v->type, v->id, v->ver, v->updated_us, v->body, v->body_meta);
+	jl_str_t text = rc ? JL_STR_NULL : jl_arena_str(a, jl_buf_str(&b));
+	jl_buf_dispose(&b);
+	if (rc)
+		return rc;
+	if (!text.p)
+		return JL_ENOMEM;
+	jl_json_err_t e;
+	jl_json_opts_t o = {.max_depth = 256};
+	if (jl_json_parse(a, text.p, text.n, &o, out, &e) != JL_OK)
+		return JL_EIO; /* we wrote it: it must parse */
+	return JL_OK;
+}
+
 jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w)
 {
 	w->index = true;
@@ -697,21 +716,10 @@ jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena
 	w->ix_old_ver = v.ver;
 	if (v.deleted)
 		return JL_OK;
-	/* The stored version as a tree, exactly as a read would return it. */
-	jl_buf_t b;
-	jl_buf_init(&b, JL_MEM_STORE, 0);
-	rc = jl_fhir_body_assemble(&b, v.type, v.id, v.ver, v.updated_us, v.body, v.body_meta);
-	jl_str_t text = rc ? JL_STR_NULL : jl_arena_str(a, jl_buf_str(&b));
-	jl_buf_dispose(&b);
+	jl_json_t *old;
+	rc = version_tree(a, &v, &old);
 	if (rc)
 		return rc;
-	if (!text.p)
-		return JL_ENOMEM;
-	jl_json_t *old;
-	jl_json_err_t e;
-	jl_json_opts_t o = {.max_depth = 256};
-	if (jl_json_parse(a, text.p, text.n, &o, &old, &e) != JL_OK)
-		return JL_EIO; /* we wrote it: it must parse */
 	const jl_fhir_type_t *t = jl_fhir_resource(w->type);
 	if (!t)
 		return JL_EINVAL;
@@ -739,4 +747,61 @@ jl_rc jl_index_prepare_write(const jl_search_defs_t *defs, jl_store_t *s, jl_are
 		w->ix = rows;
 	}
 	return jl_index_refresh_old(defs, s, a, w);
+}
+
+/* ---- sort keys ------------------------------------------------------------- */
+
+static void key_candidate(jl_str_t v, bool desc, jl_str_t *best)
+{
+	if (!v.n)
+		return;
+	int c = best->p ? jl_str_cmp(v, *best) : 0;
+	if (!best->p || (desc ? c > 0 : c < 0))
+		*best = v;
+}
+
+static void key_codings(const jl_json_t *arr, bool desc, jl_str_t *best)
+{
+	if (jl_json_is(arr, JL_JSON_ARRAY))
+		for (uint32_t i = 0; i < arr->n; i++)
+			key_candidate(member_str(&arr->u.a[i], "code"), desc, best);
+}
+
+/* The values a token or reference element sorts by: codes, identifier and contact values, references. */
+static void key_item(const jl_fp_item_t *it, uint8_t sptype, bool desc, jl_str_t *best)
+{
+	const char *n = tname(it);
+	if (is_primitive(it))
+		key_candidate(prim_text(it), desc, best);
+	else if (!strcmp(n, "Coding"))
+		key_candidate(member_str(it->node, "code"), desc, best);
+	else if (!strcmp(n, "CodeableConcept"))
+		key_codings(jl_json_get(it->node, "coding"), desc, best);
+	else if (!strcmp(n, "Identifier") || !strcmp(n, "ContactPoint"))
+		key_candidate(member_str(it->node, "value"), desc, best);
+	else if (!strcmp(n, "Reference") && sptype == JL_SP_REFERENCE)
+		key_candidate(member_str(it->node, "reference"), desc, best);
+}
+
+jl_rc jl_index_sort_key(const void *arg, jl_arena_t *a, const jl_version_t *v, jl_str_t param, bool desc,
+			jl_str_t *key)
+{
+	const jl_search_defs_t *defs = arg;
+	*key = JL_STR_NULL;
+	const jl_searchparam_t *p = jl_search_param(defs, v->type, param);
+	const jl_fp_expr_t *e = p ? jl_search_defs_expr(defs, p) : NULL;
+	const jl_fhir_type_t *t = jl_fhir_resource(v->type);
+	if (!e || !t || v->deleted)
+		return JL_OK; /* no expression (or nothing to evaluate): no key, sorts last */
+	jl_json_t *res;
+	jl_rc rc = version_tree(a, v, &res);
+	if (rc)
+		return rc;
+	jl_fp_coll_t c;
+	rc = jl_fp_eval(a, e, res, t, NULL, &c, NULL);
+	if (rc)
+		return rc == JL_ENOMEM ? rc : JL_OK; /* as extraction does: a failing expression gives no value */
+	for (size_t i = 0; i < c.n; i++)
+		key_item(&c.items[i], p->type, desc, key);
+	return JL_OK;
 }

@@ -50,6 +50,15 @@ jl_rc jl_index_prepare_write(const jl_search_defs_t *defs, jl_store_t *s, jl_are
 /* Only the replaced version's rows (after JL_ESTALE, when the new rows are already set). */
 jl_rc jl_index_refresh_old(const jl_search_defs_t *defs, jl_store_t *s, jl_arena_t *a, jl_write_t *w) JL_MUST_USE;
 
+/*
+ * The sort key of a stored version for a token or reference parameter (a
+ * jl_sq_key_fn; arg is the jl_search_defs_t): its lowest code, identifier
+ * value or reference for an ascending sort, the highest for a descending
+ * one, compared as bytes.
+ */
+jl_rc jl_index_sort_key(const void *arg, jl_arena_t *a, const jl_version_t *v, jl_str_t param, bool desc,
+			jl_str_t *key) JL_MUST_USE;
+
 /* ---- keys (shared with query.c) ---- */
 
 /* A token value: system may be empty ("no system"). */

@@ -811,6 +811,14 @@ static void sorts(pctx_t *p, jl_search_req_t *r, jl_str_t type, jl_str_t name, j
 		case JL_SP_QUANTITY: s[k].by = JL_SQ_SORT_NUMBER, s[k].table = JL_IX_QUANTITY; break;
 		case JL_SP_STRING: s[k].by = JL_SQ_SORT_TEXT, s[k].table = JL_IX_STRING; break;
 		case JL_SP_URI: s[k].by = JL_SQ_SORT_TEXT, s[k].table = JL_IX_URI; break;
+		case JL_SP_TOKEN:
+		case JL_SP_REFERENCE:
+			/* The index holds hashes of these: the store computes keys from the matches. */
+			s[k].by = JL_SQ_SORT_KEY;
+			s[k].param = jl_arena_str(p->a, key);
+			s[k].key = jl_index_sort_key;
+			s[k].key_arg = p->defs;
+			break;
 		default:
 			problem(p, name, "not-supported", "sorting by a %s parameter ('%.*s') is not supported",
 				jl_sp_type_name((jl_sp_type)sp->type), JL_STR_FMT(key));

@@ -39,6 +39,7 @@
 #define EST_SLOTS 1024
 #define MAX_BINDS 30000
 #define MAX_DEPTH 6          /* chains and _has nested this deep at most */
+#define MAX_KEYSORT 100000   /* matches sorted by a computed key (token, reference) at most */
 
 static const char *const tables[JL_IX_NTABLES] = {
 	"ix_token", "ix_string", "ix_uri", "ix_ref", "ix_date", "ix_number", "ix_quantity", "ix_composite",
@@ -54,16 +55,29 @@ typedef struct sconn {
 } sconn_t;
 
 typedef struct bindv {
-	char t; /* 'i' int64, 'd' double, 's' text */
+	char t; /* 'i' int64, 'd' double, 's' text, 'p' pointer (a key sort's context) */
 	int64_t i;
 	double d;
 	jl_str_t s;
+	void *p;
 } bindv_t;
+
+/* What jl_sortkey() needs: the sort, the connection's decompressor, scratch memory. */
+typedef struct keyctx {
+	const jl_sq_sort_t *s;
+	ZSTD_DCtx **dctx;
+	jl_arena_t *scratch;
+	jl_rc rc;            /* the first failure, reported instead of SQLite's */
+} keyctx_t;
+
+#define KEYCTX_TAG "jl_sortkey"
 
 typedef struct cursor {
 	char id[33];
 	sconn_t *c;            /* holds the open read transaction */
 	char *sql;             /* page statement; its last two parameters are LIMIT and OFFSET */
+	int64_t *rids;         /* or, for key sorts, every match in order (pages are slices) */
+	size_t nrids;
 	bindv_t *binds;        /* copies (text owned by `mem`) */
 	uint32_t nb;
 	uint32_t count;
@@ -108,6 +122,46 @@ static void sql_bit(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, res);
 }
 
+/*
+ * jl_sortkey(ctx, type, lid, ver, updated, meta, enc, body): the sort key of
+ * one version, computed by the caller's function (see jl_sq_key_fn).
+ */
+static void sql_sortkey(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	keyctx_t *k = sqlite3_value_pointer(argv[0], KEYCTX_TAG);
+	if (!k) {
+		sqlite3_result_error(ctx, "jl_sortkey: no context", -1);
+		return;
+	}
+	if (!k->scratch && !(k->scratch = jl_arena_new(16384, 0))) {
+		k->rc = JL_ENOMEM;
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	jl_version_t v = {
+		.type = jl_str((const char *)sqlite3_value_text(argv[1]), (size_t)sqlite3_value_bytes(argv[1])),
+		.id = jl_str((const char *)sqlite3_value_text(argv[2]), (size_t)sqlite3_value_bytes(argv[2])),
+		.ver = sqlite3_value_int64(argv[3]),
+		.updated_us = sqlite3_value_int64(argv[4]),
+		.body_meta = (uint32_t)sqlite3_value_int64(argv[5]),
+	};
+	jl_str_t key = JL_STR_NULL;
+	jl_rc rc = jl__sq_decode(k->dctx, k->scratch, sqlite3_value_int(argv[6]), sqlite3_value_blob(argv[7]),
+				 (size_t)sqlite3_value_bytes(argv[7]), &v.body);
+	if (!rc)
+		rc = k->s->key(k->s->key_arg, k->scratch, &v, k->s->param, k->s->desc, &key);
+	if (rc) {
+		if (!k->rc)
+			k->rc = rc;
+		sqlite3_result_error(ctx, "jl_sortkey: the key could not be computed", -1);
+	} else if (key.p) {
+		sqlite3_result_text64(ctx, key.p, key.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+	} else {
+		sqlite3_result_null(ctx);
+	}
+	jl_arena_reset(k->scratch);
+}
+
 static void conn_free(sconn_t *c)
 {
 	if (!c)
@@ -128,6 +182,7 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	    sqlite3_exec(c->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "jl_bit", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_bit, NULL,
 				    NULL) != SQLITE_OK ||
+	    sqlite3_create_function(c->db, "jl_sortkey", 8, SQLITE_UTF8, NULL, sql_sortkey, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, load_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->load, NULL) != SQLITE_OK) {
 		conn_free(c);
 		return JL_EIO;
@@ -222,7 +277,14 @@ typedef struct sqlb {
 	jl_rc rc;
 	int depth;
 	int alias;             /* counter for subquery aliases */
+	sconn_t *c;            /* the connection the statement is for (key sorts use its decompressor) */
 } sqlb_t;
+
+static void free_keyctx(void *arg)
+{
+	keyctx_t *k = arg;
+	jl_arena_free(k->scratch);
+}
 
 static void put(sqlb_t *q, const char *s)
 {
@@ -270,6 +332,15 @@ static void bi(sqlb_t *q, int64_t v)
 	if (b) {
 		b->t = 'i';
 		b->i = v;
+	}
+}
+
+static void bp(sqlb_t *q, void *p)
+{
+	bindv_t *b = nb(q);
+	if (b) {
+		b->t = 'p';
+		b->p = p;
 	}
 }
 
@@ -616,6 +687,25 @@ static void sort_expr(sqlb_t *q, const jl_sq_sort_t *s)
 	switch (s->by) {
 	case JL_SQ_SORT_ID: put(q, "r.lid"); break;
 	case JL_SQ_SORT_UPDATED: put(q, "r.updated"); break;
+	case JL_SQ_SORT_KEY: {
+		keyctx_t *k = jl_arena_calloc(q->a, 1, sizeof *k);
+		if (!k) {
+			q->rc = JL_ENOMEM;
+			return;
+		}
+		k->s = s;
+		k->dctx = &q->c->dctx;
+		if (jl_arena_on_free(q->a, free_keyctx, k) != JL_OK) {
+			q->rc = JL_ENOMEM;
+			return;
+		}
+		put(q, "(SELECT jl_sortkey(");
+		bp(q, k);
+		putf(q, ", t%d.name, r.lid, v%d.ver, v%d.updated, v%d.meta, v%d.enc, v%d.body) FROM ver v%d"
+			" JOIN rtype t%d ON t%d.id = r.type WHERE v%d.updated = r.updated)",
+		     a, a, a, a, a, a, a, a, a, a);
+		break;
+	}
 	default: {
 		const char *col = s->by == JL_SQ_SORT_TEXT ? "v" : s->desc ? "hi" : "lo";
 		putf(q, "(SELECT %s(o%d.%s) FROM %s o%d WHERE o%d.k = ", s->desc ? "max" : "min", a, col,
@@ -666,6 +756,7 @@ static int bind_all(sqlite3_stmt *st, const bindv_t *b, uint32_t n)
 		switch (b[i].t) {
 		case 'i': e = sqlite3_bind_int64(st, (int)i + 1, b[i].i); break;
 		case 'd': e = sqlite3_bind_double(st, (int)i + 1, b[i].d); break;
+		case 'p': e = sqlite3_bind_pointer(st, (int)i + 1, b[i].p, KEYCTX_TAG, NULL); break;
 		default: e = sqlite3_bind_text64(st, (int)i + 1, b[i].s.p ? b[i].s.p : "", b[i].s.n, SQLITE_STATIC, SQLITE_UTF8);
 		}
 		if (e != SQLITE_OK)
@@ -796,30 +887,33 @@ static jl_rc load_version(sconn_t *c, jl_arena_t *a, int64_t rid, jl_version_t *
 	return rc;
 }
 
-/* Runs the page statement for page `page` of `count` items (+1 to learn whether more exist). */
-static jl_rc run_page(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, uint32_t nb, uint32_t count,
-		      uint32_t page, jl_sq_page_t *out, jl_diag_t *d)
+/* Runs the page statement with LIMIT `limit` OFFSET `offset`; the rids in order into an arena array. */
+static jl_rc run_rids(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, uint32_t nb, size_t limit,
+		      int64_t offset, int64_t **rids, size_t *n, jl_diag_t *d)
 {
+	*n = 0;
+	*rids = jl_arena_alloc(a, (limit ? limit : 1) * sizeof **rids);
+	if (!*rids)
+		return JL_ENOMEM;
 	sqlite3_stmt *st = NULL;
 	int e = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
 	if (e != SQLITE_OK)
 		return sql_fail(c->db, e, d, "prepare");
-	b[nb - 2].i = (int64_t)count + 1;
-	b[nb - 1].i = (int64_t)page * count;
+	b[nb - 2].i = (int64_t)limit;
+	b[nb - 1].i = offset;
 	e = bind_all(st, b, nb);
-	int64_t *rids = jl_arena_alloc(a, ((size_t)count + 1) * sizeof *rids);
-	size_t n = 0;
-	jl_rc rc = JL_OK;
-	if (!rids)
-		rc = JL_ENOMEM;
-	if (!rc && e == SQLITE_OK)
-		while (n < (size_t)count + 1 && (e = sqlite3_step(st)) == SQLITE_ROW)
-			rids[n++] = sqlite3_column_int64(st, 0);
-	if (!rc && e != SQLITE_DONE && e != SQLITE_ROW && e != SQLITE_OK)
-		rc = sql_fail(c->db, e, d, "page");
+	if (e == SQLITE_OK)
+		while (*n < limit && (e = sqlite3_step(st)) == SQLITE_ROW)
+			(*rids)[(*n)++] = sqlite3_column_int64(st, 0);
+	jl_rc rc = e == SQLITE_DONE || e == SQLITE_ROW || e == SQLITE_OK ? JL_OK : sql_fail(c->db, e, d, "page");
 	sqlite3_finalize(st);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+/* Page `page` of `count` items out of n rids (n may hold one more, to tell whether more exist). */
+static jl_rc load_items(sconn_t *c, jl_arena_t *a, const int64_t *rids, size_t n, uint32_t count, uint32_t page,
+			jl_sq_page_t *out)
+{
 	out->more = n > count;
 	if (out->more)
 		n = count;
@@ -827,13 +921,36 @@ static jl_rc run_page(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, ui
 	if (!out->items)
 		return JL_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		rc = load_version(c, a, rids[i], &out->items[i]);
+		jl_rc rc = load_version(c, a, rids[i], &out->items[i]);
 		if (rc)
 			return rc;
 	}
 	out->n = n;
 	out->page = page;
 	return JL_OK;
+}
+
+/* Runs the page statement for page `page` of `count` items (+1 to learn whether more exist). */
+static jl_rc run_page(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, uint32_t nb, uint32_t count,
+		      uint32_t page, jl_sq_page_t *out, jl_diag_t *d)
+{
+	int64_t *rids;
+	size_t n;
+	jl_rc rc = run_rids(c, a, sql, b, nb, (size_t)count + 1, (int64_t)page * count, &rids, &n, d);
+	return rc ? rc : load_items(c, a, rids, n, count, page, out);
+}
+
+/* A slice of a cursor's materialised order. */
+static jl_rc slice_page(sconn_t *c, jl_arena_t *a, const int64_t *rids, size_t nrids, uint32_t count,
+			uint32_t page, jl_sq_page_t *out)
+{
+	size_t from = (size_t)page * count;
+	if (from > nrids)
+		from = nrids;
+	size_t n = nrids - from;
+	if (n > (size_t)count + 1)
+		n = (size_t)count + 1;
+	return load_items(c, a, rids + from, n, count, page, out);
 }
 
 static jl_rc run_count(sconn_t *c, const char *sql, const bindv_t *b, uint32_t nb, int64_t *out, jl_diag_t *d)
@@ -900,7 +1017,7 @@ static void sweep_locked(jl__sqs_t *x, bool room)
 
 /* Keeps the connection's open snapshot as a cursor; on success the cursor owns c. */
 static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_t *b, uint32_t nb,
-			 const jl_sq_query_t *sq, jl_arena_t *a, jl_sq_page_t *out)
+			 const int64_t *rids, size_t nrids, const jl_sq_query_t *sq, jl_arena_t *a, jl_sq_page_t *out)
 {
 	cursor_t *k = jl_calloc(JL_MEM_STORE, 1, sizeof *k);
 	if (!k)
@@ -912,8 +1029,19 @@ static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_
 		cursor_free(k);
 		return JL_ENOMEM;
 	}
+	if (rids) {
+		k->rids = jl_arena_alloc(k->mem, (nrids ? nrids : 1) * sizeof *rids);
+		if (!k->rids) {
+			cursor_free(k);
+			return JL_ENOMEM;
+		}
+		memcpy(k->rids, rids, nrids * sizeof *rids);
+		k->nrids = nrids;
+	}
 	for (uint32_t i = 0; i < nb; i++) {
 		k->binds[i] = b[i];
+		if (b[i].t == 'p')
+			k->binds[i].p = NULL; /* the key sort's context dies with the request: pages are slices */
 		if (b[i].t == 's') {
 			k->binds[i].s = jl_arena_str(k->mem, b[i].s);
 			if (!k->binds[i].s.p && b[i].s.n) {
@@ -945,6 +1073,14 @@ static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_
 	return JL_OK;
 }
 
+static bool has_key_sort(const jl_sq_query_t *sq)
+{
+	for (uint32_t i = 0; i < sq->nsorts; i++)
+		if (sq->sorts[i].by == JL_SQ_SORT_KEY)
+			return true;
+	return false;
+}
+
 jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq_page_t *out, jl_diag_t *d)
 {
 	memset(out, 0, sizeof *out);
@@ -956,7 +1092,7 @@ jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq
 	jl_rc rc = conn_get(x, &c);
 	if (rc)
 		return rc;
-	sqlb_t q = {.a = a};
+	sqlb_t q = {.a = a, .c = c};
 	jl_buf_init(&q.sql, JL_MEM_STORE, 4 << 20);
 	int e = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
 	if (e != SQLITE_OK) {
@@ -991,12 +1127,26 @@ jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq
 		if (rc)
 			goto out;
 	}
-	if (sq->count) {
+	int64_t *rids = NULL;
+	size_t nrids = 0;
+	if (has_key_sort(sq)) {
+		/* Computed keys: sort every match once now; later pages are slices of that order. */
+		rc = run_rids(c, a, sql, b, nbinds, MAX_KEYSORT + 1, 0, &rids, &nrids, d);
+		if (!rc && nrids > MAX_KEYSORT) {
+			rc = JL_ETOOBIG;
+			if (d)
+				jl_diag_add(d, JL_SEV_ERROR, "too-costly", NULL,
+					    "sorting by a token or reference parameter is limited to %d matches; "
+					    "narrow the search or sort by another parameter", MAX_KEYSORT);
+		}
+		if (!rc && sq->count)
+			rc = slice_page(c, a, rids, nrids, sq->count, 0, out);
+	} else if (sq->count) {
 		rc = run_page(c, a, sql, b, nbinds, sq->count, 0, out, d);
-		if (rc)
-			goto out;
 	}
-	if (out->more && !sq->no_cursor && keep_cursor(x, c, sql, b, nbinds, sq, a, out) == JL_OK)
+	if (rc)
+		goto out;
+	if (out->more && !sq->no_cursor && keep_cursor(x, c, sql, b, nbinds, rids, nrids, sq, a, out) == JL_OK)
 		c = NULL; /* the cursor keeps the connection and its snapshot */
 out:
 	jl_buf_dispose(&q.sql);
@@ -1021,7 +1171,9 @@ jl_rc jl__sqs_page(jl__sqs_t *x, jl_arena_t *a, jl_str_t id, uint32_t page, jl_s
 	if (!k)
 		return JL_EGONECURSOR;
 	/* Page numbers are bounded: OFFSET count*page must stay in range. */
-	jl_rc rc = page > 1000000 ? JL_EINVAL : run_page(k->c, a, k->sql, k->binds, k->nb, k->count, page, out, NULL);
+	jl_rc rc = page > 1000000 ? JL_EINVAL
+		   : k->rids ? slice_page(k->c, a, k->rids, k->nrids, k->count, page, out)
+			     : run_page(k->c, a, k->sql, k->binds, k->nb, k->count, page, out, NULL);
 	out->estimate = k->estimate;
 	out->total = k->total;
 	out->cursor = jl_arena_str(a, jl_str(k->id, 32));

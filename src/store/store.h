@@ -218,13 +218,28 @@ typedef struct jl_sq_cond {
 
 typedef enum jl_sq_sort_by {
 	JL_SQ_SORT_ID = 1, JL_SQ_SORT_UPDATED, JL_SQ_SORT_DATE, JL_SQ_SORT_NUMBER, JL_SQ_SORT_TEXT,
+	JL_SQ_SORT_KEY, /* a key computed from each matching version by the caller's function */
 } jl_sq_sort_by;
+
+/*
+ * A sort key computed from a stored version (tokens and references, whose
+ * index rows hold hashes, not values): the lowest value of the parameter
+ * for an ascending sort, the highest for a descending one; JL_STR_NULL when
+ * the version has none (it sorts last). The key must be arena-owned or
+ * static. Such sorts read every match once, so the backend caps how many
+ * matches it sorts this way (JL_ETOOBIG beyond).
+ */
+typedef jl_rc (*jl_sq_key_fn)(const void *arg, jl_arena_t *a, const jl_version_t *v, jl_str_t param, bool desc,
+			      jl_str_t *key);
 
 typedef struct jl_sq_sort {
 	uint8_t by;          /* jl_sq_sort_by */
 	uint8_t table;       /* DATE, NUMBER, QUANTITY, STRING, URI for the parameter sorts */
 	bool desc;
 	int64_t k;
+	jl_str_t param;      /* KEY: the parameter's code, passed to key() */
+	jl_sq_key_fn key;    /* KEY */
+	const void *key_arg;
 } jl_sq_sort_t;
 
 typedef struct jl_sq_query {

@@ -425,7 +425,7 @@ test('lenient by default: unknown or malformed parameters are reported and left 
 });
 
 test('Prefer: handling=strict answers 400 naming the parameter', async () => {
-  for (const q of ['/Patient?nonsense=1', '/Patient?birthdate=notadate', '/Patient?family:foo=x', '/Patient?_sort=gender',
+  for (const q of ['/Patient?nonsense=1', '/Patient?birthdate=notadate', '/Patient?family:foo=x', '/Patient?_sort=nope',
     '/Patient?gender:above=x', '/Observation?value-quantity=abc', '/Patient?_count=-1', '/Patient?_include=Nope:x',
     '/Observation?code-value-quantity=8480-6', '/Patient?_summary=maybe', '/Patient?_total=always', '/Patient?_text=x']) {
     const r = await search(q, { Prefer: 'handling=strict' });
@@ -465,6 +465,41 @@ test('indexes follow updates and deletes', async () => {
   await req(srv, 'PUT', '/Patient/tmp-1', { body: { resourceType: 'Patient', id: 'tmp-1', name: [{ family: 'Sunli' }] } });
   await expectIds('/Patient?family=sunli', ['tmp-1']);
   await req(srv, 'DELETE', '/Patient/tmp-1');
+});
+
+test('_sort by token and reference parameters (codes, identifiers, references; missing values last)', async () => {
+  await expectIds('/Patient?_sort=gender,_id&_id=pat-1,pat-2,pat-3', ['pat-1', 'pat-2', 'pat-3'], { ordered: true });
+  await expectIds('/Patient?_sort=-gender,_id&_id=pat-1,pat-2,pat-3', ['pat-2', 'pat-3', 'pat-1'], { ordered: true });
+  await expectIds('/Observation?code=8480-6&_sort=status,_id', ['obs-6', 'obs-1', 'obs-2'], { ordered: true });
+  await expectIds('/Observation?code=8480-6&_sort=-status,-_id', ['obs-2', 'obs-1', 'obs-6'], { ordered: true });
+  // a CodeableConcept sorts by its codes; text only means no value
+  await expectIds('/Observation?subject=pat-1&_sort=code,-_id', ['obs-2', 'obs-1', 'obs-7'], { ordered: true });
+  // references sort as written; one given by identifier only has no reference and comes last either way
+  await expectIds('/Observation?code=8462-4&_sort=subject', ['obs-3', 'obs-8', 'obs-9'], { ordered: true });
+  await expectIds('/Observation?code=8462-4&_sort=-subject', ['obs-8', 'obs-3', 'obs-9'], { ordered: true });
+  // mixed with an indexed sort key
+  await expectIds('/Observation?subject=pat-1&_sort=-date,status', ['obs-2', 'obs-1', 'obs-7'], { ordered: true });
+});
+
+test('paging a token sort: every match once, in order, while others write', async () => {
+  const n = 23;
+  for (let i = 0; i < n; i++) {
+    const id = `ks-${String(i).padStart(2, '0')}`;
+    // identifier values in the reverse order of the ids
+    await req(srv, 'PUT', `/Patient/${id}`, { body: { resourceType: 'Patient', id, name: [{ family: 'Keysort' }], identifier: [{ system: 'urn:ks', value: `v-${String(n - i).padStart(2, '0')}` }] } });
+  }
+  let b = await expectIds('/Patient?family=keysort&_sort=identifier&_count=5', ['ks-22', 'ks-21', 'ks-20', 'ks-19', 'ks-18'], { ordered: true });
+  const seen = ids(b);
+  let k = 0;
+  for (let link = b.link.find((l) => l.relation === 'next'); link; link = b.link.find((l) => l.relation === 'next')) {
+    await req(srv, 'PUT', `/Patient/ks-new-${k}`, { body: { resourceType: 'Patient', id: `ks-new-${k}`, name: [{ family: 'Keysort' }], identifier: [{ value: 'a-first' }] } });
+    await req(srv, 'DELETE', `/Patient/ks-${String(k).padStart(2, '0')}`);
+    k++;
+    b = await (await fetch(link.url)).json();
+    seen.push(...ids(b));
+  }
+  const want = Array.from({ length: n }, (_, i) => `ks-${String(n - 1 - i).padStart(2, '0')}`);
+  assert.deepEqual(seen, want);
 });
 
 test('paging through a result set while another client writes never repeats or skips', async () => {

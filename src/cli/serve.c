@@ -37,6 +37,8 @@ static void serve_usage(FILE *f)
 		   "  --timeout SECONDS   per-request deadline (default 30)\n"
 		   "  --idle-timeout SEC  close connections idle (or sending too slowly) this long (default 60)\n"
 		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"
+		   "  --page-size N       entries per page of searches and histories without _count (default 20)\n"
+		   "  --max-count N       largest _count honoured; larger asks get N (default 1000, at most 10000)\n"
 		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
@@ -55,6 +57,7 @@ int jl_cmd_serve(int argc, char **argv)
 		{"base-url", required_argument, NULL, 'u'}, {"log-level", required_argument, NULL, 'l'},
 		{"no-access-log", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'i'},
 		{"admin-token", required_argument, NULL, 'A'}, {"no-auto-reindex", no_argument, NULL, 'R'},
+		{"page-size", required_argument, NULL, 'P'}, {"max-count", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -109,6 +112,14 @@ int jl_cmd_serve(int argc, char **argv)
 			}
 			scfg.conn_timeout_s = (unsigned)v;
 			break;
+		case 'P':
+		case 'M':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 10000) {
+				fprintf(stderr, "jianlian serve: --%s must be 1-10000\n", c == 'P' ? "page-size" : "max-count");
+				return JL_EXIT_USAGE;
+			}
+			*(c == 'P' ? &acfg.page_default : &acfg.page_max) = (uint32_t)v;
+			break;
 		case 'u': acfg.base_url = optarg; break;
 		case 'R': auto_reindex = false; break;
 		case 'A':
@@ -154,6 +165,11 @@ int jl_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (acfg.page_default > acfg.page_max) {
+		fprintf(stderr, "jianlian serve: --page-size (%u) must not exceed --max-count (%u)\n", acfg.page_default,
+			acfg.page_max);
+		return JL_EXIT_USAGE;
+	}
 	jl_log_t log;
 	jl_log_init(&log, 2, level);
 	jl_arena_t *a = jl_arena_new(0, 0);

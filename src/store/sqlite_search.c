@@ -278,6 +278,8 @@ typedef struct sqlb {
 	int depth;
 	int alias;             /* counter for subquery aliases */
 	sconn_t *c;            /* the connection the statement is for (key sorts use its decompressor) */
+	const char *rid;       /* the candidate's rid column for filters: the driver's when there is one,
+				  so they run before the resource row is looked up */
 } sqlb_t;
 
 static void free_keyctx(void *arg)
@@ -501,7 +503,7 @@ static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
 	switch (t->kind) {
 	case JL_SQ_KEY:
 		putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x), bi(q, t->k);
-		putf(q, " AND %s.rid = r.rid)", x);
+		putf(q, " AND %s.rid = %s)", x, q->rid);
 		break;
 	case JL_SQ_RANGE:
 		/* dates probe their (k, rid) index; numbers and quantities are keyed (k, rid, lo, hi) */
@@ -510,20 +512,20 @@ static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
 		else
 			putf(q, "EXISTS (SELECT 1 FROM %s %s WHERE %s.k = ", tables[t->table], x, x);
 		bi(q, t->k);
-		putf(q, " AND %s.rid = r.rid AND ", x), range_pred(q, x, t), put(q, ")");
+		putf(q, " AND %s.rid = %s AND ", x, q->rid), range_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_TEXT:
 		/* text conditions are selective: their rid set is built once (SQLite materialises IN) */
-		putf(q, "r.rid IN (SELECT %s.rid FROM %s %s WHERE %s.k = ", x, tables[t->table], x, x), bi(q, t->k);
+		putf(q, "%s IN (SELECT %s.rid FROM %s %s WHERE %s.k = ", q->rid, x, tables[t->table], x, x), bi(q, t->k);
 		put(q, " AND "), text_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_REF:
 		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);
-		putf(q, " AND %s.rid = r.rid AND %s.target IN ", x, x), target_list(q, t->targets, t->ntargets), put(q, ")");
+		putf(q, " AND %s.rid = %s AND %s.target IN ", x, q->rid, x), target_list(q, t->targets, t->ntargets), put(q, ")");
 		break;
 	case JL_SQ_CHAIN:
 		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);
-		putf(q, " AND %s.rid = r.rid AND %s.target IN ", x, x), sub_targets(q, t->sub), put(q, ")");
+		putf(q, " AND %s.rid = %s AND %s.target IN ", x, q->rid, x), sub_targets(q, t->sub), put(q, ")");
 		break;
 	case JL_SQ_HAS:
 		if (++q->depth > MAX_DEPTH) {
@@ -662,12 +664,15 @@ static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 			put(q, ")");
 		}
 	}
+	const char *outer = q->rid;
+	q->rid = p->driver >= 0 ? "d.rid" : "r.rid";
 	for (uint32_t i = 0; i < sq->nconds; i++) {
 		if ((int)i == p->driver)
 			continue;
 		put(q, " AND ");
 		cond_filter(q, &sq->conds[i]);
 	}
+	q->rid = outer;
 }
 
 /* A nested query (chains, _has): plan it simply — the first drivable condition drives. */
@@ -834,6 +839,12 @@ static int64_t estimate_term(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_s
 	return n;
 }
 
+/* One token or composite key: each resource once (primary key (k, rid)), in rid order. */
+static bool rid_ordered(const jl_sq_cond_t *c)
+{
+	return c->nterms == 1 && c->terms[0].kind == JL_SQ_KEY && !c->negate;
+}
+
 static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, plan_t *p)
 {
 	memset(p, 0, sizeof *p);
@@ -853,12 +864,22 @@ static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query
 			p->driver = (int)i;
 		}
 	}
+	/*
+	 * When every estimate reached the cap, the counts cannot tell the conditions
+	 * apart, but the access paths differ: a single key (token, composite) yields
+	 * its rows in rid order, the page order, so LIMIT stops the scan after one
+	 * page of matches; any other driver must produce all its rows for sorting
+	 * first. Without a _sort, the ordered one wins the tie.
+	 */
+	if (p->driver >= 0 && best >= EST_CAP && !sq->nsorts && !rid_ordered(&sq->conds[p->driver]))
+		for (uint32_t i = 0; i < sq->nconds && i < 64; i++)
+			if (p->est[i] >= 0 && rid_ordered(&sq->conds[i])) {
+				p->driver = (int)i;
+				break;
+			}
 	p->estimate = p->driver >= 0 ? best : -1;
-	/* One token or composite key gives each resource once (primary key (k, rid)). */
-	if (p->driver >= 0) {
-		const jl_sq_cond_t *dc = &sq->conds[p->driver];
-		p->distinct = !(dc->nterms == 1 && dc->terms[0].kind == JL_SQ_KEY);
-	}
+	if (p->driver >= 0)
+		p->distinct = !rid_ordered(&sq->conds[p->driver]);
 }
 
 /* Loads the current version of rid (as of the connection's snapshot). */

@@ -26,6 +26,8 @@ test('--version and --help exit 0; usage errors exit 2', () => {
   assert.equal(run('serve', '--port', '70000').status, 2);
   assert.equal(run('serve', '--max-body', '12X').status, 2);
   assert.equal(run('serve', '--bogus').status, 2);
+  assert.equal(run('serve', '--max-count', '0').status, 2);
+  assert.equal(run('serve', '--page-size', '50', '--max-count', '10').status, 2);
   assert.equal(run('serve', 'extra-arg').status, 2);
   assert.equal(run('check', '--nope').status, 2);
 });

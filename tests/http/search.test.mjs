@@ -521,3 +521,21 @@ test('paging through a result set while another client writes never repeats or s
   const want = Array.from({ length: 30 }, (_, i) => `page-${String(i).padStart(2, '0')}`);
   assert.deepEqual(seen, want, 'the snapshot of the first page, exactly once each, in order');
 });
+
+test('--page-size and --max-count set the default and the largest page', async () => {
+  const s2 = await startServer(['--no-access-log', '--page-size', '3', '--max-count', '5']);
+  try {
+    for (let i = 0; i < 8; i++) {
+      await req(s2, 'PUT', `/Patient/pc-${i}`, { body: { resourceType: 'Patient', id: `pc-${i}`, gender: 'other' } });
+    }
+    let r = await req(s2, 'GET', '/Patient?gender=other');
+    assert.equal(r.json.entry.length, 3);
+    r = await req(s2, 'GET', '/Patient?gender=other&_count=100');
+    assert.equal(r.json.entry.length, 5);
+    assert.ok(r.json.link.find((l) => l.relation === 'next'));
+    r = await req(s2, 'GET', '/Patient/_history');
+    assert.equal(r.json.entry.length, 3);
+  } finally {
+    await s2.stop();
+  }
+});

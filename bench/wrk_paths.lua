@@ -1,14 +1,15 @@
--- wrk script: FHIR read by id (GET /fhir/Observation/<id>) over a list of
--- pre-created ids, taken round-robin (each wrk thread starts at a different
--- place in the list). The same script measures the hello server (the
--- ceiling), which answers any path with a ~1 KB body.
+-- wrk script: GET request paths from a file (one per line, e.g.
+-- /fhir/Observation/<id> for reads by id, or search URLs), taken round-robin
+-- (each wrk thread starts at a different place in the list). The same script
+-- measures the hello server (the ceiling), which answers any path with a
+-- ~1 KB body.
 --
---   wrk -t2 -c16 -d15s --latency -s bench/wrk_read.lua http://HOST:PORT -- IDS_FILE
+--   wrk -t2 -c16 -d15s --latency -s bench/wrk_paths.lua http://HOST:PORT -- PATHS_FILE
 --
 -- Statuses are not inspected one by one (a Lua call per response would
 -- slow wrk, and wrk shares the cores with the server): wrk itself counts
--- every response outside 2xx/3xx in summary.errors.status, and a read
--- answers 200 or an error, never 3xx. done() prints one "wrk-result:" line
+-- every response outside 2xx/3xx in summary.errors.status, and a read or
+-- search answers 200 or an error, never 3xx. done() prints one "wrk-result:" line
 -- that scripts/bench.sh parses.
 
 local threads = {}
@@ -21,16 +22,16 @@ function setup(thread)
 end
 
 function init(args)
-  local ids = {}
+  local paths = {}
   local f = assert(io.open(args[1], "r"))
   for line in f:lines() do
-    if #line > 0 then ids[#ids + 1] = line end
+    if #line > 0 then paths[#paths + 1] = line end
   end
   f:close()
-  assert(#ids > 0, "no ids in " .. args[1])
+  assert(#paths > 0, "no paths in " .. args[1])
   reqs = {}
-  for k, id in ipairs(ids) do
-    reqs[k] = wrk.format("GET", "/fhir/Observation/" .. id, { ["Accept"] = "application/fhir+json" })
+  for k, path in ipairs(paths) do
+    reqs[k] = wrk.format("GET", path, { ["Accept"] = "application/fhir+json" })
   end
   next_req = (tid * 97) % #reqs
 end

@@ -12,7 +12,7 @@
  * Query classes (the figures issue 3 names):
  *   subject_code   Observation?subject=Patient/…&code=http://loinc.org|85354-9
  *   date_token     Observation?code=…|85354-9&date=ge<month>&date=lt<month+1>, first page (20)
- *   include50      the same over a quarter, _count=50&_include=Observation:subject
+ *   include50      Observation?code=…|85354-9&date=ge<month>&_count=50&_include=Observation:subject
  *   everything     Patient/…/$everything?_count=1000 of patients with ~200 resources
  *   condition_subj Condition?subject=Patient/…
  *   encounter_date Encounter?subject=Patient/…&date=ge2023-01-01&_sort=-date
@@ -50,6 +50,7 @@ typedef struct answer {
 
 static char *samples_pat[MAXS], *samples_fam[MAXS], *samples_every[MAXS];
 static int npat, nfam, nevery;
+static jl_arena_t *keep; /* the samples, for the whole run */
 static bool quiet_404; /* probing for what may not exist yet */
 
 static const char *header(void *impl, const char *name)
@@ -128,11 +129,9 @@ static const jl_json_t *entry_resource(const answer_t *ans, uint32_t i)
 
 static char *dup_str(jl_str_t s)
 {
-	char *p = malloc(s.n + 1);
+	char *p = jl_arena_strndup(keep, s.p, s.n);
 	if (!p)
 		abort();
-	memcpy(p, s.p, s.n);
-	p[s.n] = 0;
 	return p;
 }
 
@@ -309,7 +308,7 @@ static int run_class(bench_t *b, const char *cls, int iters)
 		printf("query %-15s skipped (no samples)\n", cls);
 		return 0;
 	}
-	int64_t *t = malloc((size_t)iters * sizeof *t);
+	int64_t *t = jl_malloc(JL_MEM_MISC, (size_t)iters * sizeof *t);
 	if (!t)
 		abort();
 	double results = 0, bytes = 0;
@@ -322,7 +321,7 @@ static int run_class(bench_t *b, const char *cls, int iters)
 	for (int i = 0; i < iters; i++) {
 		make_url(cls, i, url, sizeof url);
 		if (get(b, url, i % 16 == 0, &ans)) {
-			free(t);
+			jl_free(JL_MEM_MISC, t);
 			return -1;
 		}
 		t[i] = ans.ns;
@@ -336,7 +335,7 @@ static int run_class(bench_t *b, const char *cls, int iters)
 	       "bytes_mean=%.0f\n  e.g. %s\n",
 	       cls, iters, pct(t, iters, 0.5), pct(t, iters, 0.9), pct(t, iters, 0.99), (double)t[iters - 1] / 1e6,
 	       results / ((iters + 15) / 16), bytes / iters, url);
-	free(t);
+	jl_free(JL_MEM_MISC, t);
 	return 0;
 }
 
@@ -369,9 +368,10 @@ int main(int argc, char **argv)
 {
 	const char *data = NULL, *urls = NULL, *only = NULL;
 	int iters = 1000;
+	int64_t v;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--iters") && i + 1 < argc)
-			iters = atoi(argv[++i]);
+			iters = jl_str_to_i64(jl_cstr(argv[++i]), &v) && v > 0 && v < 10000000 ? (int)v : 0;
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
 		else if (!strcmp(argv[i], "--urls") && i + 1 < argc)
@@ -390,6 +390,7 @@ int main(int argc, char **argv)
 	bench_t b;
 	memset(&b, 0, sizeof b);
 	b.a = jl_arena_new(1 << 20, 0);
+	keep = jl_arena_new(0, 0);
 	jl_arena_t *sa = jl_arena_new(0, 0);
 	jl_diag_t d;
 	jl_diag_init(&d, sa);
@@ -434,5 +435,6 @@ int main(int argc, char **argv)
 	jl_store_close(store);
 	jl_arena_free(sa);
 	jl_arena_free(b.a);
+	jl_arena_free(keep);
 	return rc ? 1 : 0;
 }

@@ -1029,6 +1029,7 @@ jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *para
 	if (r->summary == JL_SUMMARY_COUNT)
 		r->q.count = 0;
 	r->q.total = r->total == JL_TOTAL_ACCURATE || r->summary == JL_SUMMARY_COUNT;
+	r->q.estimate = r->total == JL_TOTAL_ESTIMATE;
 	r->q.explain = r->explain;
 	return p.rc;
 }

@@ -44,7 +44,7 @@
 #include "base/time.h"
 
 #define DB_FILE "jianlian.db"
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define APP_ID 1246512194 /* 0x4a4c4442, "JLDB": marks the file as ours, so we never adopt a foreign one */
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -267,6 +267,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	JL__SQIX_SCHEMA
 	"PRAGMA application_id = " STR(APP_ID) ";"
 	"PRAGMA user_version = 1;",
+	/* 1 -> 2: (k, rid) access to string and uri rows, so a text condition that does not drive is
+	 * one probe per candidate instead of the set of all its matches built for every search. */
+	JL__SQIX_SCHEMA_2
+	"PRAGMA user_version = 2;",
 };
 
 /* ---- the handle --------------------------------------------------------- */

@@ -57,6 +57,11 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
 	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
 
+/* Schema version 2: the probe indexes of the text tables (entries also carry v: they cover the probe). */
+#define JL__SQIX_SCHEMA_2 \
+	"CREATE INDEX ix_string_r ON ix_string(k, rid);" \
+	"CREATE INDEX ix_uri_r ON ix_uri(k, rid);"
+
 /* The index rebuild, run on the writer connection (see jl_store_ops_t.reindex). */
 jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_fn fn, void *arg,
 		       jl_progress_fn progress, void *parg);

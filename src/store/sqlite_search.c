@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/rand.h"
 #include "base/time.h"
 #include "store/sqlite_ix.h"
@@ -47,11 +48,24 @@ static const char *const tables[JL_IX_NTABLES] = {
 
 /* ---- connections ------------------------------------------------------------ */
 
+#define STMT_CACHE 32        /* prepared statements kept per connection */
+
+typedef struct cached_stmt {
+	sqlite3_stmt *st;    /* NULL: free slot (or taken out while in use) */
+	uint64_t h;          /* hash of the SQL text */
+	size_t n;
+	uint64_t used;       /* last use, for eviction */
+} cached_stmt_t;
+
 typedef struct sconn {
 	struct sconn *next;
 	sqlite3 *db;
 	sqlite3_stmt *load;
 	ZSTD_DCtx *dctx;
+	/* Searches of one shape produce the same SQL text with other values bound:
+	 * keeping their statements saves SQLite's parse and plan on every request. */
+	cached_stmt_t cache[STMT_CACHE];
+	uint64_t tick;
 } sconn_t;
 
 typedef struct bindv {
@@ -166,6 +180,8 @@ static void conn_free(sconn_t *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(c->cache[i].st);
 	sqlite3_finalize(c->load);
 	sqlite3_close(c->db);
 	ZSTD_freeDCtx(c->dctx);
@@ -190,6 +206,44 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	sqlite3_busy_timeout(c->db, 5000);
 	*out = c;
 	return JL_OK;
+}
+
+/* A prepared statement for sql (n bytes): from the connection's cache, taken out until stmt_put. */
+static int stmt_get(sconn_t *c, const char *sql, size_t n, sqlite3_stmt **out)
+{
+	uint64_t h = jl_hash_bytes(JL_HASH_SEED, sql, n);
+	for (int i = 0; i < STMT_CACHE; i++) {
+		cached_stmt_t *e = &c->cache[i];
+		if (e->st && e->h == h && e->n == n && memcmp(sqlite3_sql(e->st), sql, n) == 0) {
+			*out = e->st;
+			e->st = NULL;
+			return SQLITE_OK;
+		}
+	}
+	return sqlite3_prepare_v3(c->db, sql, (int)n, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
+/* Gives a statement back to the cache (reset, its values unbound), evicting the least recently used. */
+static void stmt_put(sconn_t *c, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st); /* a key sort's context pointer must not outlive its request */
+	const char *sql = sqlite3_sql(st);
+	size_t n = strlen(sql);
+	int slot = 0;
+	for (int i = 0; i < STMT_CACHE; i++) {
+		if (!c->cache[i].st) {
+			slot = i;
+			break;
+		}
+		if (c->cache[i].used < c->cache[slot].used)
+			slot = i;
+	}
+	cached_stmt_t *e = &c->cache[slot];
+	sqlite3_finalize(e->st);
+	*e = (cached_stmt_t){.st = st, .h = jl_hash_bytes(JL_HASH_SEED, sql, n), .n = n, .used = ++c->tick};
 }
 
 static jl_rc conn_get(jl__sqs_t *x, sconn_t **out)
@@ -515,9 +569,10 @@ static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
 		putf(q, " AND %s.rid = %s AND ", x, q->rid), range_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_TEXT:
-		/* text conditions are selective: their rid set is built once (SQLite materialises IN) */
-		putf(q, "%s IN (SELECT %s.rid FROM %s %s WHERE %s.k = ", q->rid, x, tables[t->table], x, x), bi(q, t->k);
-		put(q, " AND "), text_pred(q, x, t), put(q, ")");
+		/* the candidate's few rows of the parameter, by (k, rid), then the text test on each */
+		putf(q, "EXISTS (SELECT 1 FROM %s %s INDEXED BY %s_r WHERE %s.k = ", tables[t->table], x, tables[t->table], x);
+		bi(q, t->k);
+		putf(q, " AND %s.rid = %s AND ", x, q->rid), text_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_REF:
 		putf(q, "EXISTS (SELECT 1 FROM ix_ref %s WHERE %s.k = ", x, x), bi(q, t->k);
@@ -630,6 +685,33 @@ static void term_rids(sqlb_t *q, const jl_sq_term_t *t, jl_str_t type)
 	}
 }
 
+/* Whether every term of c is a reference to the same targets (compartments, $everything). */
+static bool same_ref_targets(const jl_sq_cond_t *c)
+{
+	for (uint32_t i = 0; i < c->nterms; i++) {
+		const jl_sq_term_t *t = &c->terms[i], *t0 = &c->terms[0];
+		if (t->kind != JL_SQ_REF || t->ntargets != t0->ntargets ||
+		    (t->targets != t0->targets && memcmp(t->targets, t0->targets, t->ntargets * sizeof *t->targets)))
+			return false;
+	}
+	return c->nterms > 1;
+}
+
+/* The rids of such a condition in one index access: k IN (the parameters) AND target IN (…). */
+static void ref_rids_merged(sqlb_t *q, const jl_sq_cond_t *c)
+{
+	int a = ++q->alias;
+	putf(q, "(SELECT DISTINCT d%d.rid FROM ix_ref d%d WHERE d%d.k IN (", a, a, a);
+	for (uint32_t i = 0; i < c->nterms; i++) {
+		if (i)
+			put(q, ", ");
+		bi(q, c->terms[i].k);
+	}
+	putf(q, ") AND d%d.target IN ", a);
+	target_list(q, c->terms[0].targets, c->terms[0].ntargets);
+	put(q, ")");
+}
+
 typedef struct plan {
 	int driver;            /* index of the driving condition, -1: the type's resource table */
 	bool distinct;         /* the driver can give a resource twice */
@@ -646,6 +728,9 @@ static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 			put(q, "(");
 			term_rids(q, &c->terms[0], sq->type);
 			put(q, ") AS d JOIN res r ON r.rid = d.rid");
+		} else if (same_ref_targets(c)) {
+			ref_rids_merged(q, c);
+			put(q, " AS d JOIN res r ON r.rid = d.rid");
 		} else {
 			put(q, "(");
 			for (uint32_t i = 0; i < c->nterms; i++) {
@@ -738,8 +823,10 @@ static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	put(q, " ORDER BY ");
 	for (uint32_t i = 0; i < sq->nsorts; i++)
 		putf(q, "s%u IS NULL, s%u%s, ", i, i, sq->sorts[i].desc ? " DESC" : "");
-	/* The driver's own rid column: a single token driver delivers it in order, so no sort. */
-	put(q, p->driver >= 0 ? "d.rid LIMIT " : "r.rid LIMIT ");
+	/* The driver's own rid column: a single token driver delivers it in order, so no sort. Any
+	 * other driver is sorted, and "+" keeps SQLite from scanning a (k, rid) index in full just to
+	 * get that order instead of the driver's range. */
+	put(q, p->driver < 0 ? "r.rid LIMIT " : p->distinct ? "+d.rid LIMIT " : "d.rid LIMIT ");
 	bi(q, 0);
 	put(q, " OFFSET ");
 	bi(q, 0);
@@ -789,11 +876,10 @@ static int64_t count_term(sconn_t *c, jl_arena_t *a, const jl_sq_term_t *t, jl_s
 	put(&q, ")");
 	int64_t n = cap;
 	sqlite3_stmt *st = NULL;
-	if (!q.rc && !jl_buf_status(&q.sql) &&
-	    sqlite3_prepare_v2(c->db, q.sql.p, (int)q.sql.n, &st, NULL) == SQLITE_OK &&
+	if (!q.rc && !jl_buf_status(&q.sql) && stmt_get(c, q.sql.p, q.sql.n, &st) == SQLITE_OK &&
 	    bind_all(st, q.b, q.n) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	stmt_put(c, st);
 	jl_buf_dispose(&q.sql);
 	return n;
 }
@@ -851,6 +937,18 @@ static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query
 	p->driver = -1;
 	p->estimate = -1;
 	int64_t best = INT64_MAX;
+	/* With one candidate there is nothing to choose: estimate only when asked (_total=estimate, plans). */
+	int candidates = 0, only = -1;
+	for (uint32_t i = 0; i < sq->nconds && i < 64; i++)
+		if (cond_drivable(&sq->conds[i]))
+			candidates++, only = (int)i;
+	if (candidates == 1 && !sq->estimate && !sq->explain) {
+		for (uint32_t i = 0; i < sq->nconds && i < 64; i++)
+			p->est[i] = -1;
+		p->driver = only;
+		p->distinct = !rid_ordered(&sq->conds[only]);
+		return;
+	}
 	for (uint32_t i = 0; i < sq->nconds && i < 64; i++) {
 		p->est[i] = -1;
 		if (!cond_drivable(&sq->conds[i]))
@@ -917,7 +1015,7 @@ static jl_rc run_rids(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, ui
 	if (!*rids)
 		return JL_ENOMEM;
 	sqlite3_stmt *st = NULL;
-	int e = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	int e = stmt_get(c, sql, strlen(sql), &st);
 	if (e != SQLITE_OK)
 		return sql_fail(c->db, e, d, "prepare");
 	b[nb - 2].i = (int64_t)limit;
@@ -927,7 +1025,7 @@ static jl_rc run_rids(sconn_t *c, jl_arena_t *a, const char *sql, bindv_t *b, ui
 		while (*n < limit && (e = sqlite3_step(st)) == SQLITE_ROW)
 			(*rids)[(*n)++] = sqlite3_column_int64(st, 0);
 	jl_rc rc = e == SQLITE_DONE || e == SQLITE_ROW || e == SQLITE_OK ? JL_OK : sql_fail(c->db, e, d, "page");
-	sqlite3_finalize(st);
+	stmt_put(c, st);
 	return rc;
 }
 
@@ -977,13 +1075,13 @@ static jl_rc slice_page(sconn_t *c, jl_arena_t *a, const int64_t *rids, size_t n
 static jl_rc run_count(sconn_t *c, const char *sql, const bindv_t *b, uint32_t nb, int64_t *out, jl_diag_t *d)
 {
 	sqlite3_stmt *st = NULL;
-	int e = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	int e = stmt_get(c, sql, strlen(sql), &st);
 	if (e == SQLITE_OK)
 		e = bind_all(st, b, nb);
 	if (e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
 	jl_rc rc = e == SQLITE_ROW ? JL_OK : sql_fail(c->db, e, d, "count");
-	sqlite3_finalize(st);
+	stmt_put(c, st);
 	return rc;
 }
 
@@ -1011,6 +1109,24 @@ static void explain(sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, const pl
 	jl_buf_dispose(&t);
 }
 
+/*
+ * Drops a cursor; its connection ends the snapshot and goes back to the
+ * pool with its page cache and prepared statements (closing it would make
+ * the next search open a cold one). Called with mu held.
+ */
+static void retire_locked(jl__sqs_t *x, cursor_t *k)
+{
+	sconn_t *c = k->c;
+	k->c = NULL;
+	if (c) {
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+		c->next = x->pool;
+		x->pool = c;
+	}
+	cursor_free(k);
+}
+
 /* Expires idle cursors; with `room`, also makes room for one more. Called with mu held. */
 static void sweep_locked(jl__sqs_t *x, bool room)
 {
@@ -1018,7 +1134,7 @@ static void sweep_locked(jl__sqs_t *x, bool room)
 	for (uint32_t i = 0; i < x->ncur;) {
 		cursor_t *k = x->cur[i];
 		if (!k->busy && now - k->last_ns > x->ttl_ns) {
-			cursor_free(k);
+			retire_locked(x, k);
 			x->cur[i] = x->cur[--x->ncur];
 		} else {
 			i++;
@@ -1030,7 +1146,7 @@ static void sweep_locked(jl__sqs_t *x, bool room)
 			if (!x->cur[i]->busy && (old == UINT32_MAX || x->cur[i]->last_ns < x->cur[old]->last_ns))
 				old = i;
 		if (old != UINT32_MAX) {
-			cursor_free(x->cur[old]);
+			retire_locked(x, x->cur[old]);
 			x->cur[old] = x->cur[--x->ncur];
 		}
 	}

@@ -250,6 +250,7 @@ typedef struct jl_sq_query {
 	uint32_t nsorts;
 	uint32_t count;      /* page size; 0: no items (count only) */
 	bool total;          /* compute the exact number of matches */
+	bool estimate;       /* the planner's estimate is wanted (page.estimate) even without a choice to make */
 	bool explain;        /* describe the plan in page.plan */
 	bool no_cursor;      /* one page only: do not keep a snapshot for later pages */
 } jl_sq_query_t;

@@ -17,6 +17,8 @@
  *   condition_subj Condition?subject=Patient/…
  *   encounter_date Encounter?subject=Patient/…&date=ge2023-01-01&_sort=-date
  *   family_gender  Patient?family=<family>&gender=female&_count=20
+ *   patient_identifier Patient?identifier=urn:oid:2.16.156.10011.1.3|<citizen id>
+ *   medication_recent  MedicationRequest?subject=Patient/…&_sort=-authoredon&_count=10
  *   token_sort     Condition?subject=Patient/…&_sort=code (a computed-key sort)
  */
 #include <stdio.h>
@@ -35,6 +37,7 @@
 #include "store/store.h"
 
 #define MAXS 4000 /* samples kept per kind */
+#define CID_SYSTEM "urn:oid:2.16.156.10011.1.3" /* 公民身份号码 */
 
 typedef struct bench {
 	jl_api_t api;
@@ -48,8 +51,8 @@ typedef struct answer {
 	size_t bytes;
 } answer_t;
 
-static char *samples_pat[MAXS], *samples_fam[MAXS], *samples_every[MAXS];
-static int npat, nfam, nevery;
+static char *samples_pat[MAXS], *samples_fam[MAXS], *samples_every[MAXS], *samples_cid[MAXS];
+static int npat, nfam, nevery, ncid;
 static jl_arena_t *keep; /* the samples, for the whole run */
 static bool quiet_404; /* probing for what may not exist yet */
 
@@ -238,20 +241,28 @@ static int sample(bench_t *b)
 					samples_pat[npat++] = dup_str(jl_json_str(s));
 			}
 		}
-	if (get(b, "/fhir/Patient?_count=1000&_elements=name", true, &ans))
+	if (get(b, "/fhir/Patient?_count=1000&_elements=name,identifier", true, &ans))
 		return -1;
 	for (int i = 0; i < count_entries(&ans) && nfam < MAXS; i++) {
-		const jl_json_t *n = jl_json_get(entry_resource(&ans, (uint32_t)i), "name");
+		const jl_json_t *r = entry_resource(&ans, (uint32_t)i);
+		const jl_json_t *n = jl_json_get(r, "name");
 		const jl_json_t *f = jl_json_is(n, JL_JSON_ARRAY) && n->n ? jl_json_get(&n->u.a[0], "family") : NULL;
 		if (jl_json_is(f, JL_JSON_STRING) && !have(samples_fam, nfam, jl_json_str(f)))
 			samples_fam[nfam++] = dup_str(jl_json_str(f));
+		const jl_json_t *ids = jl_json_get(r, "identifier");
+		for (uint32_t k = 0; jl_json_is(ids, JL_JSON_ARRAY) && k < ids->n && ncid < MAXS; k++) {
+			const jl_json_t *sys = jl_json_get(&ids->u.a[k], "system"), *val = jl_json_get(&ids->u.a[k], "value");
+			if (jl_json_is(sys, JL_JSON_STRING) && jl_str_eqc(jl_json_str(sys), CID_SYSTEM) &&
+			    jl_json_is(val, JL_JSON_STRING))
+				samples_cid[ncid++] = dup_str(jl_json_str(val));
+		}
 	}
 	if (add_everything_patients(b))
 		return -1;
-	printf("samples: %d patients with blood-pressure panels, %d family names, %d patients with 200 resources "
-	       "each for $everything\n",
-	       npat, nfam, nevery);
-	if (npat < 10 || nfam < 3) {
+	printf("samples: %d patients with blood-pressure panels, %d family names, %d citizen ids, %d patients with 200 "
+	       "resources each for $everything\n",
+	       npat, nfam, ncid, nevery);
+	if (npat < 10 || nfam < 3 || ncid < 10) {
 		fprintf(stderr, "search_bench: too few samples: is the data directory from jianlian gen?\n");
 		return -1;
 	}
@@ -283,6 +294,10 @@ static bool make_url(const char *cls, int i, char *url, size_t n)
 	else if (!strcmp(cls, "family_gender"))
 		snprintf(url, n, "/fhir/Patient?family=%s&gender=%s&_count=20", samples_fam[i % nfam],
 			 i % 2 ? "female" : "male");
+	else if (!strcmp(cls, "patient_identifier"))
+		snprintf(url, n, "/fhir/Patient?identifier=" CID_SYSTEM "%%7C%s", samples_cid[(i * 31) % ncid]);
+	else if (!strcmp(cls, "medication_recent"))
+		snprintf(url, n, "/fhir/MedicationRequest?subject=%s&_sort=-authoredon&_count=10", pat);
 	else if (!strcmp(cls, "token_sort"))
 		snprintf(url, n, "/fhir/Condition?subject=%s&_sort=code", pat);
 	else
@@ -340,15 +355,21 @@ static int run_class(bench_t *b, const char *cls, int iters)
 	return 0;
 }
 
-/* The mixed workload for wrk: weights per class, shuffled deterministically. */
+/*
+ * The mixed workload for wrk (percentages). A regional platform's searches are
+ * mostly about one resident — an institution opening a record, a citizen-ID
+ * lookup in the master patient index, a follow-up's readings — with
+ * population queries (a month of readings, a family name) a minority.
+ */
 static int write_urls(const char *path)
 {
 	static const struct {
 		const char *cls;
 		int weight;
 	} mix[] = {
-		{"subject_code", 30}, {"condition_subj", 20}, {"encounter_date", 20}, {"family_gender", 10},
-		{"date_token", 10},   {"include50", 5},       {"everything", 5},
+		{"subject_code", 30},      {"patient_identifier", 15}, {"condition_subj", 15},
+		{"encounter_date", 10},    {"medication_recent", 10},  {"everything", 5},
+		{"family_gender", 5},      {"date_token", 5},          {"include50", 5},
 	};
 	FILE *f = fopen(path, "w");
 	if (!f) {
@@ -424,8 +445,10 @@ int main(int argc, char **argv)
 	printf("search-data: dir=%s resources=%lld patients=%lld observations=%lld\n", data, (long long)total,
 	       (long long)pats, (long long)obs);
 	int rc = sample(&b);
-	static const char *const classes[] = {"subject_code", "date_token",     "include50",     "everything",
-					      "condition_subj", "encounter_date", "family_gender", "token_sort"};
+	static const char *const classes[] = {"subject_code",   "date_token",        "include50",
+					      "everything",     "condition_subj",    "encounter_date",
+					      "family_gender",  "patient_identifier", "medication_recent",
+					      "token_sort"};
 	for (size_t i = 0; !rc && i < sizeof classes / sizeof *classes; i++)
 		if (!only || !strcmp(only, classes[i]))
 			rc = run_class(&b, classes[i], classes[i][0] == 'e' && classes[i][1] == 'v' ? iters / 4 + 10 : iters);

@@ -88,7 +88,13 @@ jl_rc jl_metrics_render(jl_metrics_t *m, jl_store_t *store, jl_arena_t *a, jl_bu
 	jl_store_stats_t st;
 	if (jl_store_stats(store, &st) == JL_OK)
 		jl_buf_printf(out, "# HELP jianlian_store_bytes Database size on disk.\n"
-				   "# TYPE jianlian_store_bytes gauge\njianlian_store_bytes %lld\n",
-			      (long long)st.bytes);
+				   "# TYPE jianlian_store_bytes gauge\njianlian_store_bytes %lld\n"
+				   "# HELP jianlian_store_commits_total Database commits (group commit: one per group of writes).\n"
+				   "# TYPE jianlian_store_commits_total counter\njianlian_store_commits_total %lld\n"
+				   "# HELP jianlian_store_write_calls_total Write calls committed (requests, batches).\n"
+				   "# TYPE jianlian_store_write_calls_total counter\njianlian_store_write_calls_total %lld\n"
+				   "# HELP jianlian_store_max_group Most write calls one commit carried.\n"
+				   "# TYPE jianlian_store_max_group gauge\njianlian_store_max_group %lld\n",
+			      (long long)st.bytes, (long long)st.commits, (long long)st.calls, (long long)st.max_group);
 	return rc ? rc : jl_buf_status(out);
 }

@@ -1034,6 +1034,9 @@ static jl_rc sq_stats(jl_store_t *st_, jl_store_stats_t *out)
 	}
 	out->resources = sqlite3_column_int64(st, 0);
 	out->versions = sqlite3_column_int64(st, 1);
+	out->commits = atomic_load(&s->commits);
+	out->calls = atomic_load(&s->calls);
+	out->max_group = atomic_load(&s->max_group);
 	sqlite3_reset(st);
 	st = c->st[R_PAGES];
 	src = sqlite3_step(st);

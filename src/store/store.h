@@ -149,6 +149,10 @@ typedef struct jl_store_stats {
 	int64_t bytes;       /* database size on disk (main file + WAL) */
 	int64_t versions;
 	int64_t resources;
+	/* since the store was opened */
+	int64_t commits;     /* database transactions committed (one per group of write() calls) */
+	int64_t calls;       /* write() calls committed */
+	int64_t max_group;   /* the most write() calls one commit carried */
 } jl_store_stats_t;
 
 /*

@@ -229,6 +229,11 @@ test('healthz and metrics', async () => {
   assert.match(m, /jianlian_http_requests_total\{code="201"\} \d+/);
   assert.match(m, /jianlian_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
   assert.match(m, /jianlian_resources\{type="Patient"\} \d+/);
+  const num = (name) => Number(m.match(new RegExp(`^${name} (\\d+)$`, 'm'))[1]);
+  // every write so far was committed, several per commit at most
+  assert.ok(num('jianlian_store_commits_total') > 0);
+  assert.ok(num('jianlian_store_write_calls_total') >= num('jianlian_store_commits_total'));
+  assert.ok(num('jianlian_store_max_group') >= 1);
 });
 
 test('request context: X-Request-Id is echoed, and the access log holds no query values', async () => {

@@ -962,6 +962,44 @@ static void test_reopen_persists(void **state)
 	sqlite3_close(h);
 }
 
+static int64_t db_int(const char *path, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A schema-1 database (without the text probe indexes) is brought to schema 2 on open, data kept. */
+static void test_migration_1_to_2(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "old", "{\"i\":1}");
+	jl_store_close(f->s);
+	f->s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX ix_string_r; DROP INDEX ix_uri_r; PRAGMA user_version = 1", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 1);
+
+	f->s = open_store(f->dir, 0);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+				      " AND name IN ('ix_string_r', 'ix_uri_r')"),
+			 2);
+	expect_body(f->s, f->a, "Patient", "old", 1, "{\"i\":1}", false);
+}
+
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
 static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
 {
@@ -1340,6 +1378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts_and_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),

@@ -8,11 +8,11 @@
 #   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 #   make bench      the benchmarks at full size (BENCH_SIZE=small for CI size)
 
-BUILD ?= build
 ifeq ($(SAN),1)
-BUILD := build/san
+BUILD ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
+BUILD ?= build
 
 CC ?= cc
 PKGS := libmicrohttpd sqlite3 zlib libzstd libutf8proc

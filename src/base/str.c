@@ -31,6 +31,52 @@ bool jl_str_ieqc(jl_str_t a, const char *c)
 	return true;
 }
 
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+bool jl_base64_decode(jl_str_t in, char *out, size_t *n)
+{
+	*n = 0;
+	if (in.n % 4)
+		return false;
+	size_t k = 0;
+	for (size_t i = 0; i < in.n; i += 4) {
+		int v[4];
+		int pad = 0;
+		for (int j = 0; j < 4; j++) {
+			unsigned char c = (unsigned char)in.p[i + j];
+			/* '=' only as the last one or two characters of the input */
+			if (c == '=' && i + 4 == in.n && j >= 2 && (j == 3 || in.p[i + 3] == '=')) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[j] = b64_value(c)) < 0)
+				return false;
+		}
+		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		out[k++] = (char)(w >> 16);
+		if (pad < 2)
+			out[k++] = (char)(w >> 8);
+		if (pad < 1)
+			out[k++] = (char)w;
+	}
+	*n = k;
+	return true;
+}
+
 bool jl_str_to_i64(jl_str_t s, int64_t *out)
 {
 	size_t i = 0;

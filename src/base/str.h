@@ -56,6 +56,11 @@ int jl_str_cmp(jl_str_t a, jl_str_t b);
 bool jl_str_ieqc(jl_str_t a, const char *c);
 /* Parses a whole decimal integer (optional '-'), no spaces; false on garbage or overflow. */
 bool jl_str_to_i64(jl_str_t s, int64_t *out);
+/*
+ * Decodes standard base64 (RFC 4648 §4, padding required, no whitespace)
+ * into out, which must hold in.n / 4 * 3 bytes; false on any bad input.
+ */
+bool jl_base64_decode(jl_str_t in, char *out, size_t *n);
 /* Trims ASCII spaces and tabs on both ends. */
 jl_str_t jl_str_trim(jl_str_t s);
 

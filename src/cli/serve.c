@@ -39,6 +39,8 @@ static void serve_usage(FILE *f)
 		   "  --base-url URL      absolute base for links (default http://<Host header>/fhir)\n"
 		   "  --page-size N       entries per page of searches and histories without _count (default 20)\n"
 		   "  --max-count N       largest _count honoured; larger asks get N (default 1000, at most 10000)\n"
+		   "  --max-conditional-delete N  most resources one conditional delete removes (default 1; more → 412)\n"
+		   "  --max-bundle-entries N  most entries in a batch or transaction Bundle (default 10000)\n"
 		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
@@ -58,6 +60,8 @@ int jl_cmd_serve(int argc, char **argv)
 		{"no-access-log", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'i'},
 		{"admin-token", required_argument, NULL, 'A'}, {"no-auto-reindex", no_argument, NULL, 'R'},
 		{"page-size", required_argument, NULL, 'P'}, {"max-count", required_argument, NULL, 'M'},
+		{"max-conditional-delete", required_argument, NULL, 'D'},
+		{"max-bundle-entries", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -119,6 +123,20 @@ int jl_cmd_serve(int argc, char **argv)
 				return JL_EXIT_USAGE;
 			}
 			*(c == 'P' ? &acfg.page_default : &acfg.page_max) = (uint32_t)v;
+			break;
+		case 'D':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 999) {
+				fprintf(stderr, "jianlian serve: --max-conditional-delete must be 1-999\n");
+				return JL_EXIT_USAGE;
+			}
+			acfg.cond_delete_max = (uint32_t)v;
+			break;
+		case 'E':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 1000000) {
+				fprintf(stderr, "jianlian serve: --max-bundle-entries must be 1-1000000\n");
+				return JL_EXIT_USAGE;
+			}
+			acfg.bundle_max_entries = (uint32_t)v;
 			break;
 		case 'u': acfg.base_url = optarg; break;
 		case 'R': auto_reindex = false; break;

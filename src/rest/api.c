@@ -28,6 +28,8 @@ void jl_api_cfg_defaults(jl_api_cfg_t *cfg)
 	cfg->page_default = 20;
 	cfg->page_max = 1000;
 	cfg->include_max = 1000;
+	cfg->cond_delete_max = 1;
+	cfg->bundle_max_entries = 10000;
 }
 
 jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs,
@@ -40,12 +42,21 @@ jl_rc jl_api_init(jl_api_t *api, const jl_api_cfg_t *cfg, jl_store_t *store, con
 	api->log = log;
 	jl_metrics_init(&api->metrics);
 	jl_buf_init(&api->capability, JL_MEM_MISC, 0);
+	/* Stripe waits time out at the request deadline, a monotonic instant. */
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&api->conds.cv, &ca))
+		return JL_ENOMEM;
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&api->conds.mu, NULL);
 	return jl__api_build_capability(api);
 }
 
 void jl_api_dispose(jl_api_t *api)
 {
 	jl_buf_dispose(&api->capability);
+	pthread_cond_destroy(&api->conds.cv);
+	pthread_mutex_destroy(&api->conds.mu);
 }
 
 void jl__api_fail(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc, const char *expr,
@@ -267,7 +278,16 @@ static bool is_get(const jl_http_req_t *req)
 	return req->method == JL_M_GET || req->method == JL_M_HEAD;
 }
 
-static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t rest)
+/* A query beyond the output-format parameters: the criteria of a conditional update or delete. */
+static bool has_criteria(const jl_http_req_t *req)
+{
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!jl_str_eqc(req->query[i].k, "_format") && !jl_str_eqc(req->query[i].k, "_pretty"))
+			return true;
+	return false;
+}
+
+void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t rest)
 {
 	jl_out_t out;
 	jl_str_t bad = JL_STR_NULL;
@@ -289,8 +309,10 @@ static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, 
 	if (n == 0) {
 		if (is_get(req))
 			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
+		else if (req->method == JL_M_POST)
+			jl__api_bundle(api, req, resp, &out);
 		else
-			method_not_allowed(req, resp, &out, "GET, HEAD");
+			method_not_allowed(req, resp, &out, "GET, HEAD, POST");
 		return;
 	}
 	if (jl_str_eqc(seg[0], "_search") && n == 1) {
@@ -331,8 +353,16 @@ static void route_fhir(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, 
 			jl__api_create(api, req, resp, &out, &t);
 		else if (is_get(req))
 			jl__api_search(api, req, resp, &out, &t, JL_STR_NULL);
+		else if (req->method == JL_M_PUT && has_criteria(req))
+			jl__api_cond_update(api, req, resp, &out, &t);
+		else if (req->method == JL_M_DELETE && has_criteria(req))
+			jl__api_cond_delete(api, req, resp, &out, &t);
+		else if (req->method == JL_M_PUT || req->method == JL_M_DELETE)
+			jl__api_fail(req, resp, &out, JL_EINVAL, NULL,
+				     "A conditional %.*s needs search criteria in the URL (e.g. ?identifier=system|value)",
+				     JL_STR_FMT(req->method_name));
 		else
-			method_not_allowed(req, resp, &out, "GET, HEAD, POST");
+			method_not_allowed(req, resp, &out, "GET, HEAD, POST, PUT, DELETE");
 		return;
 	}
 	if (jl_str_eqc(seg[1], "_search") && n == 2) {
@@ -426,11 +456,15 @@ static void index_page(jl_http_resp_t *resp)
 typedef struct pending {
 	jl_api_cont_fn fn;
 	void *state;
+	jl_api_t *api;
 } pending_t;
 
 static void on_written(void *arg, jl_rc rc)
 {
 	jl_http_req_t *req = arg;
+	pending_t *p = req->cont;
+	/* The write is durable (or failed): a later request on the same condition may search now. */
+	jl__api_cond_unlock(p->api, req);
 	req->async_rc = rc;
 	req->resume(req->impl);
 }
@@ -438,8 +472,13 @@ static void on_written(void *arg, jl_rc rc)
 void jl__api_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_write_t *w, size_t n,
 		   jl_api_cont_fn cont, void *state)
 {
+	if (req->txn) {
+		jl__txn_collect(api, req, resp, w, n, cont, state);
+		return;
+	}
 	if (!req->suspend) {
 		jl_rc rc = jl_store_write(api->store, w, n, req->ctx->deadline_ns);
+		jl__api_cond_unlock(api, req);
 		cont(api, req, resp, state, rc);
 		return;
 	}
@@ -450,6 +489,7 @@ void jl__api_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_w
 	}
 	p->fn = cont;
 	p->state = state;
+	p->api = api;
 	/* Suspend before queueing: the completion may resume the connection at once. */
 	req->pending = true;
 	req->cont = p;
@@ -473,8 +513,10 @@ void jl_api_continue(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	req->pending = false;
 	req->cont = NULL;
 	p->fn(api, req, resp, p->state, req->async_rc);
-	if (!req->pending)
+	if (!req->pending) {
+		jl__api_cond_unlock(api, req);
 		finish(req, resp);
+	}
 }
 
 void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
@@ -490,7 +532,7 @@ void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 						      : "The request body could not be decoded (Content-Encoding)",
 				     api->cfg.max_body);
 		} else {
-			route_fhir(api, req, resp, jl_str(path.p + 5, path.n - 5));
+			jl__api_route(api, req, resp, jl_str(path.p + 5, path.n - 5));
 		}
 	} else if (jl_str_eqc(path, "/healthz")) {
 		health(api, req, resp);
@@ -504,6 +546,8 @@ void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		jl_out_t plain = {0};
 		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL, "Nothing is served at this path");
 	}
-	if (!req->pending)
+	if (!req->pending) {
+		jl__api_cond_unlock(api, req); /* a condition answered without a write */
 		finish(req, resp);
+	}
 }

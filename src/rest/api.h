@@ -11,6 +11,7 @@
 #ifndef JL_REST_API_H
 #define JL_REST_API_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "base/json.h"
@@ -31,7 +32,16 @@ typedef struct jl_api_cfg {
 	uint32_t include_max;          /* most resources _include/_revinclude add to one page (default 1000) */
 	const char *base_url;          /* e.g. "https://fhir.example.cn/fhir"; NULL: from Host */
 	const char *admin_token;       /* X-Admin-Token that unlocks admin-only features (_debug=plan); NULL: none */
+	uint32_t cond_delete_max;      /* most resources one conditional delete removes (default 1: single) */
+	uint32_t bundle_max_entries;   /* most entries in a batch or transaction Bundle (default 10000) */
 } jl_api_cfg_t;
+
+/* Condition stripes (rest/conditional.c): a bit per stripe, taken all at once. */
+typedef struct jl_cond_locks {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t busy;
+} jl_cond_locks_t;
 
 typedef struct jl_api {
 	jl_api_cfg_t cfg;
@@ -41,6 +51,7 @@ typedef struct jl_api {
 	jl_metrics_t metrics;
 	jl_buf_t capability;           /* CapabilityStatement, compact JSON, built once */
 	_Atomic int draining;          /* shutting down: /healthz says so */
+	jl_cond_locks_t conds;
 } jl_api_t;
 
 void jl_api_cfg_defaults(jl_api_cfg_t *cfg);
@@ -102,6 +113,49 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 void jl__api_history(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 jl_rc jl__api_build_capability(jl_api_t *api);
+
+/*
+ * Conditional interactions (rest/conditional.c). A condition is a search
+ * (criteria = a query string, e.g. "identifier=http://x|1") on one type.
+ */
+void jl__api_cond_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			 const jl_target_t *t);
+void jl__api_cond_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			 const jl_target_t *t);
+/* The stripe bit of a condition. */
+uint64_t jl__api_cond_stripe(jl_str_t type, jl_str_t criteria);
+/*
+ * Takes the stripes in mask for req (which must hold none yet), waiting for
+ * other requests to release them (JL_ETIMEOUT at the request's deadline).
+ * They are released when the request's write completes, or when its
+ * response is ready, whichever comes first.
+ */
+jl_rc jl__api_cond_lock(jl_api_t *api, jl_http_req_t *req, uint64_t mask) JL_MUST_USE;
+void jl__api_cond_unlock(jl_api_t *api, jl_http_req_t *req);
+/*
+ * Runs a condition: up to max + 1 current versions matching criteria, so
+ * that "more than max" can be told. Unknown or malformed parameters are
+ * errors (strict handling: a condition that ignored a parameter could match
+ * resources the client never meant); issues in d name the parameter.
+ */
+jl_rc jl__api_match(jl_api_t *api, jl_http_req_t *req, jl_str_t type, jl_str_t criteria, uint32_t max,
+		    jl_sq_page_t *out, jl_diag_t *d) JL_MUST_USE;
+/* Criteria as clients send them: "Type?a=b", "?a=b" or "a=b" → "a=b" (type checked against expect). */
+bool jl__api_criteria(jl_str_t text, jl_str_t expect_type, jl_str_t *criteria);
+
+/* Batch and transaction Bundles at POST [base] (rest/bundle.c). */
+void jl__api_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);
+/* The route of a FHIR request below /fhir (api.c), for Bundle entries dispatched as requests. */
+void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t rest);
+/* A write of a transaction entry: collected by the transaction instead of committed (rest/bundle.c). */
+void jl__txn_collect(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_write_t *w, size_t n,
+		     jl_api_cont_fn cont, void *state);
+/* The id a transaction assigned to the entry being dispatched (empty: none). */
+jl_str_t jl__txn_assigned_id(const struct jl_txn_entry *e);
+/* Shared write steps of rest/crud.c: the stored body of a validated resource, and its index rows. */
+jl_rc jl__api_encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w) JL_MUST_USE;
+/* The existing resource a conditional create matched: 200 with it, as Prefer asks. */
+void jl__api_send_existing(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_version_t *v);
 /* Search (rest/search.c): type, system and compartment level, and Patient/$everything. */
 void jl__api_search(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 		    const jl_target_t *t, jl_str_t compartment_type);

@@ -116,7 +116,7 @@ void jl__api_read(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const
 }
 
 /* Encodes the validated resource into the write's body (request arena). */
-static jl_rc encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w)
+jl_rc jl__api_encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w)
 {
 	jl_buf_t b;
 	jl_buf_init(&b, JL_MEM_HTTP, 0);
@@ -210,23 +210,120 @@ static void created(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, voi
 	write_answer(req, resp, &op->out, 201, &op->w, "Created");
 }
 
+void jl__api_send_existing(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_version_t *v)
+{
+	location(req, resp, v->type, v->id, v->ver);
+	resp->status = 200;
+	if (out->ret == JL_RET_MINIMAL) {
+		jl__api_version_headers(req, resp, v->ver, v->updated_us);
+		resp->content_type = NULL;
+		return;
+	}
+	if (out->ret == JL_RET_OUTCOME) {
+		jl__api_version_headers(req, resp, v->ver, v->updated_us);
+		jl_diag_t d;
+		jl_diag_init(&d, req->ctx->arena);
+		jl_diag_add(&d, JL_SEV_INFO, "informational", NULL,
+			    "%.*s/%.*s already matches the condition; nothing was created", JL_STR_FMT(v->type),
+			    JL_STR_FMT(v->id));
+		jl_rest_outcome(resp, 200, &d, out->pretty);
+		return;
+	}
+	jl__api_send_version(req, resp, out, v);
+}
+
+/* An id for a new resource: the one a transaction assigned to this entry, else a fresh UUIDv7. */
+static jl_str_t new_id(jl_http_req_t *req)
+{
+	jl_str_t pre = req->txn ? jl__txn_assigned_id(req->txn) : JL_STR_NULL;
+	if (pre.n)
+		return pre;
+	char *id = jl_arena_alloc_bytes(req->ctx->arena, 37);
+	if (!id)
+		return JL_STR_NULL;
+	jl_uuid_v7(jl_now_us(), id);
+	return jl_str(id, 36);
+}
+
+/* Condition failure as an answer: the search's own issues when it has them. */
+static void cond_failed(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc,
+			const jl_diag_t *d, const char *what)
+{
+	if (d->n) {
+		jl_rest_outcome(resp, jl_rest_status(rc), d, out->pretty);
+		return;
+	}
+	if (rc == JL_ETIMEOUT)
+		jl__api_fail(req, resp, out, rc, NULL,
+			     "Another request on the same condition did not finish before this request's deadline");
+	else
+		jl__api_fail(req, resp, out, rc, NULL, "The condition of the %s could not be evaluated (%s)", what,
+			     jl_rc_name(rc));
+}
+
+/*
+ * Takes the condition's stripe and runs it (max + 1 matches at most).
+ * false: answered (error).
+ */
+static bool run_condition(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			  jl_str_t type, jl_str_t criteria, uint32_t max, jl_sq_page_t *pg, const char *what)
+{
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_rc rc = jl__api_cond_lock(api, req, jl__api_cond_stripe(type, criteria));
+	if (!rc)
+		rc = jl__api_match(api, req, type, criteria, max, pg, &d);
+	if (rc)
+		cond_failed(req, resp, out, rc, &d, what);
+	return rc == JL_OK;
+}
+
+static void too_many(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_str_t criteria,
+		     const char *what, uint32_t max)
+{
+	jl__api_fail(req, resp, out, JL_EPRECOND, NULL,
+		     "The %s's criteria \"%.*s\" match more than %u resource%s; make them more selective", what,
+		     (int)(criteria.n > 200 ? 200 : criteria.n), criteria.p, max, max == 1 ? "" : "s");
+}
+
 void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 		    const jl_target_t *t)
 {
 	jl_json_t *res;
 	if (jl__api_parse_resource(api, req, resp, out, t, &res))
 		return;
+	const char *ine = jl_http_header(req, "If-None-Exist");
+	if (ine) {
+		jl_str_t crit;
+		if (!jl__api_criteria(jl_cstr(ine), t->type_name, &crit)) {
+			jl__api_fail(req, resp, out, JL_EINVAL, NULL,
+				     "If-None-Exist must hold search criteria for %.*s (e.g. identifier=system|value)",
+				     JL_STR_FMT(t->type_name));
+			return;
+		}
+		jl_sq_page_t pg;
+		if (!run_condition(api, req, resp, out, t->type_name, crit, 1, &pg, "conditional create"))
+			return;
+		if (pg.n > 1) {
+			too_many(req, resp, out, crit, "conditional create", 1);
+			return;
+		}
+		if (pg.n == 1) {
+			jl__api_send_existing(req, resp, out, &pg.items[0]);
+			return;
+		}
+	}
 	wop_t *op = wop_new(req, resp, out, t);
-	char *id = op ? jl_arena_alloc_bytes(req->ctx->arena, 37) : NULL;
-	if (!id) {
-		if (op)
-			jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+	if (!op)
+		return;
+	/* R4 create: the server assigns the id and ignores one in the body. */
+	jl_str_t id = new_id(req);
+	if (!id.n) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
-	/* R4 create: the server assigns the id and ignores one in the body. */
-	jl_uuid_v7(jl_now_us(), id);
-	op->w = (jl_write_t){.kind = JL_WRITE_CREATE, .type = t->type_name, .id = jl_str(id, 36)};
-	jl_rc rc = encode(req, res, &op->w);
+	op->w = (jl_write_t){.kind = JL_WRITE_CREATE, .type = t->type_name, .id = id};
+	jl_rc rc = jl__api_encode(req, res, &op->w);
 	if (rc) {
 		store_failure(req, resp, out, rc, t);
 		return;
@@ -261,12 +358,10 @@ static void updated(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, voi
 	write_answer(req, resp, &op->out, op->w.created ? 201 : 200, &op->w, op->w.created ? "Created" : "Updated");
 }
 
-void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
-		    const jl_target_t *t)
+/* Update of t->id with a parsed, validated body. */
+static void update_res(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		       const jl_target_t *t, jl_json_t *res)
 {
-	jl_json_t *res;
-	if (jl__api_parse_resource(api, req, resp, out, t, &res))
-		return;
 	jl_str_t body_id = jl_json_str(jl_json_get(res, "id"));
 	if (!body_id.n) {
 		jl__api_fail(req, resp, out, JL_EINVAL, "id", "An update must carry the resource id (%.*s) in the body",
@@ -293,13 +388,64 @@ void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		op->w.if_match_live = true;
 		op->from_body = op->w.if_match > 0;
 	}
-	jl_rc rc = encode(req, res, &op->w);
+	jl_rc rc = jl__api_encode(req, res, &op->w);
 	if (rc) {
 		store_failure(req, resp, out, rc, t);
 		return;
 	}
 	if (index_write(api, req, resp, op, res))
 		jl__api_write(api, req, resp, &op->w, 1, updated, op);
+}
+
+void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		    const jl_target_t *t)
+{
+	jl_json_t *res;
+	if (jl__api_parse_resource(api, req, resp, out, t, &res))
+		return;
+	update_res(api, req, resp, out, t, res);
+}
+
+/*
+ * PUT [type]?criteria (R4 http.html 3.1.0.4.3): no match — create (with the
+ * body's id as update-as-create, else a new id); one match — update it (a
+ * body id must be that one); more — 412.
+ */
+void jl__api_cond_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			 const jl_target_t *t)
+{
+	jl_json_t *res;
+	if (jl__api_parse_resource(api, req, resp, out, t, &res))
+		return;
+	jl_sq_page_t pg;
+	if (!run_condition(api, req, resp, out, t->type_name, req->raw_query, 1, &pg, "conditional update"))
+		return;
+	if (pg.n > 1) {
+		too_many(req, resp, out, req->raw_query, "conditional update", 1);
+		return;
+	}
+	jl_target_t tt = *t;
+	jl_str_t body_id = jl_json_str(jl_json_get(res, "id"));
+	if (pg.n == 1) {
+		if (body_id.n && !jl_str_eq(body_id, pg.items[0].id)) {
+			jl__api_fail(req, resp, out, JL_EINVAL, "id",
+				     "The body's id (%.*s) is not that of the resource the criteria match (%.*s)",
+				     (int)(body_id.n > 64 ? 64 : body_id.n), body_id.p, JL_STR_FMT(pg.items[0].id));
+			return;
+		}
+		tt.id = pg.items[0].id;
+	} else {
+		tt.id = body_id.n ? body_id : new_id(req);
+		if (!tt.id.n) {
+			jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+			return;
+		}
+	}
+	if (!body_id.n && jl_json_obj_set(req->ctx->arena, res, jl_str("id", 2), jl_json_mkstr(tt.id))) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	update_res(api, req, resp, out, &tt, res);
 }
 
 static void deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
@@ -342,4 +488,87 @@ void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		return;
 	if (index_write(api, req, resp, op, NULL))
 		jl__api_write(api, req, resp, &op->w, 1, deleted, op);
+}
+
+/* A conditional delete in flight: its writes are contiguous, for one atomic store call. */
+typedef struct cdel {
+	jl_write_t *w;
+	size_t n;
+	jl_target_t t;
+	jl_out_t out;
+	bool retried;
+} cdel_t;
+
+/* The answer to a conditional delete: 204, or an outcome that counts what went. */
+static void cond_deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
+{
+	cdel_t *c = state;
+	if (rc == JL_ESTALE && !c->retried) {
+		/* a concurrent write changed a match: index again and resubmit, once */
+		c->retried = true;
+		for (size_t i = 0; i < c->n; i++)
+			if (jl_index_refresh_old(api->defs, api->store, req->ctx->arena, &c->w[i]) != JL_OK) {
+				store_failure(req, resp, &c->out, JL_ENOMEM, &c->t);
+				return;
+			}
+		jl__api_write(api, req, resp, c->w, c->n, cond_deleted, c);
+		return;
+	}
+	if (rc) {
+		store_failure(req, resp, &c->out, rc, &c->t);
+		return;
+	}
+	if (c->out.ret == JL_RET_OUTCOME) {
+		jl_diag_t d;
+		jl_diag_init(&d, req->ctx->arena);
+		jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Deleted %zu %.*s resource%s", c->n,
+			    JL_STR_FMT(c->t.type_name), c->n == 1 ? "" : "s");
+		jl_rest_outcome(resp, 200, &d, c->out.pretty);
+		return;
+	}
+	if (c->n == 1)
+		jl__api_version_headers(req, resp, c->w[0].ver, c->w[0].updated_us);
+	resp->status = 204;
+	resp->no_body = true;
+	resp->content_type = NULL;
+}
+
+/*
+ * DELETE [type]?criteria: no match — 404; up to cond_delete_max matches —
+ * all deleted in one transaction; more — 412.
+ */
+void jl__api_cond_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			 const jl_target_t *t)
+{
+	uint32_t max = api->cfg.cond_delete_max ? api->cfg.cond_delete_max : 1;
+	if (max >= api->cfg.page_max)
+		max = api->cfg.page_max - 1;
+	jl_sq_page_t pg;
+	if (!run_condition(api, req, resp, out, t->type_name, req->raw_query, max, &pg, "conditional delete"))
+		return;
+	if (pg.n > max) {
+		too_many(req, resp, out, req->raw_query, "conditional delete", max);
+		return;
+	}
+	if (!pg.n) {
+		jl__api_fail(req, resp, out, JL_ENOTFOUND, NULL, "No %.*s matches the criteria; nothing was deleted",
+			     JL_STR_FMT(t->type_name));
+		return;
+	}
+	cdel_t *c = jl_arena_calloc(req->ctx->arena, 1, sizeof *c);
+	jl_write_t *w = c ? jl_arena_calloc(req->ctx->arena, pg.n, sizeof *w) : NULL;
+	if (!w) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	*c = (cdel_t){.w = w, .n = pg.n, .t = *t, .out = *out};
+	for (size_t i = 0; i < pg.n; i++) {
+		w[i] = (jl_write_t){.kind = JL_WRITE_DELETE, .type = t->type_name, .id = pg.items[i].id};
+		jl_rc rc = jl_index_prepare_write(api->defs, api->store, req->ctx->arena, &w[i], NULL);
+		if (rc) {
+			store_failure(req, resp, out, rc, t);
+			return;
+		}
+	}
+	jl__api_write(api, req, resp, w, pg.n, cond_deleted, c);
 }

@@ -11,6 +11,7 @@
 #define JL_REST_HTTP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/ctx.h"
 #include "base/err.h"
@@ -69,6 +70,14 @@ typedef struct jl_http_req {
 	bool pending;
 	jl_rc async_rc;
 	void *cont; /* the API's continuation record (rest/api.c) */
+	/*
+	 * API state that rides with the request (rest/conditional.c,
+	 * rest/bundle.c): the condition stripes it holds until its write has
+	 * committed, and — for an entry of a transaction Bundle — the
+	 * transaction that collects its writes instead of committing them.
+	 */
+	uint64_t cond_locks;
+	struct jl_txn_entry *txn;
 } jl_http_req_t;
 
 

@@ -74,7 +74,9 @@ test('405: methods an endpoint does not take, with Allow', async () => {
   outcome(assert, r, 405);
   assert.equal(r.headers.get('allow'), 'GET, HEAD');
   outcome(assert, await req(srv, 'POST', '/Patient/x', { body: patient() }), 405);
-  outcome(assert, await req(srv, 'PUT', '/Patient', { body: patient() }), 405);
+  // PUT on a type is a conditional update: allowed, but it needs criteria (400, not 405).
+  outcome(assert, await req(srv, 'PUT', '/Patient', { body: patient() }), 400);
+  outcome(assert, await req(srv, 'PATCH', '/metadata'), 405);
   outcome(assert, await req(srv, 'POST', '/Patient/x/_history'), 405);
 });
 

@@ -174,6 +174,22 @@ if [ -n "${healthy:-}" ]; then
     fi || continue
     c_rps+=("$(field rps "$RES")") c_p50+=("$(field p50_ms "$RES")") c_p99+=("$(field p99_ms "$RES")")
   done
+  # Transactions: Bundles of a Patient and an Observation that refers to it by urn:uuid.
+  echo "transaction: POST /fhir, Bundle of Patient + Observation (urn:uuid reference), Prefer: return=minimal"
+  t_rps=() t_p99=()
+  for r in $(seq "$RUNS"); do
+    wrk_run "transaction $r/$RUNS" bench/wrk_txn.lua "http://127.0.0.1:$PORT/fhir" || continue
+    t_rps+=("$(field rps "$RES")") t_p99+=("$(field p99_ms "$RES")")
+  done
+  # One transaction of 2,000 entries (1,000 Patients + 1,000 Observations), 5 times.
+  big_ms=""
+  if RES=$(node bench/txn_big.mjs "http://127.0.0.1:$PORT/fhir" 2000 5); then
+    echo "$RES"
+    big_ms=$(field median_ms "$(grep '^txn-big-result:' <<<"$RES")")
+  else
+    fail "bench/txn_big.mjs failed: $RES"
+  fi
+
   cat "$WORK"/ids.* >"$WORK/ids" 2>/dev/null
   nids=$(grep -c . "$WORK/ids" 2>/dev/null || echo 0)
   [ "$nids" -ge "$IDS" ] || fail "only $nids of $IDS ids were recorded for the read benchmark"
@@ -246,6 +262,14 @@ if [ -n "${healthy:-}" ]; then
     add "HTTP create, $CONNS conns (req/s)" "$(printf '%.0f' "$m")" ">= 5000" "$(status "$m" '>=' 5000)"
     add "HTTP create p50 (ms)" "$(printf '%.2f' "$(median "${c_p50[@]}")")" "-" "info"
     add "HTTP create p99 (ms)" "$(printf '%.2f' "$(median "${c_p99[@]}")")" "-" "info"
+  fi
+  if [ ${#t_rps[@]} -gt 0 ]; then
+    m=$(median "${t_rps[@]}")
+    add "HTTP transactions (Patient+Observation), $CONNS conns (tx/s)" "$(printf '%.0f' "$m")" ">= 3000" "$(status "$m" '>=' 3000)"
+    add "HTTP transaction p99 (ms)" "$(printf '%.2f' "$(median "${t_p99[@]}")")" "-" "info"
+  fi
+  if [ -n "$big_ms" ]; then
+    add "2,000-entry transaction, median of 5 (ms)" "$big_ms" "< 200" "$(status "$big_ms" '<' 200)"
   fi
   if [ ${#r_rps[@]} -gt 0 ]; then
     m=$(median "${r_rps[@]}")

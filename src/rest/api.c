@@ -136,6 +136,12 @@ jl_rc jl__api_parse_resource(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *
 			     const jl_target_t *t, jl_json_t **res)
 {
 	jl_arena_t *a = req->ctx->arena;
+	/* A transaction entry's resource was parsed and validated with its Bundle. */
+	jl_json_t *pre = req->txn ? jl__txn_resource(req->txn) : NULL;
+	if (pre && jl_str_eq(jl_json_str(jl_json_get(pre, "resourceType")), t->type_name)) {
+		*res = pre;
+		return JL_OK;
+	}
 	const char *ct = jl_http_header(req, "Content-Type");
 	jl_rc rc = jl_rest_check_content_type(ct);
 	if (rc) {

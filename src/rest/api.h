@@ -150,6 +150,8 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 /* A write of a transaction entry: collected by the transaction instead of committed (rest/bundle.c). */
 void jl__txn_collect(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_write_t *w, size_t n,
 		     jl_api_cont_fn cont, void *state);
+/* A transaction entry's resource, already validated with its Bundle (NULL: parse the body). */
+jl_json_t *jl__txn_resource(const struct jl_txn_entry *e);
 /* The id a transaction assigned to the entry being dispatched (empty: none). */
 jl_str_t jl__txn_assigned_id(const struct jl_txn_entry *e);
 /* Shared write steps of rest/crud.c: the stored body of a validated resource, and its index rows. */

@@ -491,6 +491,13 @@ jl_str_t jl__txn_assigned_id(const struct jl_txn_entry *t)
 	return e->method == JL_M_POST ? e->new_id : JL_STR_NULL;
 }
 
+jl_json_t *jl__txn_resource(const struct jl_txn_entry *t)
+{
+	const ent_t *e = t->ent;
+	/* a PATCH's resource is the patch, not the result */
+	return e->method == JL_M_POST || e->method == JL_M_PUT ? e->resource : NULL;
+}
+
 static const char *hdr(ent_t *e, jl_str_t v)
 {
 	return v.n ? jl_arena_strndup(e->req.ctx->arena, v.p, v.n) : NULL;
@@ -537,6 +544,8 @@ static bool entry_body(txn_t *x, ent_t *e)
 		e->body = jl_str(out, n);
 		return true;
 	}
+	if (x->transaction && (e->method == JL_M_POST || e->method == JL_M_PUT))
+		return true; /* handed over parsed (jl__txn_resource) */
 	jl_buf_t b;
 	jl_buf_init(&b, JL_MEM_HTTP, 0);
 	jl_rc rc = jl_json_write(&b, e->resource, 0);

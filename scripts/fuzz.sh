@@ -33,6 +33,13 @@ if [ ! -d "$SEEDS/fhirpath" ] && [ -f tests/data/fhirpath/tests.json ]; then
   node -e 'const fs=require("fs");JSON.parse(fs.readFileSync(process.argv[1],"utf8")).forEach((c,i)=>fs.writeFileSync(process.argv[2]+"/"+i,c.expression))' \
     tests/data/fhirpath/tests.json "$SEEDS/fhirpath"
 fi
+# Bundles: a transaction with urn:uuid and conditional references, a batch, a conditional update.
+if [ ! -d "$SEEDS/bundle" ]; then
+  mkdir -p "$SEEDS/bundle"
+  printf '%s' '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:0190c3a1-0000-7000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"http://x","value":"1"}]},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=http://x|1"}},{"resource":{"resourceType":"Observation","status":"final","code":{"text":"bp"},"subject":{"reference":"urn:uuid:0190c3a1-0000-7000-8000-000000000001"},"performer":[{"reference":"Patient?identifier=http://x|1"}]},"request":{"method":"POST","url":"Observation"}},{"request":{"method":"GET","url":"Patient?identifier=http://x|1"}}]}' >"$SEEDS/bundle/1"
+  printf '%s' '{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Organization","name":"H"},"request":{"method":"POST","url":"Organization","ifNoneExist":"name=H"}},{"request":{"method":"DELETE","url":"Patient?identifier=http://x|1"}},{"request":{"method":"GET","url":"Patient/nope"}}]}' >"$SEEDS/bundle/2"
+  printf '%s' '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient","gender":"male"},"request":{"method":"PUT","url":"Patient?identifier=http://x|2"}},{"request":{"method":"DELETE","url":"Patient/p1"}}]}' >"$SEEDS/bundle/3"
+fi
 status=0
 for t in fuzz/fuzz_*.c; do
   name=$(basename "$t" .c)
@@ -40,6 +47,7 @@ for t in fuzz/fuzz_*.c; do
   clang $CFLAGS -o "$OUT/$name" "$t" $SRCS $LIBS
   seed="$SEEDS/json"; [ "$name" = fuzz_query ] && seed="$SEEDS/query"; [ "$name" = fuzz_search ] && seed="$SEEDS/search"
   [ "$name" = fuzz_fhirpath ] && seed="$SEEDS/fhirpath"
+  [ "$name" = fuzz_bundle ] && seed="$SEEDS/bundle"
   mkdir -p "$OUT/corpus-$name"
   if ! (cd "$OUT" && ./"$name" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
         "corpus-$name" "../../$seed" 2>&1 | tail -n 12); then

@@ -201,6 +201,17 @@ static bool read_entry(txn_t *x, ent_t *e)
 	e->conditional = (e->method == JL_M_POST && e->if_none_exist.n) ||
 			 ((e->method == JL_M_PUT || e->method == JL_M_DELETE || e->method == JL_M_PATCH) &&
 			  !e->id.n && e->query.n);
+	jl_str_t crit;
+	if (e->conditional && !jl__api_criteria(e->method == JL_M_POST ? e->if_none_exist : e->query, e->type, &crit)) {
+		fail(x, JL_EINVAL, entry_expr(x, e->idx, e->method == JL_M_POST ? ".request.ifNoneExist" : ".request.url"),
+		     "Entry %zu: the condition must be search criteria on %.*s", e->idx, JL_STR_FMT(e->type));
+		return false;
+	}
+	if (!jl_fhir_resource(e->type) && e->method != JL_M_GET && e->method != JL_M_HEAD) {
+		fail(x, JL_EINVAL, entry_expr(x, e->idx, ".request.url"), "Entry %zu: \"%.*s\" is not a resource type",
+		     e->idx, (int)(e->type.n > 64 ? 64 : e->type.n), e->type.p);
+		return false;
+	}
 	return true;
 }
 

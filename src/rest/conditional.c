@@ -81,6 +81,7 @@ void jl__api_cond_unlock(jl_api_t *api, jl_http_req_t *req)
 
 bool jl__api_criteria(jl_str_t text, jl_str_t expect_type, jl_str_t *criteria)
 {
+	*criteria = JL_STR_NULL;
 	text = jl_str_trim(text);
 	const char *q = jl_str_chr(text, '?');
 	/* "a=Type?b=c" is criteria whose value is a conditional reference, not "Type?criteria" */

@@ -405,3 +405,14 @@ test('concurrent transactions are each all-or-nothing', async () => {
   assert.equal(rs.filter((r) => r.status === 422).length, 8);
   assert.equal(await count(`Patient?family:exact=${fam}`), 24);
 });
+
+test('the CapabilityStatement states conditional interactions, batch and transaction', async () => {
+  const r = await req(srv, 'GET', '/metadata');
+  const rest = r.json.rest[0];
+  const pat = rest.resource.find((x) => x.type === 'Patient');
+  assert.equal(pat.conditionalCreate, true);
+  assert.equal(pat.conditionalUpdate, true);
+  assert.equal(pat.conditionalDelete, 'multiple', 'this server runs with --max-conditional-delete 3');
+  const sys = rest.interaction.map((i) => i.code);
+  assert.ok(sys.includes('transaction') && sys.includes('batch'), sys.join(','));
+});

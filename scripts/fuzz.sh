@@ -33,6 +33,14 @@ if [ ! -d "$SEEDS/fhirpath" ] && [ -f tests/data/fhirpath/tests.json ]; then
   node -e 'const fs=require("fs");JSON.parse(fs.readFileSync(process.argv[1],"utf8")).forEach((c,i)=>fs.writeFileSync(process.argv[2]+"/"+i,c.expression))' \
     tests/data/fhirpath/tests.json "$SEEDS/fhirpath"
 fi
+# PATCH: "document NUL patch" from the official cases (JSON Patch and FHIRPath Patch).
+if [ ! -d "$SEEDS/patch" ] && [ -f tests/data/patch/json-patch-tests.json ]; then
+  mkdir -p "$SEEDS/patch"
+  node -e 'const fs=require("fs"),[d,o]=process.argv.slice(1);let i=0;
+    for(const c of JSON.parse(fs.readFileSync(d+"/json-patch-tests.json","utf8")))fs.writeFileSync(o+"/j"+i++,JSON.stringify(c.doc)+"\0"+JSON.stringify(c.patch));
+    for(const c of JSON.parse(fs.readFileSync(d+"/fhirpath-patch-tests.json","utf8")))fs.writeFileSync(o+"/f"+i++,JSON.stringify(c.input)+"\0"+JSON.stringify(c.diff));' \
+    tests/data/patch "$SEEDS/patch"
+fi
 # Bundles: a transaction with urn:uuid and conditional references, a batch, a conditional update.
 if [ ! -d "$SEEDS/bundle" ]; then
   mkdir -p "$SEEDS/bundle"
@@ -48,6 +56,7 @@ for t in fuzz/fuzz_*.c; do
   seed="$SEEDS/json"; [ "$name" = fuzz_query ] && seed="$SEEDS/query"; [ "$name" = fuzz_search ] && seed="$SEEDS/search"
   [ "$name" = fuzz_fhirpath ] && seed="$SEEDS/fhirpath"
   [ "$name" = fuzz_bundle ] && seed="$SEEDS/bundle"
+  [ "$name" = fuzz_patch ] && seed="$SEEDS/patch"
   mkdir -p "$OUT/corpus-$name"
   if ! (cd "$OUT" && ./"$name" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
         "corpus-$name" "../../$seed" 2>&1 | tail -n 12); then

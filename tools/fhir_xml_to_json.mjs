@@ -319,8 +319,14 @@ function convertSuite(xmlText) {
 
 // ------------------------------------------------------------------ main
 
-const [cmd, a1, a2] = process.argv.slice(2);
-if (cmd === 'resource' && a1) {
+// Other generators (tools/gen_patch_tests.mjs) reuse the converter.
+export { parseXml, elements, convertObject, toJson };
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+const [cmd, a1, a2] = isMain ? process.argv.slice(2) : [];
+if (!isMain) {
+	// imported: nothing to run
+} else if (cmd === 'resource' && a1) {
 	const out = toJson(convertResource(fs.readFileSync(a1, 'utf8'))) + '\n';
 	if (a2) fs.writeFileSync(a2, out);
 	else process.stdout.write(out);

@@ -650,6 +650,33 @@ void jl_json_obj_del(jl_json_t *obj, jl_str_t key)
 		}
 }
 
+jl_rc jl_json_arr_insert(jl_arena_t *a, jl_json_t *arr, uint32_t i, jl_json_t v)
+{
+	if (!arr || arr->type != JL_JSON_ARRAY || i > arr->n)
+		return JL_EINVAL;
+	if (arr->n == UINT32_MAX)
+		return JL_ETOOBIG;
+	jl_json_t *items = jl_arena_alloc(a, ((size_t)arr->n + 1) * sizeof *items);
+	if (!items)
+		return JL_ENOMEM;
+	if (i)
+		memcpy(items, arr->u.a, (size_t)i * sizeof *items);
+	items[i] = v;
+	if (arr->n > i)
+		memcpy(items + i + 1, arr->u.a + i, (size_t)(arr->n - i) * sizeof *items);
+	arr->u.a = items;
+	arr->n++;
+	return JL_OK;
+}
+
+void jl_json_arr_del(jl_json_t *arr, uint32_t i)
+{
+	if (!arr || arr->type != JL_JSON_ARRAY || i >= arr->n)
+		return;
+	memmove(&arr->u.a[i], &arr->u.a[i + 1], (size_t)(arr->n - i - 1) * sizeof arr->u.a[0]);
+	arr->n--;
+}
+
 bool jl_json_equal(const jl_json_t *a, const jl_json_t *b)
 {
 	if (a->type != b->type || a->n != b->n)

@@ -93,6 +93,15 @@ jl_json_t jl_json_mkstr(jl_str_t s);
 jl_rc jl_json_obj_set(jl_arena_t *a, jl_json_t *obj, jl_str_t key, jl_json_t v) JL_MUST_USE;
 /* Removes `key` from obj if present (in place; does not free). */
 void jl_json_obj_del(jl_json_t *obj, jl_str_t key);
+/*
+ * Inserts v into the array arr before position i (0 <= i <= arr->n; i == n
+ * appends). The items move to a new arena block (the old one is not
+ * freed): JL_EINVAL when arr is not an array or i is out of range,
+ * JL_ETOOBIG at 2^32 - 1 items, JL_ENOMEM.
+ */
+jl_rc jl_json_arr_insert(jl_arena_t *a, jl_json_t *arr, uint32_t i, jl_json_t v) JL_MUST_USE;
+/* Removes item i from arr (in place; does not free). No-op when i is out of range. */
+void jl_json_arr_del(jl_json_t *arr, uint32_t i);
 
 /* Deep equality (object member order ignored, numbers compared by text). */
 bool jl_json_equal(const jl_json_t *a, const jl_json_t *b);

@@ -125,6 +125,15 @@ jl_rc jl_fp_eval(jl_arena_t *a, const jl_fp_expr_t *e, const jl_json_t *input, c
 jl_str_t jl_fp_source(const jl_fp_expr_t *e);
 
 /*
+ * Splits a path that ends in an element name ("Patient.name[0].given")
+ * into the expression before the last '.' (*parent, sharing e's tree; its
+ * source text is the prefix) and that name (*name). For FHIRPath Patch,
+ * whose insert and move name a list that may be empty. JL_EINVAL when e
+ * does not end in ".name"; JL_ENOMEM.
+ */
+jl_rc jl_fp_split_member(jl_arena_t *a, const jl_fp_expr_t *e, jl_fp_expr_t **parent, jl_str_t *name) JL_MUST_USE;
+
+/*
  * The type name of an item: the FHIR type of a NODE ("code", "HumanName",
  * "Patient"; "" when not known), or the System type ("Boolean", "Integer",
  * "Decimal", "String", "Date", "DateTime", "Time", "Quantity"). Static text.

@@ -929,6 +929,29 @@ jl_rc jl_fp_compile(jl_arena_t *a, jl_str_t src, jl_fp_expr_t **out, jl_diag_t *
 	return JL_OK;
 }
 
+jl_rc jl_fp_split_member(jl_arena_t *a, const jl_fp_expr_t *e, jl_fp_expr_t **parent, jl_str_t *name)
+{
+	const fp_node_t *r = e ? e->root : NULL;
+	if (!r || r->kind != N_MEMBER || !r->left || r->pos > e->src.n)
+		return JL_EINVAL;
+	jl_fp_expr_t *p = jl_arena_alloc(a, sizeof *p);
+	if (!p)
+		return JL_ENOMEM;
+	/* The member's position is its name's; drop the '.' and blanks before it. */
+	size_t end = r->pos;
+	while (end && strchr(" \t\r\n", e->src.p[end - 1]))
+		end--;
+	if (end && e->src.p[end - 1] == '.')
+		end--;
+	while (end && strchr(" \t\r\n", e->src.p[end - 1]))
+		end--;
+	p->root = r->left;
+	p->src = jl_str(e->src.p, end);
+	*parent = p;
+	*name = r->name;
+	return JL_OK;
+}
+
 jl_str_t jl_fp_source(const jl_fp_expr_t *e)
 {
 	return e ? e->src : JL_STR_NULL;

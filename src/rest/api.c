@@ -397,8 +397,9 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 		case JL_M_GET:
 		case JL_M_HEAD: jl__api_read(api, req, resp, &out, &t); break;
 		case JL_M_PUT: jl__api_update(api, req, resp, &out, &t); break;
+		case JL_M_PATCH: jl__api_patch(api, req, resp, &out, &t); break;
 		case JL_M_DELETE: jl__api_delete(api, req, resp, &out, &t); break;
-		default: method_not_allowed(req, resp, &out, "GET, HEAD, PUT, DELETE");
+		default: method_not_allowed(req, resp, &out, "GET, HEAD, PUT, PATCH, DELETE");
 		}
 		return;
 	}

@@ -111,6 +111,8 @@ void jl__api_read(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const
 void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 void jl__api_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 void jl__api_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
+/* PATCH (rest/patch.c): JSON Patch or FHIRPath Patch, validated and written like an update. */
+void jl__api_patch(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 void jl__api_history(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_target_t *t);
 jl_rc jl__api_build_capability(jl_api_t *api);
 
@@ -158,6 +160,12 @@ jl_str_t jl__txn_assigned_id(const struct jl_txn_entry *e);
 jl_rc jl__api_encode(jl_http_req_t *req, const jl_json_t *res, jl_write_t *w) JL_MUST_USE;
 /* The existing resource a conditional create matched: 200 with it, as Prefer asks. */
 void jl__api_send_existing(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const jl_version_t *v);
+/* The answer to a successful write, as Prefer asks (status 200/201, `what` for return=OperationOutcome). */
+void jl__api_write_answer(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status,
+			  const jl_write_t *w, const char *what);
+/* The answer to a failed store call (404, 503, 500 …) for target t. */
+void jl__api_store_failure(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc,
+			   const jl_target_t *t);
 /* Search (rest/search.c): type, system and compartment level, and Patient/$everything. */
 void jl__api_search(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 		    const jl_target_t *t, jl_str_t compartment_type);

@@ -775,7 +775,10 @@ static void entry_failed(txn_t *x, ent_t *e)
 		const jl_json_t *ex = jl_json_get(is, "expression");
 		jl_str_t expr = jl_json_is(ex, JL_JSON_ARRAY) && ex->n ? jl_json_str(&ex->u.a[0]) : JL_STR_NULL;
 		const char *where = NULL;
-		if (expr.n) {
+		if (expr.n && jl_str_starts(expr, "patch[")) {
+			/* a JSON Patch operation: it lives in the Binary's data (the diagnostics say which) */
+			where = entry_expr(x, e->idx, ".resource.data");
+		} else if (expr.n) {
 			const char *dot = jl_str_chr(expr, '.');
 			jl_str_t tail = dot ? jl_str(dot, (size_t)(expr.p + expr.n - dot)) : JL_STR_NULL;
 			where = entry_expr(x, e->idx, jl_arena_printf(a, ".resource%.*s", JL_STR_FMT(tail)));

@@ -11,7 +11,7 @@
 #include "fhir/searchparam.h"
 #include "rest/api.h"
 
-static const char *const instance_interactions[] = {"read",         "vread",        "update",     "delete",
+static const char *const instance_interactions[] = {"read",         "vread",        "update",     "patch",  "delete",
 						    "history-instance", "history-type", "create", "search-type"};
 
 typedef struct cap_ctx {
@@ -91,6 +91,12 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 	jl_jw_arr_begin(&w);
 	jl_jw_strc(&w, "application/fhir+json");
 	jl_jw_strc(&w, "json");
+	jl_jw_arr_end(&w);
+	/* PATCH bodies (rest/patch.c): JSON Patch, and FHIRPath Patch as FHIR JSON. */
+	jl_jw_keyc(&w, "patchFormat");
+	jl_jw_arr_begin(&w);
+	jl_jw_strc(&w, "application/json-patch+json");
+	jl_jw_strc(&w, "application/fhir+json");
 	jl_jw_arr_end(&w);
 	jl_jw_keyc(&w, "rest");
 	jl_jw_arr_begin(&w);

@@ -572,3 +572,17 @@ void jl__api_cond_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp
 	}
 	jl__api_write(api, req, resp, w, pg.n, cond_deleted, c);
 }
+
+/* ---- shared with rest/patch.c (same answers as an update) ---- */
+
+void jl__api_write_answer(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status,
+			  const jl_write_t *w, const char *what)
+{
+	write_answer(req, resp, out, status, w, what);
+}
+
+void jl__api_store_failure(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, jl_rc rc,
+			   const jl_target_t *t)
+{
+	store_failure(req, resp, out, rc, t);
+}

@@ -427,9 +427,16 @@ static void x_quantity(ectx_t *c, const jl_fp_item_t *it, int64_t kany, const in
 {
 	const char *n = tname(it);
 	double v;
-	if (it->kind == JL_FP_QUANTITY || it->kind == JL_FP_DECIMAL) {
+	if (it->kind == JL_FP_DECIMAL) {
 		if (point(it->s, &v))
 			quantity_rows(c, kany, prefix, np, v, v, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL);
+		return;
+	}
+	if (it->kind == JL_FP_QUANTITY) {
+		/* a System quantity (an expression's result): the value is num, s is its UCUM unit */
+		if (point(it->num, &v))
+			quantity_rows(c, kany, prefix, np, v, v, it->s.n ? JL_STR("http://unitsofmeasure.org") : JL_STR_NULL,
+				      it->s, it->s);
 		return;
 	}
 	if (it->kind == JL_FP_INTEGER) {

@@ -171,6 +171,33 @@ static void test_accessors_and_edit(void **state)
 	jl_arena_free(a);
 }
 
+static void test_array_edit(void **state)
+{
+	(void)state;
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_json_t *v, *w;
+	jl_json_err_t e;
+	assert_int_equal(parse(a, "[\"b\",\"d\"]", &v, &e), JL_OK);
+	assert_int_equal(jl_json_arr_insert(a, v, 0, jl_json_mkstr(JL_STR("a"))), JL_OK);
+	assert_int_equal(jl_json_arr_insert(a, v, 2, jl_json_mkstr(JL_STR("c"))), JL_OK);
+	assert_int_equal(jl_json_arr_insert(a, v, 4, jl_json_mkstr(JL_STR("e"))), JL_OK);
+	assert_int_equal(jl_json_arr_insert(a, v, 6, jl_json_mkstr(JL_STR("x"))), JL_EINVAL);
+	assert_int_equal(parse(a, "[\"a\",\"b\",\"c\",\"d\",\"e\"]", &w, &e), JL_OK);
+	assert_true(jl_json_equal(v, w));
+	jl_json_arr_del(v, 0);
+	jl_json_arr_del(v, 3);
+	jl_json_arr_del(v, 3); /* out of range: no-op */
+	assert_int_equal(parse(a, "[\"b\",\"c\",\"d\"]", &w, &e), JL_OK);
+	assert_true(jl_json_equal(v, w));
+	/* An empty array grows from nothing; a non-array is refused. */
+	assert_int_equal(parse(a, "{\"k\":[]}", &w, &e), JL_OK);
+	jl_json_t *k = &w->u.o[0].v;
+	assert_int_equal(jl_json_arr_insert(a, k, 0, jl_json_mkstr(JL_STR("z"))), JL_OK);
+	assert_int_equal(k->n, 1);
+	assert_int_equal(jl_json_arr_insert(a, w, 0, jl_json_mkstr(JL_STR("z"))), JL_EINVAL);
+	jl_arena_free(a);
+}
+
 static void test_alloc_failure(void **state)
 {
 	(void)state;
@@ -205,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_allowed_by_flag),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_accessors_and_edit),
+		cmocka_unit_test(test_array_edit),
 		cmocka_unit_test(test_alloc_failure),
 	};
 	return cmocka_run_group_tests_name("base/json", tests, NULL, NULL);

@@ -416,3 +416,31 @@ test('the CapabilityStatement states conditional interactions, batch and transac
   const sys = rest.interaction.map((i) => i.code);
   assert.ok(sys.includes('transaction') && sys.includes('batch'), sys.join(','));
 });
+
+test('transaction: PATCH entries (FHIRPath Patch as Parameters, JSON Patch as Binary); a failed test op rolls back', async () => {
+  const p = await req(srv, 'POST', '/Patient', { body: patient() });
+  const q = await req(srv, 'POST', '/Patient', { body: patient() });
+  const fp = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [
+    { name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.gender' }, { name: 'value', valueCode: 'male' }] }] };
+  const jp = [{ op: 'add', path: '/active', value: true }];
+  const bin = { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(jp)).toString('base64') };
+  const r = await req(srv, 'POST', '', { body: tx('transaction', [
+    { resource: fp, request: { method: 'PATCH', url: `Patient/${p.json.id}` } },
+    { resource: bin, request: { method: 'PATCH', url: `Patient/${q.json.id}` } },
+  ]) });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.entry.map((e) => e.response.status), ['200 OK', '200 OK']);
+  assert.equal(r.json.entry[0].response.location, `Patient/${p.json.id}/_history/2`);
+  assert.equal((await req(srv, 'GET', `/Patient/${p.json.id}`)).json.gender, 'male');
+  assert.equal((await req(srv, 'GET', `/Patient/${q.json.id}`)).json.active, true);
+  // A JSON Patch whose test fails: 422 naming the entry, and the other entry's change is not written.
+  const bad = { ...bin, data: Buffer.from(JSON.stringify([{ op: 'test', path: '/gender', value: 'other' }])).toString('base64') };
+  const r2 = await req(srv, 'POST', '', { body: tx('transaction', [
+    { resource: { ...fp, parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.gender' }, { name: 'value', valueCode: 'other' }] }] }, request: { method: 'PATCH', url: `Patient/${p.json.id}` } },
+    { resource: bad, request: { method: 'PATCH', url: `Patient/${q.json.id}` } },
+  ]) });
+  const i2 = outcome(assert, r2, 422);
+  assert.equal(i2[0].expression[0], 'Bundle.entry[1].resource.data');
+  assert.match(i2[0].diagnostics, /^Entry 1 \(PATCH Patient\//);
+  assert.equal((await req(srv, 'GET', `/Patient/${p.json.id}`)).json.meta.versionId, '2', 'nothing written');
+});

@@ -212,7 +212,7 @@ test('metadata lists what works, and validates as a CapabilityStatement', async 
   assert.equal(r.json.fhirVersion, '4.0.1');
   const pat = r.json.rest[0].resource.find((x) => x.type === 'Patient');
   assert.deepEqual(pat.interaction.map((i) => i.code).sort(),
-    ['create', 'delete', 'history-instance', 'history-type', 'read', 'search-type', 'update', 'vread']);
+    ['create', 'delete', 'history-instance', 'history-type', 'patch', 'read', 'search-type', 'update', 'vread']);
   assert.ok(pat.searchParam.find((p) => p.name === 'birthdate' && p.type === 'date'));
   assert.ok(r.json.rest[0].interaction.find((i) => i.code === 'search-system'));
   assert.equal(r.json.rest[0].resource.length, 146);

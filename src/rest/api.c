@@ -363,12 +363,14 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 			jl__api_cond_update(api, req, resp, &out, &t);
 		else if (req->method == JL_M_DELETE && has_criteria(req))
 			jl__api_cond_delete(api, req, resp, &out, &t);
-		else if (req->method == JL_M_PUT || req->method == JL_M_DELETE)
+		else if (req->method == JL_M_PATCH && has_criteria(req))
+			jl__api_cond_patch(api, req, resp, &out, &t);
+		else if (req->method == JL_M_PUT || req->method == JL_M_DELETE || req->method == JL_M_PATCH)
 			jl__api_fail(req, resp, &out, JL_EINVAL, NULL,
 				     "A conditional %.*s needs search criteria in the URL (e.g. ?identifier=system|value)",
 				     JL_STR_FMT(req->method_name));
 		else
-			method_not_allowed(req, resp, &out, "GET, HEAD, POST, PUT, DELETE");
+			method_not_allowed(req, resp, &out, "GET, HEAD, POST, PUT, PATCH, DELETE");
 		return;
 	}
 	if (jl_str_eqc(seg[1], "_search") && n == 2) {

@@ -124,6 +124,8 @@ void jl__api_cond_update(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp
 			 const jl_target_t *t);
 void jl__api_cond_delete(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 			 const jl_target_t *t);
+void jl__api_cond_patch(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			const jl_target_t *t);
 /* The stripe bit of a condition. */
 uint64_t jl__api_cond_stripe(jl_str_t type, jl_str_t criteria);
 /*

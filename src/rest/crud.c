@@ -499,6 +499,27 @@ typedef struct cdel {
 	bool retried;
 } cdel_t;
 
+/* PATCH [type]?criteria: the one match is patched; none 404, more 412. */
+void jl__api_cond_patch(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			const jl_target_t *t)
+{
+	jl_sq_page_t pg;
+	if (!run_condition(api, req, resp, out, t->type_name, req->raw_query, 1, &pg, "conditional patch"))
+		return;
+	if (pg.n > 1) {
+		too_many(req, resp, out, req->raw_query, "conditional patch", 1);
+		return;
+	}
+	if (!pg.n) {
+		jl__api_fail(req, resp, out, JL_ENOTFOUND, NULL, "No %.*s matches the criteria; nothing was patched",
+			     JL_STR_FMT(t->type_name));
+		return;
+	}
+	jl_target_t tt = *t;
+	tt.id = pg.items[0].id;
+	jl__api_patch(api, req, resp, out, &tt);
+}
+
 /* The answer to a conditional delete: 204, or an outcome that counts what went. */
 static void cond_deleted(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, void *state, jl_rc rc)
 {

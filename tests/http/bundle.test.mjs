@@ -444,3 +444,27 @@ test('transaction: PATCH entries (FHIRPath Patch as Parameters, JSON Patch as Bi
   assert.match(i2[0].diagnostics, /^Entry 1 \(PATCH Patient\//);
   assert.equal((await req(srv, 'GET', `/Patient/${p.json.id}`)).json.meta.versionId, '2', 'nothing written');
 });
+
+test('conditional PATCH over HTTP and conditional DELETE/PATCH inside a transaction', async () => {
+  const v = uniq('cp');
+  const a = await req(srv, 'POST', '/Patient', { body: patient(ident('http://cp', v)) });
+  const jp = [{ op: 'replace', path: '/gender', value: 'male' }];
+  const r = await req(srv, 'PATCH', `/Patient?identifier=http://cp|${v}`, { body: JSON.stringify(jp), headers: { 'Content-Type': 'application/json-patch+json' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.id, a.json.id);
+  assert.equal(r.json.gender, 'male');
+  outcome(assert, await req(srv, 'PATCH', `/Patient?identifier=http://cp|${uniq('none')}`, { body: JSON.stringify(jp), headers: { 'Content-Type': 'application/json-patch+json' } }), 404);
+  const w = uniq('cd');
+  const b = await req(srv, 'POST', '/Patient', { body: patient(ident('http://cd', w)) });
+  const fp = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [
+    { name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.gender' }, { name: 'value', valueCode: 'other' }] }] };
+  const t = await req(srv, 'POST', '', { body: tx('transaction', [
+    { request: { method: 'DELETE', url: `Patient?identifier=http://cd|${w}` } },
+    { resource: fp, request: { method: 'PATCH', url: `Patient?identifier=http://cp|${v}` } },
+  ]) });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.json.entry[0].response.status.split(' ')[0], '204');
+  assert.equal(t.json.entry[1].response.status, '200 OK');
+  assert.equal((await req(srv, 'GET', `/Patient/${b.json.id}`)).status, 410);
+  assert.equal((await req(srv, 'GET', `/Patient/${a.json.id}`)).json.gender, 'other');
+});

@@ -45,6 +45,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The web console (tools/build_console.mjs, docs/console.md): page, ECharts bundles and county maps in
+# one pack that src/web/assets.c embeds. CONSOLE_GEO: provinces whose prefecture maps ship ("53,44", "all").
+CONSOLE_GEO ?= 53
+WEB_PACK := $(BUILD)/web/assets.pack
+$(WEB_PACK): tools/build_console.mjs $(wildcard src/web/*.js src/web/*.html src/web/*.css) package-lock.json
+	node tools/build_console.mjs $(BUILD)/web $(CONSOLE_GEO)
+$(BUILD)/src/web/assets.o: $(WEB_PACK)
+$(BUILD)/src/web/assets.o: CFLAGS += -DJL_WEB_PACK='"$(WEB_PACK)"'
+
 $(LIB): $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^

@@ -114,6 +114,29 @@ if [ -x "$BUILD/bench/gen_bench" ]; then
   fi
 fi
 
+# ---- bulk import (docs/benchmarks.md, "Bulk import") -----------------------------------------
+# NDJSON of a generated region (IMPORT_RESIDENTS, default 2,000 at full size: ~56 k resources;
+# 300 at small size) through the import engine with every search index, next to its ceilings
+# (no search index; the reading thread alone). Peak RSS of a multi-gigabyte import is measured
+# separately (docs/benchmarks.md): this run is small.
+if [ -x "$BUILD/bench/import_bench" ]; then
+  echo
+  IMP_N=${IMPORT_RESIDENTS:-$([ "$SIZE" = small ] && echo 300 || echo 2000)}
+  IMP_RUNS=$([ "$SIZE" = small ] && echo 1 || echo 3)
+  echo "== bulk import: $BUILD/bench/import_bench (gen --residents $IMP_N, $IMP_RUNS run(s))"
+  if "$BUILD/jianlian" gen --residents "$IMP_N" --seed 2 --out "$WORK/import-src" --quiet &&
+    RES=$("$BUILD/bench/import_bench" "$WORK/import-src" "$IMP_RUNS" | tee /dev/stderr | grep '^import-result:'); then
+    rate=$(field rate "$RES")
+    add "import, every index, $(field resources "$RES") resources (resources/s)" "$rate" ">= 20000" "$(status "$rate" '>=' 20000)"
+    add "import bytes per resource (indexes, history)" "$(field bytes_per_resource "$RES")" "<= 1024" "$(status "$(field bytes_per_resource "$RES")" '<' 1025)"
+    add "import CPU: reading thread / writer (s)" "$(field main_cpu "$RES") / $(field writer_cpu "$RES")" "-" "info"
+    add "import without search index (resources/s)" "$(field noindex_rate "$RES")" "-" "ceiling"
+    add "import reading thread alone (resources/s)" "$(field prepare_rate "$RES")" "-" "ceiling"
+  else
+    fail "import_bench exited non-zero"
+  fi
+fi
+
 # ---- HTTP ----------------------------------------------------------------------------------
 echo
 echo "== HTTP: wrk -t2 -c$CONNS -d${SECS}s --latency, $RUNS run(s) each, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
@@ -380,6 +403,60 @@ if [ -x "$BUILD/bench/search_bench" ]; then
       w=$(cut -d' ' -f1 <<<"$worst")
       add "search p50 large / small, worst comparable class" "${w}x ($(cut -d' ' -f2 <<<"$worst"))" "<= 2" "$(status "$w" '<' 2.0001)"
     fi
+  fi
+fi
+
+# ---- bulk export (docs/benchmarks.md, "Bulk export") -------------------------------------------
+# build/bench/export_bench on a generated region: the whole store, then the Patient compartment of
+# every patient, written as fsync'd NDJSON files like $export. Small size: 1,000 residents (~27 k
+# resources), one run; full size: EXPORT_DATA when given, else 20,000 residents (~530 k resources,
+# ~0.9 GB), three runs. Peak RSS must stay bounded whatever the data size (streaming).
+if [ -x "$BUILD/bench/export_bench" ]; then
+  echo
+  echo "== bulk export"
+  edata=${EXPORT_DATA:-}
+  if [ -z "$edata" ]; then
+    edata="$WORK/export-region"
+    EXP_RES=$([ "$SIZE" = small ] && echo 1000 || echo "${EXPORT_RESIDENTS:-20000}")
+    echo "generating $EXP_RES residents into $edata"
+    "$BUILD/jianlian" gen --residents "$EXP_RES" --into "$edata" --quiet || fail "gen of the export region"
+  fi
+  if RES=$("$BUILD/bench/export_bench" "$edata" --runs "$RUNS" --tmp "$WORK"); then
+    echo "$RES"
+    for lv in system patient; do
+      line=$(grep "^export-result: level=$lv " <<<"$RES")
+      add "export, $lv level, $(field resources "$line") resources (resources/s)" "$(field resources_per_s "$line")" \
+        ">= 100000" "$(status "$(field resources_per_s "$line")" '>=' 100000)"
+    done
+    rss=$(field peak_rss_mb "$(grep '^export-result: level=patient ' <<<"$RES")")
+    add "export peak RSS, $(field db_mb "$(grep '^export-data:' <<<"$RES")") MB store (MB)" "$rss" "< 200" "$(status "$rss" '<' 200)"
+  else
+    fail "export_bench exited non-zero"
+  fi
+fi
+
+# ---- plan indicators (docs/indicators.md, "Measured") ----------------------------------------
+# build/bench/indicators_bench on a generated region (the export stage's when it made one): facts
+# build (one scan of the store), the whole catalogue for the prefecture and every county of one
+# year, and an answer from the indicator cache (GET /monitor/indicators minus HTTP).
+if [ -x "$BUILD/bench/indicators_bench" ]; then
+  echo
+  echo "== plan indicators"
+  idata=${INDICATORS_DATA:-${edata:-}}
+  if [ -z "$idata" ] || [ ! -f "$idata/jianlian.db" ]; then
+    idata="$WORK/indicators-region"
+    IND_RES=$([ "$SIZE" = small ] && echo 1000 || echo "${INDICATORS_RESIDENTS:-20000}")
+    "$BUILD/jianlian" gen --residents "$IND_RES" --into "$idata" --quiet || fail "gen of the indicators region"
+  fi
+  if RES=$("$BUILD/bench/indicators_bench" "$idata" --runs "$RUNS"); then
+    echo "$RES"
+    line=$(grep '^indicators-result:' <<<"$RES")
+    add "indicators facts build, $(field resources "$line") resources (resources/s)" "$(field resources_per_s "$line")" "-" "info"
+    add "indicators, catalogue for every county (s)" "$(field catalog_all_counties_s "$line")" "-" "info"
+    add "indicators, answer from cache (us)" "$(field cache_hit_us "$line")" "< 100000" \
+      "$(status "$(field cache_hit_us "$line")" '<' 100000)"
+  else
+    fail "indicators_bench exited non-zero"
   fi
 fi
 

@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev
   clang libclang-rt-14-dev      # libFuzzer and sanitizer runtimes
   wrk hyperfine curl            # benchmarks and smoke tests
+  chromium fonts-noto-cjk      # console tests (playwright-core) and the report's PDF
   libjson-c-dev libcjson-dev libyajl-dev libjsmn-dev   # JSON comparison in the benchmarks
 )
 

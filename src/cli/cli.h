@@ -26,6 +26,12 @@ struct jl_search_defs;
  */
 int jl_cli_prepare_index(struct jl_store *s, struct jl_search_defs **defs, bool auto_reindex, bool quiet);
 int jl_cmd_gen(int argc, char **argv);
+/* `jianlian import`: also exits 3 when it completed but rejected some lines. */
+int jl_cmd_import(int argc, char **argv);
+int jl_cmd_export(int argc, char **argv);
+int jl_cmd_indicators(int argc, char **argv);
+/* `jianlian report`: the annual report of a region (HTML, PDF through Chromium). */
+int jl_cmd_report(int argc, char **argv);
 
 /* "64M", "1G", "512k", "1000" → bytes; false on garbage or overflow. */
 bool jl_cli_parse_size(const char *s, uint64_t *out);

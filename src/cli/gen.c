@@ -348,7 +348,7 @@ int jl_cmd_gen(int argc, char **argv)
 		/* Index for search as the server does, so the loaded region answers searches at once. */
 		if (jl_cli_prepare_index(store, &defs, true, quiet) != JL_EXIT_OK)
 			goto out;
-		jl_ingest_cfg_t icfg = {.store = store, .defs = defs, .batch = (uint32_t)batch};
+		jl_ingest_cfg_t icfg = {.store = store, .defs = defs, .batch = (uint32_t)batch, .assume_new = true};
 		o.diag_arena = jl_arena_new(0, 0);
 		if (!o.diag_arena || jl_ingest_new(&icfg, &o.ing) != JL_OK)
 			goto out;

@@ -19,6 +19,10 @@ static void usage(FILE *f)
 		   "  check     check a data directory's integrity\n"
 		   "  reindex   rebuild the search index (after adding a SearchParameter)\n"
 		   "  gen       generate a synthetic region (FHIR R4 NDJSON or straight into a data directory)\n"
+		   "  import    bulk import of FHIR NDJSON files (.ndjson, .ndjson.gz), resumable\n"
+		   "  export    bulk export of a data directory as FHIR NDJSON (like $export)\n"
+		   "  indicators  plan indicators of a region and year against targets (JSON or table)\n"
+		   "  report    annual monitoring report of a region (self-contained HTML, PDF)\n"
 		   "\n"
 		   "Options:\n"
 		   "  --version   print the version and exit\n"
@@ -52,6 +56,14 @@ int main(int argc, char **argv)
 		return jl_cmd_reindex(argc - 1, argv + 1);
 	if (!strcmp(cmd, "gen"))
 		return jl_cmd_gen(argc - 1, argv + 1);
+	if (!strcmp(cmd, "import"))
+		return jl_cmd_import(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return jl_cmd_export(argc - 1, argv + 1);
+	if (!strcmp(cmd, "indicators"))
+		return jl_cmd_indicators(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return jl_cmd_report(argc - 1, argv + 1);
 	fprintf(stderr, "jianlian: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return JL_EXIT_USAGE;

@@ -19,6 +19,9 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/cli.h"
+#include "rest/bulk.h"
+#include "rest/import.h"
+#include "rest/monitor.h"
 #include "rest/server.h"
 #include "store/store.h"
 
@@ -41,6 +44,11 @@ static void serve_usage(FILE *f)
 		   "  --max-count N       largest _count honoured; larger asks get N (default 1000, at most 10000)\n"
 		   "  --max-conditional-delete N  most resources one conditional delete removes (default 1; more → 412)\n"
 		   "  --max-bundle-entries N  most entries in a batch or transaction Bundle (default 10000)\n"
+		   "  --export-ttl SECONDS  keep a finished $export's files and status this long (default 3600)\n"
+		   "  --export-jobs N     $export jobs running at once; more are refused with 429 (default 2)\n"
+		   "  --export-file-size SIZE  split $export NDJSON files at this size (default 1G)\n"
+		   "  --import-dir DIR    $import reads input files from this directory only (default: none,\n"
+		   "                      $import refuses every input)\n"
 		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
@@ -62,6 +70,9 @@ int jl_cmd_serve(int argc, char **argv)
 		{"page-size", required_argument, NULL, 'P'}, {"max-count", required_argument, NULL, 'M'},
 		{"max-conditional-delete", required_argument, NULL, 'D'},
 		{"max-bundle-entries", required_argument, NULL, 'E'},
+		{"export-ttl", required_argument, NULL, 'X'}, {"export-jobs", required_argument, NULL, 'J'},
+		{"export-file-size", required_argument, NULL, 'F'},
+		{"import-dir", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -69,6 +80,10 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_server_cfg_defaults(&scfg);
 	jl_api_cfg_t acfg;
 	jl_api_cfg_defaults(&acfg);
+	jl_bulk_cfg_t bcfg;
+	jl_bulk_cfg_defaults(&bcfg);
+	jl_imports_cfg_t icfg;
+	jl_imports_cfg_defaults(&icfg);
 	const char *data = "var/jianlian";
 	jl_log_level level = JL_LOG_INFO;
 	bool auto_reindex = true;
@@ -137,6 +152,28 @@ int jl_cmd_serve(int argc, char **argv)
 				return JL_EXIT_USAGE;
 			}
 			acfg.bundle_max_entries = (uint32_t)v;
+			break;
+		case 'X':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 30 * 86400) {
+				fprintf(stderr, "jianlian serve: --export-ttl must be 1-2592000 seconds\n");
+				return JL_EXIT_USAGE;
+			}
+			bcfg.ttl_s = v;
+			break;
+		case 'J':
+			if (!jl_str_to_i64(jl_cstr(optarg), &v) || v < 1 || v > 64) {
+				fprintf(stderr, "jianlian serve: --export-jobs must be 1-64\n");
+				return JL_EXIT_USAGE;
+			}
+			bcfg.max_jobs = (uint32_t)v;
+			break;
+		case 'I': icfg.dir = optarg; break;
+		case 'F':
+			if (!jl_cli_parse_size(optarg, &sz) || sz < 1024) {
+				fprintf(stderr, "jianlian serve: --export-file-size must be a size of at least 1K, e.g. 256M\n");
+				return JL_EXIT_USAGE;
+			}
+			bcfg.max_file_bytes = sz;
 			break;
 		case 'u': acfg.base_url = optarg; break;
 		case 'R': auto_reindex = false; break;
@@ -216,6 +253,23 @@ int jl_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	api_up = true;
+	if (jl_rest_monitor_start(&api, JL_STR_NULL, &d) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot start the indicator service\n");
+		jl_cli_print_diag(&d);
+		goto out;
+	}
+	bcfg.dir = jl_arena_printf(a, "%s/export", data);
+	if (!bcfg.dir || jl_bulk_start(&bcfg, store, &log, &api.bulk, &d) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot start bulk export\n");
+		jl_cli_print_diag(&d);
+		goto out;
+	}
+	icfg.work = jl_arena_printf(a, "%s/import", data);
+	if (!icfg.work || jl_imports_start(&icfg, store, defs, &log, &api.imports, &d) != JL_OK) {
+		fprintf(stderr, "jianlian serve: cannot start bulk import\n");
+		jl_cli_print_diag(&d);
+		goto out;
+	}
 	if (jl_server_start(&api, &scfg, &srv, &d) != JL_OK) {
 		jl_cli_print_diag(&d);
 		goto out;
@@ -230,6 +284,8 @@ int jl_cmd_serve(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	jl_log_msg(&log, JL_LOG_INFO, "signal %d: draining in-flight requests", sig);
 	atomic_store(&api.draining, 1);
+	jl_bulk_stop(api.bulk); /* running exports end now (recorded as failed); status stays readable */
+	jl_imports_stop(api.imports); /* running imports commit what they read; a new kick-off resumes */
 	/* Writes finish or time out within the request deadline; wait a little longer than that. */
 	if (!jl_server_stop(srv, (int)acfg.request_timeout_ms + 5000)) {
 		jl_log_msg(&log, JL_LOG_ERROR, "stopping without a clean shutdown; the store recovers on next start");
@@ -240,6 +296,16 @@ int jl_cmd_serve(int argc, char **argv)
 out:
 	if (srv && !jl_server_stop(srv, 0))
 		_exit(JL_EXIT_FAIL);
+	if (api_up) {
+		jl_bulk_stop(api.bulk);
+		jl_bulk_free(api.bulk);
+		api.bulk = NULL;
+		jl_imports_stop(api.imports);
+		jl_imports_free(api.imports);
+		api.imports = NULL;
+	}
+	if (api_up)
+		jl_rest_monitor_stop(&api);
 	jl_store_close(store);
 	if (api_up)
 		jl_api_dispose(&api);

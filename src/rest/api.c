@@ -8,6 +8,10 @@
  * (404/405), then the interaction's own checks (415, 400, 422, 412 …).
  */
 #include "rest/api.h"
+#include "rest/console.h"
+#include "rest/bulk.h"
+#include "rest/import.h"
+#include "rest/monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +301,11 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 {
 	jl_out_t out;
 	jl_str_t bad = JL_STR_NULL;
+	/* Export files are NDJSON: served before negotiation, which knows FHIR JSON only. */
+	if (jl__api_export_file(api, req, resp, rest))
+		return;
+	if (jl__api_import_errors(api, req, resp, rest))
+		return;
 	if (negotiate(req, &out, &bad)) {
 		jl_out_t plain = {0};
 		jl__api_fail(req, resp, &plain, JL_ENOTACCEPT, NULL,
@@ -337,6 +346,26 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 		jl_buf_append(&resp->body, api->capability.p, api->capability.n);
 		resp->status = 200;
 		jl__api_finish_json(req, resp, &out);
+		return;
+	}
+	if (n == 1 && (jl_str_eqc(seg[0], "$export") || jl_str_eqc(seg[0], "$export-poll-status"))) {
+		bool kick = jl_str_eqc(seg[0], "$export");
+		if (kick && (is_get(req) || req->method == JL_M_POST))
+			jl__api_export(api, req, resp, &out, JL_EXPORT_SYSTEM, JL_STR_NULL);
+		else if (!kick && (is_get(req) || req->method == JL_M_DELETE))
+			jl__api_export_status(api, req, resp, &out);
+		else
+			method_not_allowed(req, resp, &out, kick ? "GET, POST" : "GET, HEAD, DELETE");
+		return;
+	}
+	if (n == 1 && (jl_str_eqc(seg[0], "$import") || jl_str_eqc(seg[0], "$import-poll-status"))) {
+		bool kick = jl_str_eqc(seg[0], "$import");
+		if (kick && req->method == JL_M_POST)
+			jl__api_import(api, req, resp, &out);
+		else if (!kick && (is_get(req) || req->method == JL_M_DELETE))
+			jl__api_import_status(api, req, resp, &out);
+		else
+			method_not_allowed(req, resp, &out, kick ? "POST" : "GET, HEAD, DELETE");
 		return;
 	}
 	if (jl_str_eqc(seg[0], "_history") && n == 1) {
@@ -387,6 +416,13 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 			method_not_allowed(req, resp, &out, "GET, HEAD");
 		return;
 	}
+	if (n == 2 && jl_str_eqc(seg[1], "$export") && jl_str_eqc(seg[0], "Patient")) {
+		if (is_get(req) || req->method == JL_M_POST)
+			jl__api_export(api, req, resp, &out, JL_EXPORT_PATIENT, JL_STR_NULL);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
+		return;
+	}
 	t.id = seg[1];
 	if (!jl_fhir_is_id(t.id)) {
 		jl__api_fail(req, resp, &out, JL_EINVAL, NULL,
@@ -403,6 +439,20 @@ void jl__api_route(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_s
 		case JL_M_DELETE: jl__api_delete(api, req, resp, &out, &t); break;
 		default: method_not_allowed(req, resp, &out, "GET, HEAD, PUT, PATCH, DELETE");
 		}
+		return;
+	}
+	if (n == 3 && jl_str_eqc(seg[2], "$export") && jl_str_eqc(seg[0], "Group")) {
+		if (is_get(req) || req->method == JL_M_POST)
+			jl__api_export(api, req, resp, &out, JL_EXPORT_GROUP, t.id);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
+		return;
+	}
+	if (n == 3 && jl_str_eqc(seg[2], "$evaluate-measure") && jl_str_eqc(seg[0], "Measure")) {
+		if (is_get(req) || req->method == JL_M_POST)
+			jl__api_evaluate_measure(api, req, resp, &out, &t);
+		else
+			method_not_allowed(req, resp, &out, "GET, POST");
 		return;
 	}
 	if (n == 3 && jl_str_eqc(seg[2], "$everything")) {
@@ -448,17 +498,6 @@ static void health(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	jl_buf_printf(&resp->body, "{\"status\":\"%s\",\"version\":\"%s\",\"fhirVersion\":\"%s\"}",
 		      draining ? "draining" : "ok", JL_VERSION, jl_fhir_version);
 	(void)req;
-}
-
-static void index_page(jl_http_resp_t *resp)
-{
-	resp->status = 200;
-	resp->content_type = "text/html; charset=utf-8";
-	jl_buf_puts(&resp->body,
-		    "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>健联 Jianlian</title></head>"
-		    "<body><h1>健联 Jianlian</h1><p>Regional health information platform. "
-		    "FHIR R4 API: <a href=\"fhir/metadata\">/fhir/metadata</a> · "
-		    "<a href=\"healthz\">/healthz</a> · <a href=\"metrics\">/metrics</a></p></body></html>\n");
 }
 
 /* What a suspended request resumes with. */
@@ -545,12 +584,14 @@ void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		}
 	} else if (jl_str_eqc(path, "/healthz")) {
 		health(api, req, resp);
+	} else if (jl_str_starts(path, "/monitor/")) {
+		jl__api_monitor(api, req, resp);
 	} else if (jl_str_eqc(path, "/metrics")) {
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4";
 		jl_metrics_render(&api->metrics, api->store, req->ctx->arena, &resp->body);
-	} else if (jl_str_eqc(path, "/")) {
-		index_page(resp);
+	} else if (jl_console_path(path)) {
+		jl_console_serve(req, resp);
 	} else {
 		jl_out_t plain = {0};
 		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL, "Nothing is served at this path");

@@ -52,6 +52,9 @@ typedef struct jl_api {
 	jl_buf_t capability;           /* CapabilityStatement, compact JSON, built once */
 	_Atomic int draining;          /* shutting down: /healthz says so */
 	jl_cond_locks_t conds;
+	struct jl_bulk *bulk;          /* bulk export jobs (rest/bulk.c); NULL: $export is not offered */
+	struct jl_imports *imports;    /* bulk import jobs (rest/import.c); NULL: $import is not offered */
+	struct jl_mcache *monitor;     /* plan indicators (rest/monitor.c); NULL: /monitor answers 503 */
 } jl_api_t;
 
 void jl_api_cfg_defaults(jl_api_cfg_t *cfg);

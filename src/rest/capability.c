@@ -46,6 +46,17 @@ static void cap_include(const jl_searchparam_t *p, void *arg)
 	c->refs++;
 }
 
+/* An operation entry (bulk export's: rest/bulk.c). */
+static void cap_operation(jl_jw_t *w, const char *name, const char *definition)
+{
+	jl_jw_obj_begin(w);
+	jl_jw_keyc(w, "name");
+	jl_jw_strc(w, name);
+	jl_jw_keyc(w, "definition");
+	jl_jw_strc(w, definition);
+	jl_jw_obj_end(w);
+}
+
 jl_rc jl__api_build_capability(jl_api_t *api)
 {
 	jl_buf_t *b = &api->capability;
@@ -159,6 +170,13 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 			jl_jw_keyc(&w, "definition");
 			jl_jw_strc(&w, "http://hl7.org/fhir/OperationDefinition/Patient-everything");
 			jl_jw_obj_end(&w);
+			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export");
+			jl_jw_arr_end(&w);
+		}
+		if (!strcmp(t->name, "Group")) {
+			jl_jw_keyc(&w, "operation");
+			jl_jw_arr_begin(&w);
+			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export");
 			jl_jw_arr_end(&w);
 		}
 		jl_jw_obj_end(&w);
@@ -182,6 +200,10 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 	jl_jw_keyc(&w, "code");
 	jl_jw_strc(&w, "batch");
 	jl_jw_obj_end(&w);
+	jl_jw_arr_end(&w);
+	jl_jw_keyc(&w, "operation");
+	jl_jw_arr_begin(&w);
+	cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
 	jl_jw_arr_end(&w);

@@ -14,6 +14,7 @@
 #include "base/time.h"
 #include "fhir/resource.h"
 #include "rest/api.h"
+#include "rest/monitor.h"
 #include "rest/outcome.h"
 
 static void location(jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t type, jl_str_t id, int64_t ver)
@@ -292,6 +293,9 @@ void jl__api_create(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	jl_json_t *res;
 	if (jl__api_parse_resource(api, req, resp, out, t, &res))
 		return;
+	/* Aggregate inputs of the plan indicators are checked before they are stored (rest/monitor.c). */
+	if (jl_str_eqc(t->type_name, "MeasureReport") && !jl__api_monitor_check(api, req, resp, out, res))
+		return;
 	const char *ine = jl_http_header(req, "If-None-Exist");
 	if (ine) {
 		jl_str_t crit;
@@ -362,6 +366,8 @@ static void updated(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, voi
 static void update_res(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
 		       const jl_target_t *t, jl_json_t *res)
 {
+	if (jl_str_eqc(t->type_name, "MeasureReport") && !jl__api_monitor_check(api, req, resp, out, res))
+		return;
 	jl_str_t body_id = jl_json_str(jl_json_get(res, "id"));
 	if (!body_id.n) {
 		jl__api_fail(req, resp, out, JL_EINVAL, "id", "An update must carry the resource id (%.*s) in the body",

@@ -85,6 +85,10 @@ void jl_rest_compress_response(jl_http_req_t *req, jl_http_resp_t *resp)
 		return;
 	if (jl_http_accept_q(jl_http_header(req, "Accept-Encoding"), "gzip") <= 0)
 		return;
+	/* A body sent already encoded (the console's pre-compressed files) is left as it is. */
+	for (size_t i = 0; i < resp->nheaders; i++)
+		if (jl_str_eqc(resp->headers[i].k, "Content-Encoding"))
+			return;
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	/* Level 1: most of gzip's gain on JSON for a fraction of the CPU. */

@@ -42,6 +42,11 @@ typedef struct jl_http_resp {
 	jl_kv_t headers[JL_HTTP_MAX_HEADERS];
 	size_t nheaders;
 	bool no_body;                /* 204/304 and HEAD */
+	/* A file as the body instead (bulk export downloads): sent from the descriptor, which the
+	 * server closes once sent; body must then be empty. */
+	bool file;
+	int file_fd;
+	uint64_t file_size;
 } jl_http_resp_t;
 
 typedef struct jl_http_req {

@@ -153,7 +153,15 @@ static enum MHD_Result queue(req_state_t *r, jl_http_resp_t *resp)
 	struct MHD_Response *mr;
 	size_t n = 0;
 	char *body = jl_buf_take(&resp->body, &n);
-	if (body && n && !resp->no_body) {
+	if (resp->file) {
+		/* MHD reads the file as it sends (and answers HEAD without it), then closes it. */
+		jl_free(JL_MEM_HTTP, body);
+		n = resp->file_size;
+		resp->file = false;
+		mr = MHD_create_response_from_fd64(n, resp->file_fd);
+		if (!mr)
+			close(resp->file_fd);
+	} else if (body && n && !resp->no_body) {
 		mr = MHD_create_response_from_buffer_with_free_callback(n, body, free_body);
 	} else {
 		jl_free(JL_MEM_HTTP, body);
@@ -359,6 +367,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		access_log(r, dur, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	jl_buf_dispose(&r->body);
 	jl_buf_dispose(&r->resp.body);
+	if (r->resp.file)
+		close(r->resp.file_fd); /* a file response never handed to MHD */
 	jl_arena_free(r->ctx.arena);
 	atomic_fetch_sub(&srv->api->metrics.inflight, 1);
 	jl_free(JL_MEM_HTTP, r);

@@ -14,7 +14,7 @@
 #include <zstd.h>
 
 #define BODY_MAX ((size_t)64 << 20) /* largest body stored, and the decompression cap */
-enum { ENC_RAW = 0, ENC_ZSTD = 1 };
+enum { ENC_RAW = 0, ENC_ZSTD = 1, ENC_ZDICT = 2 /* zstd with the built-in dictionary (store/zdict.h) */ };
 
 /* A stored body back to its bytes (arena copy); *dctx is created on first need. JL_EIO if corrupt. */
 jl_rc jl__sq_decode(ZSTD_DCtx **dctx, jl_arena_t *a, int enc, const void *p, size_t n, jl_str_t *out);
@@ -32,8 +32,11 @@ void jl__sqix_free(jl__sqix_t *x);
  * the queue (duplicates are ignored), clear() forgets it after a failure.
  */
 jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows);
-size_t jl__sqix_mark(const jl__sqix_t *x);
-void jl__sqix_truncate(jl__sqix_t *x, size_t mark);
+typedef struct jl__sqix_mark {
+	size_t n[JL_IX_NTABLES];
+} jl__sqix_mark_t;
+jl__sqix_mark_t jl__sqix_mark(const jl__sqix_t *x);
+void jl__sqix_truncate(jl__sqix_t *x, jl__sqix_mark_t mark);
 jl_rc jl__sqix_flush(jl__sqix_t *x, int *src);
 void jl__sqix_clear(jl__sqix_t *x);
 /* Removes exactly the given rows of rid. */
@@ -74,5 +77,7 @@ jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_
 jl_rc jl__sqs_page(jl__sqs_t *x, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out);
 jl_rc jl__sqs_meta_get(jl__sqs_t *x, jl_arena_t *a, const char *key, jl_str_t *value);
 jl_rc jl__sqs_meta_set(jl__sqs_t *x, const char *key, jl_str_t value);
+/* The export scan (jl_store_ops_t.scan) on a search connection: its statement builder, its decompressor. */
+jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *q, jl_scan_fn fn, void *arg);
 
 #endif

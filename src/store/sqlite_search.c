@@ -1365,3 +1365,264 @@ out:
 	sqlite3_close(db);
 	return rc;
 }
+
+/* ---- export scan ------------------------------------------------------------------------ */
+
+/* A chain to every live resource of a type ("refers to some Patient"): no condition on the target. */
+static bool any_of_type(const jl_sq_term_t *t)
+{
+	return t->kind == JL_SQ_CHAIN && t->sub && t->sub->type.n && !t->sub->nconds;
+}
+
+/*
+ * Its rids by joining each reference row to its target: work in proportion
+ * to the references of the type, where the chain's generic form would first
+ * gather every live resource of the target type — once per parameter.
+ */
+static void ref_any_rids(sqlb_t *q, const jl_sq_term_t *t)
+{
+	int a = ++q->alias;
+	putf(q, "SELECT d%d.rid FROM ix_ref d%d JOIN res p%d ON p%d.th = d%d.target WHERE d%d.k = ", a, a, a, a, a, a);
+	bi(q, t->k);
+	putf(q, " AND p%d.type = (SELECT id FROM rtype WHERE name = ", a);
+	bs(q, t->sub->type);
+	putf(q, ") AND p%d.deleted = 0", a);
+}
+
+/*
+ * A type's conditions as one SQL boolean on the row (r, v). A condition
+ * that can drive a search becomes "r.rid IN (its rids)": an uncorrelated
+ * sub-query SQLite evaluates once, the first time a row of the type needs
+ * it, into a temporary B-tree (spilled to a temporary file past its cache,
+ * so memory stays bounded), then one probe per row — where the same
+ * compartment condition as a filter would probe every target for every row.
+ */
+static void scan_conds(sqlb_t *q, const jl_scan_type_t *t)
+{
+	put(q, "(1");
+	for (uint32_t i = 0; i < t->nconds; i++) {
+		const jl_sq_cond_t *c = &t->conds[i];
+		put(q, " AND ");
+		if (!cond_drivable(c)) {
+			cond_filter(q, c);
+			continue;
+		}
+		put(q, "r.rid IN ");
+		if (same_ref_targets(c)) {
+			ref_rids_merged(q, c);
+			continue;
+		}
+		put(q, "(");
+		for (uint32_t k = 0; k < c->nterms; k++) {
+			if (k)
+				put(q, " UNION ");
+			if (any_of_type(&c->terms[k]))
+				ref_any_rids(q, &c->terms[k]);
+			else
+				term_rids(q, &c->terms[k], t->type);
+		}
+		put(q, ")");
+	}
+	put(q, ")");
+}
+
+/*
+ * The scan statement: current versions in storage (last-updated) order,
+ * which is the order of the version table itself, so the bodies are read
+ * in one sequential pass whatever the number of types (a pass per type
+ * would read each page once for every type it holds rows of), and _since
+ * is a range of that table. One type reads its own index of the table.
+ * ids[i] is the type id of types[i] in this snapshot (0: never stored).
+ */
+static void scan_sql(sqlb_t *q, const jl_scan_type_t *types, const int64_t *ids, uint32_t n, int64_t since_us)
+{
+	uint32_t live = 0, with_conds = 0, one = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (ids[i]) {
+			live++, one = i;
+			with_conds += types[i].nconds > 0;
+		}
+	put(q, "SELECT v.type, r.lid, v.ver, v.updated, v.method, v.enc, v.meta, v.body FROM ver v ");
+	put(q, live == 1 ? "INDEXED BY ver_type" : "NOT INDEXED");
+	/* CROSS JOIN keeps the version table outside: its order is the scan's. */
+	put(q, " CROSS JOIN res r INDEXED BY res_rid ON r.rid = v.rid WHERE v.deleted = 0 AND r.updated = v.updated");
+	if (since_us > 0)
+		put(q, " AND v.updated >= "), bi(q, since_us);
+	if (n && live == 1) {
+		put(q, " AND v.type = "), bi(q, ids[one]);
+	} else if (n) {
+		put(q, " AND v.type IN (");
+		for (uint32_t i = 0, k = 0; i < n; i++)
+			if (ids[i])
+				put(q, k++ ? ", " : ""), bi(q, ids[i]);
+		put(q, ")");
+	}
+	q->rid = "r.rid";
+	if (with_conds) {
+		put(q, " AND CASE v.type");
+		for (uint32_t i = 0; i < n; i++) {
+			if (!ids[i])
+				continue;
+			put(q, " WHEN "), bi(q, ids[i]), put(q, " THEN ");
+			scan_conds(q, &types[i]);
+		}
+		put(q, " ELSE 0 END");
+	}
+	put(q, " ORDER BY v.updated");
+}
+
+/* Type names by id, as of the snapshot (a few hundred at most). */
+typedef struct scan_names {
+	jl_str_t *name; /* indexed by type id */
+	int64_t n;
+} scan_names_t;
+
+static jl_rc scan_load_names(sconn_t *c, jl_arena_t *a, scan_names_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	jl_rc rc = JL_OK;
+	int e = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) FROM rtype", -1, &st, NULL);
+	if (e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW)
+		out->n = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (e != SQLITE_ROW)
+		return sql_fail(c->db, e, NULL, "scan types");
+	if (out->n > 100000)
+		return JL_EIO; /* not a table this program wrote */
+	out->name = jl_arena_calloc(a, (size_t)out->n, sizeof *out->name);
+	if (!out->name)
+		return JL_ENOMEM;
+	e = sqlite3_prepare_v2(c->db, "SELECT id, name FROM rtype", -1, &st, NULL);
+	while (e == SQLITE_OK && (e = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		jl_str_t name = jl_str((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		if (id < 1 || id >= out->n || !name.p) {
+			rc = JL_EIO;
+			break;
+		}
+		if (!(out->name[id] = jl_arena_str(a, name)).p) {
+			rc = JL_ENOMEM;
+			break;
+		}
+		e = SQLITE_OK;
+	}
+	if (!rc && e != SQLITE_DONE)
+		rc = sql_fail(c->db, e, NULL, "scan types");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Runs the statement; row memory lives in `row`, reset after each call of fn. */
+static jl_rc scan_rows(sconn_t *c, sqlb_t *q, const scan_names_t *names, jl_arena_t *row, jl_scan_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	jl_rc rc = JL_OK;
+	int e = sqlite3_prepare_v2(c->db, q->sql.p, (int)q->sql.n, &st, NULL);
+	if (e == SQLITE_OK)
+		e = bind_all(st, q->b, q->n);
+	if (e != SQLITE_OK) {
+		rc = sql_fail(c->db, e, NULL, "scan");
+		goto out;
+	}
+	while ((e = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t tid = sqlite3_column_int64(st, 0);
+		jl_version_t v = {
+			.type = tid > 0 && tid < names->n ? names->name[tid] : JL_STR_NULL,
+			.id = jl_str((const char *)sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1)),
+			.ver = sqlite3_column_int64(st, 2),
+			.updated_us = sqlite3_column_int64(st, 3),
+			.method = (uint8_t)sqlite3_column_int(st, 4),
+			.body_meta = (uint32_t)sqlite3_column_int64(st, 6),
+		};
+		if (!v.type.p || !v.id.p) {
+			rc = JL_EIO;
+			goto out;
+		}
+		jl_rc brc = jl__sq_decode(&c->dctx, row, sqlite3_column_int(st, 5), sqlite3_column_blob(st, 7),
+					  (size_t)sqlite3_column_bytes(st, 7), &v.body);
+		if (brc == JL_ENOMEM) {
+			rc = brc;
+			goto out;
+		}
+		if (brc)
+			v.body = JL_STR_NULL;
+		rc = fn(arg, &v, brc);
+		jl_arena_reset(row);
+		if (rc)
+			goto out;
+	}
+	if (e != SQLITE_DONE)
+		rc = sql_fail(c->db, e, NULL, "scan");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static bool scan_query_ok(const jl_scan_query_t *sq)
+{
+	if (sq->since_us < 0 || (sq->ntypes && !sq->types))
+		return false;
+	for (uint32_t i = 0; i < sq->ntypes; i++)
+		if (!sq->types[i].type.n || sq->types[i].type.n > 64 || memchr(sq->types[i].type.p, 0, sq->types[i].type.n) ||
+		    sq->types[i].nconds > 64 || (sq->types[i].nconds && !sq->types[i].conds))
+			return false;
+	return true;
+}
+
+jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void *arg)
+{
+	if (!sq || !fn || !scan_query_ok(sq))
+		return JL_EINVAL;
+	sconn_t *c = NULL;
+	jl_arena_t *a = jl_arena_new(0, 0), *row = jl_arena_new(65536, 0);
+	sqlite3_stmt *st = NULL;
+	sqlb_t q = {.a = a};
+	jl_buf_init(&q.sql, JL_MEM_STORE, 4 << 20);
+	jl_rc rc = a && row ? conn_get(x, &c) : JL_ENOMEM;
+	if (rc)
+		goto out;
+	q.c = c;
+	/* The snapshot starts with the first read of the transaction: this one. */
+	int e = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	if (e == SQLITE_OK)
+		e = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(updated), 0) FROM ver", -1, &st, NULL);
+	if (e == SQLITE_OK)
+		e = sqlite3_step(st);
+	if (e != SQLITE_ROW) {
+		rc = sql_fail(c->db, e, NULL, "scan snapshot");
+		goto out;
+	}
+	int64_t snap = sqlite3_column_int64(st, 0);
+	scan_names_t names = {0};
+	if ((rc = scan_load_names(c, a, &names)) != JL_OK)
+		goto out;
+	if (sq->begin && (rc = sq->begin(arg, snap)) != JL_OK)
+		goto out;
+	int64_t *ids = jl_arena_calloc(a, sq->ntypes ? sq->ntypes : 1, sizeof *ids);
+	uint32_t live = 0;
+	for (uint32_t i = 0; ids && i < sq->ntypes; i++)
+		for (int64_t k = 1; k < names.n && !ids[i]; k++)
+			if (jl_str_eq(names.name[k], sq->types[i].type))
+				ids[i] = k, live++;
+	if (!ids) {
+		rc = JL_ENOMEM;
+		goto out;
+	}
+	if (sq->ntypes && !live)
+		goto out; /* none of the types was ever stored */
+	scan_sql(&q, sq->types, ids, sq->ntypes, sq->since_us);
+	if (q.rc || jl_buf_status(&q.sql)) {
+		rc = q.rc ? q.rc : JL_ETOOBIG;
+		goto out;
+	}
+	rc = scan_rows(c, &q, &names, row, fn, arg);
+out:
+	sqlite3_finalize(st);
+	jl_buf_dispose(&q.sql);
+	if (c)
+		conn_put(x, c);
+	jl_arena_free(row);
+	jl_arena_free(a);
+	return rc;
+}

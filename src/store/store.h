@@ -38,6 +38,13 @@ typedef enum jl_write_kind {
 	JL_WRITE_CREATE = 1, /* new resource with a new id; JL_ECONFLICT if the id exists */
 	JL_WRITE_UPDATE = 2, /* next version; creates version 1 when absent and create_ok */
 	JL_WRITE_DELETE = 3, /* tombstone version; no-op when already deleted */
+	/*
+	 * Sets the store setting named `id` to `body` (an empty body removes it),
+	 * in the same transaction as the call's other writes; `type` is unused.
+	 * Bulk import records how far each input has been committed this way, so
+	 * a restart resumes exactly after the last committed batch.
+	 */
+	JL_WRITE_META = 4,
 } jl_write_kind;
 
 /*
@@ -78,6 +85,7 @@ typedef struct jl_store_cfg {
 	int readers;         /* read connections kept (0 = 16) */
 	int group_max;       /* most writes per group commit (0 = 512) */
 	bool no_sync;        /* skip fsync on commit (benchmarks of the ceiling only) */
+	bool bulk;           /* opened for a bulk import: 64 MiB writer cache, checkpoints every 1 GiB of WAL */
 } jl_store_cfg_t;
 
 typedef struct jl_write {
@@ -270,6 +278,37 @@ typedef struct jl_sq_page {
 	jl_str_t plan;       /* explain: the plan in words and SQL */
 } jl_sq_page_t;
 
+/*
+ * Export scan (bulk data export): the current, non-deleted version of every
+ * resource a query selects, handed to a callback one at a time, all read
+ * from one snapshot of the store, in storage order — by last-updated
+ * instant, the types interleaved — so a backend can read its bodies in one
+ * sequential pass. Nothing is materialised beyond the row at hand, so
+ * memory stays bounded whatever the data size.
+ */
+typedef struct jl_scan_type {
+	jl_str_t type;             /* resource type name */
+	const jl_sq_cond_t *conds; /* AND of ORs, as in a search (e.g. a compartment); NULL: every resource */
+	uint32_t nconds;
+} jl_scan_type_t;
+
+/*
+ * Called once per resource. v (and everything it points to) is valid only
+ * during the call. body_rc is JL_OK, or JL_EIO when the stored body could
+ * not be decoded (v->body is then empty): the callback decides whether that
+ * ends the scan. Any other return than JL_OK stops the scan, and the scan
+ * returns that code.
+ */
+typedef jl_rc (*jl_scan_fn)(void *arg, const jl_version_t *v, jl_rc body_rc);
+
+typedef struct jl_scan_query {
+	const jl_scan_type_t *types; /* the types wanted, each with its conditions; NULL (ntypes 0): every type */
+	uint32_t ntypes;
+	int64_t since_us;            /* > 0: only resources whose current version has updated >= since_us */
+	/* Called once, before the first resource, with the snapshot's newest instant (0: empty store). */
+	jl_rc (*begin)(void *arg, int64_t snapshot_us);
+} jl_scan_query_t;
+
 /* Rebuilding the search index: the rows of one live version (NULL: none). */
 typedef jl_rc (*jl_reindex_fn)(void *arg, jl_arena_t *a, const jl_version_t *v, const jl_ix_rows_t **rows);
 typedef void (*jl_progress_fn)(void *arg, int64_t done, int64_t total);
@@ -326,6 +365,14 @@ typedef struct jl_store_ops {
 	jl_rc (*reindex)(jl_store_t *s, jl_reindex_fn fn, void *arg, jl_progress_fn progress, void *parg);
 	jl_rc (*meta_get)(jl_store_t *s, jl_arena_t *a, const char *key, jl_str_t *value);
 	jl_rc (*meta_set)(jl_store_t *s, const char *key, jl_str_t value);
+	/*
+	 * Export scan (see jl_scan_query_t). Holds one read connection and its
+	 * snapshot for the whole scan; writers are not blocked, but the WAL
+	 * cannot be checkpointed past the snapshot until the scan ends.
+	 * JL_EINVAL for a bad query, JL_ETOOBIG when conditions exceed the
+	 * backend's limits, JL_EIO, or the callback's code.
+	 */
+	jl_rc (*scan)(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg);
 } jl_store_ops_t;
 
 /* Every backend's handle starts with this. */
@@ -385,6 +432,10 @@ static inline jl_rc jl_store_search(jl_store_t *s, jl_arena_t *a, const jl_sq_qu
 				    jl_diag_t *d)
 {
 	return s->ops->search(s, a, q, out, d);
+}
+static inline jl_rc jl_store_scan(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg)
+{
+	return s->ops->scan(s, q, fn, arg);
 }
 static inline jl_rc jl_store_search_page(jl_store_t *s, jl_arena_t *a, jl_str_t cursor, uint32_t page,
 					 jl_sq_page_t *out)

@@ -861,7 +861,7 @@ static void test_compression(void **state)
 	int enc;
 	int64_t len;
 	stored_form(f, w.updated_us, &enc, &len);
-	assert_int_equal(enc, 1);
+	assert_int_equal(enc, 2); /* zstd with the built-in dictionary (store/zdict.h) */
 	assert_true(len < (int64_t)big / 10);
 	jl_version_t v;
 	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), JL_STR("big"), 0, &v), JL_OK);
@@ -993,7 +993,7 @@ static void test_migration_1_to_2(void **state)
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 1);
 
 	f->s = open_store(f->dir, 0);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 3); /* and on to 3 (dictionary bodies) */
 	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 				      " AND name IN ('ix_string_r', 'ix_uri_r')"),
 			 2);
@@ -1071,6 +1071,286 @@ static void test_corrupt_bodies(void **state)
 	jl_hist_page_t p;
 	jl_hist_query_t q = {.type = JL_STR("Binary"), .count = 10};
 	assert_int_equal(jl_store_history(f->s, f->a, &q, &p), JL_EIO);
+}
+
+/* ---- export scan --------------------------------------------------------- */
+
+typedef struct scanned {
+	char items[32][48]; /* "Type/id/ver/body" */
+	int n;
+	int64_t snapshot;
+	jl_store_t *s;      /* when set, the callback writes a resource after the first item */
+	int stop_after;     /* > 0: the callback fails with JL_ETIMEOUT after this many items */
+	int bad_bodies;
+} scanned_t;
+
+static jl_rc scan_begin(void *arg, int64_t snapshot_us)
+{
+	((scanned_t *)arg)->snapshot = snapshot_us;
+	return JL_OK;
+}
+
+static jl_rc scan_item(void *arg, const jl_version_t *v, jl_rc body_rc)
+{
+	scanned_t *sc = arg;
+	if (body_rc) {
+		assert_int_equal(body_rc, JL_EIO);
+		assert_int_equal(v->body.n, 0);
+		sc->bad_bodies++;
+	}
+	if (sc->n < 32)
+		snprintf(sc->items[sc->n], sizeof sc->items[0], "%.*s/%.*s/%lld/%.*s", JL_STR_FMT(v->type),
+			 JL_STR_FMT(v->id), (long long)v->ver, JL_STR_FMT(v->body));
+	sc->n++;
+	if (sc->s && sc->n == 1) {
+		/* Written and committed while the scan runs: outside its snapshot. */
+		jl_write_t w = mk(JL_WRITE_CREATE, "Observation", "during", "{\"d\":1}");
+		assert_int_equal(jl_store_write(sc->s, &w, 1, 0), JL_OK);
+	}
+	return sc->stop_after && sc->n >= sc->stop_after ? JL_ETIMEOUT : JL_OK;
+}
+
+static void expect_scan(const scanned_t *sc, const char *const *want, int n)
+{
+	for (int i = 0; i < n && i < sc->n; i++)
+		if (strcmp(sc->items[i], want[i]))
+			fail_msg("item %d: got %s, want %s", i, sc->items[i], want[i]);
+	assert_int_equal(sc->n, n);
+}
+
+/* A write with one reference index row (key k, to Patient/<to>), as the search layer would make it. */
+static int64_t write_ref(jl_store_t *s, int kind, const char *type, const char *id, const char *body, int64_t k,
+			 const char *to, int64_t old_ver)
+{
+	jl_ix_row_t row = {.table = JL_IX_REF, .k = k, .target = jl_store_target2(JL_STR("Patient"), jl_cstr(to))};
+	jl_ix_rows_t rows = {.rows = &row, .n = 1, .cap = 1};
+	jl_write_t w = mk(kind, type, id, body);
+	w.create_ok = true;
+	w.index = true;
+	w.ix = &rows;
+	w.ix_old = old_ver ? &rows : NULL;
+	w.ix_old_ver = old_ver;
+	assert_int_equal(jl_store_write(s, &w, 1, 0), JL_OK);
+	return w.updated_us;
+}
+
+static void test_scan(void **state)
+{
+	fx_t *f = *state;
+	const int64_t SUBJ = 4242, PERF = 4343;
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "p1", "{\"a\":1}");
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "p2", "{\"a\":2}");
+	write_ref(f->s, JL_WRITE_CREATE, "Observation", "o1", "{\"o\":1}", SUBJ, "p1", 0);
+	write_ref(f->s, JL_WRITE_CREATE, "Observation", "o2", "{\"o\":2}", PERF, "p2", 0);
+	write_ref(f->s, JL_WRITE_CREATE, "Observation", "o3", "{\"o\":3}", SUBJ, "nobody", 0); /* no such patient */
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "o4", "{\"o\":4}");
+	ok_write(f->s, JL_WRITE_DELETE, "Observation", "o4", NULL);
+	int64_t u = write_ref(f->s, JL_WRITE_UPDATE, "Observation", "o1", "{\"o\":11}", SUBJ, "p1", 1);
+	ok_write(f->s, JL_WRITE_CREATE, "Patient", "p3", "{\"a\":3}");
+	int64_t last = ok_write(f->s, JL_WRITE_DELETE, "Patient", "p2", NULL).updated_us;
+
+	/* Every type, in storage (last-updated) order; deleted resources are not exported. */
+	scanned_t sc = {0};
+	jl_scan_query_t q = {.begin = scan_begin};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Patient/p1/1/{\"a\":1}", "Observation/o2/1/{\"o\":2}",
+					   "Observation/o3/1/{\"o\":3}", "Observation/o1/2/{\"o\":11}", "Patient/p3/1/{\"a\":3}"},
+		    5);
+	assert_int_equal(sc.snapshot, last);
+
+	/* Only the types asked for; _since keeps versions at or after the instant. */
+	memset(&sc, 0, sizeof sc);
+	jl_scan_type_t t2[] = {{.type = JL_STR("Patient")}, {.type = JL_STR("Observation")}, {.type = JL_STR("Nothing")}};
+	q = (jl_scan_query_t){.types = t2, .ntypes = 3, .since_us = u};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Observation/o1/2/{\"o\":11}", "Patient/p3/1/{\"a\":3}"}, 2);
+
+	/* A compartment as REF terms to given patients (the same targets: one index access). */
+	int64_t targets[] = {jl_store_target2(JL_STR("Patient"), JL_STR("p1")),
+			     jl_store_target2(JL_STR("Patient"), JL_STR("p2"))};
+	jl_sq_term_t refs[] = {{.kind = JL_SQ_REF, .k = SUBJ, .targets = targets, .ntargets = 2},
+			       {.kind = JL_SQ_REF, .k = PERF, .targets = targets, .ntargets = 2}};
+	jl_sq_cond_t cref = {.terms = refs, .nterms = 2};
+	jl_scan_type_t t3 = {.type = JL_STR("Observation"), .conds = &cref, .nconds = 1};
+	memset(&sc, 0, sizeof sc);
+	q = (jl_scan_query_t){.types = &t3, .ntypes = 1};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Observation/o2/1/{\"o\":2}", "Observation/o1/2/{\"o\":11}"}, 2);
+
+	/* Every live patient's compartment, as chained terms: o2's patient was deleted, o3's never existed. */
+	jl_sq_query_t patients = {.type = JL_STR("Patient")};
+	jl_sq_term_t chains[] = {{.kind = JL_SQ_CHAIN, .k = SUBJ, .sub = &patients},
+				 {.kind = JL_SQ_CHAIN, .k = PERF, .sub = &patients}};
+	jl_sq_cond_t cchain = {.terms = chains, .nterms = 2};
+	t3.conds = &cchain;
+	memset(&sc, 0, sizeof sc);
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Observation/o1/2/{\"o\":11}"}, 1);
+
+	/* Conditions per type in one pass: Observations in a patient's compartment, every Patient. */
+	jl_scan_type_t t5[] = {{.type = JL_STR("Observation"), .conds = &cchain, .nconds = 1}, {.type = JL_STR("Patient")}};
+	memset(&sc, 0, sizeof sc);
+	q = (jl_scan_query_t){.types = t5, .ntypes = 2};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Patient/p1/1/{\"a\":1}", "Observation/o1/2/{\"o\":11}", "Patient/p3/1/{\"a\":3}"},
+		    3);
+
+	/* One snapshot: a write committed during the scan is not seen by it. */
+	memset(&sc, 0, sizeof sc);
+	sc.s = f->s;
+	jl_scan_type_t t4 = {.type = JL_STR("Observation")};
+	q = (jl_scan_query_t){.types = &t4, .ntypes = 1, .begin = scan_begin};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	assert_int_equal(sc.n, 3);
+	assert_int_equal(sc.snapshot, last);
+	sc.s = NULL;
+	sc.n = 0;
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	assert_int_equal(sc.n, 4);
+
+	/* The callback's failure ends the scan and is returned. */
+	memset(&sc, 0, sizeof sc);
+	sc.stop_after = 2;
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_ETIMEOUT);
+	assert_int_equal(sc.n, 2);
+
+	/* Bad queries. */
+	jl_scan_type_t bad = {.type = JL_STR_NULL};
+	q = (jl_scan_query_t){.types = &bad, .ntypes = 1};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_EINVAL);
+	q = (jl_scan_query_t){.since_us = -1};
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_EINVAL);
+}
+
+static void test_scan_corrupt_body(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Binary", "good1", "{\"g\":1}");
+	ok_write(f->s, JL_WRITE_CREATE, "Binary", "bad", "{\"b\":1}");
+	ok_write(f->s, JL_WRITE_CREATE, "Binary", "good2", "{\"g\":2}");
+	tamper(f, "bad", 7, "xx", 2);
+	scanned_t sc = {0};
+	jl_scan_query_t q = {0};
+	/* The corrupt body is reported to the callback, which lets the scan go on. */
+	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_OK);
+	expect_scan(&sc, (const char *[]){"Binary/good1/1/{\"g\":1}", "Binary/bad/1/", "Binary/good2/1/{\"g\":2}"}, 3);
+	assert_int_equal(sc.bad_bodies, 1);
+}
+
+/* ---- the body dictionary ------------------------------------------------ */
+
+static void test_dictionary_frames(void **state)
+{
+	fx_t *f = *state;
+	static const char body[] =
+		",\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+		"observation-category\",\"code\":\"vital-signs\",\"display\":\"Vital Signs\"}]}],\"code\":{\"coding\":[{"
+		"\"system\":\"http://loinc.org\",\"code\":\"8867-4\",\"display\":\"Heart rate\"}]},\"subject\":{"
+		"\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2024-05-01T08:30:00+08:00\",\"valueQuantity\":{"
+		"\"value\":72,\"unit\":\"beats/minute\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"/min\"}}";
+	size_t n = sizeof body - 1;
+	/* A small FHIR body: with the dictionary it stores in well under what plain zstd manages. */
+	jl_write_t w = ok_write(f->s, JL_WRITE_CREATE, "Observation", "hr", body);
+	int enc;
+	int64_t len;
+	stored_form(f, w.updated_us, &enc, &len);
+	assert_int_equal(enc, 2);
+	char plain[1024];
+	size_t pn = ZSTD_compress(plain, sizeof plain, body, n, 3);
+	assert_false(ZSTD_isError(pn));
+	assert_true(len * 2 < (int64_t)pn);
+	expect_body(f->s, f->a, "Observation", "hr", 1, body, false);
+	/* Bodies written before the dictionary (enc 1, plain zstd) stay readable. */
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "old", "{}");
+	tamper(f, "old", 1, plain, pn);
+	expect_body(f->s, f->a, "Observation", "old", 1, body, false);
+	/* A frame under the wrong encoding is corrupt, never misread: plain frame as enc 2, dictionary frame as enc 1. */
+	jl_version_t v;
+	tamper(f, "old", 2, plain, pn);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Observation"), JL_STR("old"), 0, &v), JL_EIO);
+	char path[128], *dict = jl_malloc(JL_MEM_MISC, 4096);
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM ver WHERE enc = 2 LIMIT 1", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	size_t dn = (size_t)sqlite3_column_bytes(st, 0);
+	assert_true(dn < 4096);
+	memcpy(dict, sqlite3_column_blob(st, 0), dn);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	tamper(f, "old", 1, dict, dn);
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Observation"), JL_STR("old"), 0, &v), JL_EIO);
+	jl_free(JL_MEM_MISC, dict);
+}
+
+/* ---- settings written with a call (JL_WRITE_META) ------------------------ */
+
+static jl_write_t mk_meta(const char *key, const char *value)
+{
+	jl_write_t w = {.kind = JL_WRITE_META, .id = jl_cstr(key)};
+	if (value)
+		w.body = jl_cstr(value);
+	return w;
+}
+
+static void expect_meta(fx_t *f, const char *key, const char *value)
+{
+	jl_str_t v;
+	jl_rc rc = f->s->ops->meta_get(f->s, f->a, key, &v);
+	if (!value) {
+		assert_int_equal(rc, JL_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, JL_OK);
+	assert_true(jl_str_eqc(v, value));
+}
+
+static void test_meta_write_atomic(void **state)
+{
+	fx_t *f = *state;
+	/* A setting commits with the resources of its call … */
+	jl_write_t w[3] = {mk(JL_WRITE_CREATE, "Patient", "m1", "{}"), mk(JL_WRITE_CREATE, "Patient", "m2", "{}"),
+			   mk_meta("import:test", "{\"line\":2}")};
+	assert_int_equal(jl_store_write(f->s, w, 3, 0), JL_OK);
+	assert_int_equal(w[2].rc, JL_OK);
+	assert_int_equal(w[2].ver, 0);
+	expect_body(f->s, f->a, "Patient", "m2", 1, "{}", false);
+	expect_meta(f, "import:test", "{\"line\":2}");
+	/* … and rolls back with them: m1 exists, so this call fails as a whole. */
+	jl_write_t x[2] = {mk(JL_WRITE_CREATE, "Patient", "m1", "{}"), mk_meta("import:test", "{\"line\":9}")};
+	assert_int_equal(jl_store_write(f->s, x, 2, 0), JL_ECONFLICT);
+	expect_meta(f, "import:test", "{\"line\":2}");
+	/* A long value reads back as written: settings are never compressed. */
+	jl_write_t y[1] = {mk_meta("import:other", "a value of 200 bytes or more is stored as written, never compressed: "
+						   "0123456789012345678901234567890123456789012345678901234567890123456789"
+						   "0123456789012345678901234567890123456789")};
+	assert_int_equal(jl_store_write(f->s, y, 1, 0), JL_OK);
+	expect_meta(f, "import:other", y[0].body.p);
+	/* An empty value removes the setting; removing an absent one is not an error. */
+	jl_write_t z[2] = {mk_meta("import:other", NULL), mk_meta("import:never", NULL)};
+	assert_int_equal(jl_store_write(f->s, z, 2, 0), JL_OK);
+	expect_meta(f, "import:other", NULL);
+	/* Bad settings are refused before anything runs: a key of 65 bytes, a value over 1 MiB, index rows. */
+	jl_write_t bad = mk_meta("k23456789012345678901234567890123456789012345678901234567890123456", "v");
+	assert_int_equal(put1(f->s, &bad), JL_EINVAL);
+	char *big = jl_malloc(JL_MEM_MISC, (1 << 20) + 2);
+	memset(big, 'x', (1 << 20) + 1);
+	big[(1 << 20) + 1] = 0;
+	bad = mk_meta("import:big", big);
+	assert_int_equal(put1(f->s, &bad), JL_ETOOBIG);
+	jl_free(JL_MEM_MISC, big);
+	jl_ix_rows_t rows = {0};
+	bad = mk_meta("import:ix", "v");
+	bad.index = true;
+	bad.ix = &rows;
+	assert_int_equal(put1(f->s, &bad), JL_EINVAL);
+	expect_meta(f, "import:big", NULL);
+	/* Settings survive a reopen (they are in the database, not in memory). */
+	jl_store_close(f->s);
+	f->s = open_store(f->dir, 0);
+	expect_meta(f, "import:test", "{\"line\":2}");
 }
 
 static void test_deadline(void **state)
@@ -1380,6 +1660,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged_writes, setup, teardown),
@@ -1389,6 +1671,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_if_match_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_async, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta_write_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dictionary_frames, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store/sqlite", tests, NULL, NULL);
 }

@@ -1,0 +1,170 @@
+/*
+ * region — builds the hierarchy from the generator's division loader
+ * (gen/div.c owns the embedded NBS list and its inflation; the list is
+ * product data that both the generator and the monitors need, and it
+ * should move below both — a layering debt recorded in docs/indicators.md).
+ */
+#include "monitor/region.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gen/div.h"
+
+static void set_code(char *dst, uint64_t v, int digits)
+{
+	snprintf(dst, 13, "%0*llu", digits, (unsigned long long)v);
+}
+
+static void node_init(jl_region_node_t *nd, int level, int32_t parent)
+{
+	memset(nd, 0, sizeof *nd);
+	nd->level = (uint8_t)level;
+	nd->parent = parent;
+	nd->valid_from = INT32_MIN;
+	nd->valid_to = INT32_MAX;
+}
+
+jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *r, jl_diag_t *d)
+{
+	memset(r, 0, sizeof *r);
+	jl_geo_t g;
+	jl_rc rc = jl_geo_load(a, pref_code, &g, d);
+	if (rc)
+		return rc;
+	uint32_t n = 2 + g.ncounties + g.ntowns + g.nvillages;
+	r->nodes = jl_arena_calloc(a, n, sizeof *r->nodes);
+	r->village_node = jl_arena_calloc(a, g.nvillages ? g.nvillages : 1, sizeof *r->village_node);
+	if (!r->nodes || !r->village_node)
+		return JL_ENOMEM;
+	r->nvillages = g.nvillages;
+	r->version = "NBS 2023";
+	/* Breadth-first by level keeps children contiguous; villages come in geo order, so ranges are too. */
+	uint32_t k = 0;
+	node_init(&r->nodes[k], JL_REG_PROVINCE, -1);
+	set_code(r->nodes[k].code, pref_code / 10000 * 10000, 6);
+	r->nodes[k].name = g.prov_name;
+	r->nodes[k].child0 = 1;
+	r->nodes[k].nchild = 1;
+	k++;
+	node_init(&r->nodes[k], JL_REG_PREFECTURE, 0);
+	set_code(r->nodes[k].code, pref_code, 6);
+	r->nodes[k].name = g.pref_name;
+	r->nodes[k].child0 = 2;
+	r->nodes[k].nchild = g.ncounties;
+	k++;
+	uint32_t town_base = 2 + g.ncounties, vill_base = town_base + g.ntowns;
+	for (uint32_t c = 0; c < g.ncounties; c++, k++) {
+		jl_region_node_t *nd = &r->nodes[k];
+		node_init(nd, JL_REG_COUNTY, 1);
+		set_code(nd->code, g.counties[c].code, 6);
+		nd->name = g.counties[c].name;
+		nd->child0 = town_base + g.counties[c].town0;
+		nd->nchild = g.counties[c].ntown;
+	}
+	for (uint32_t t = 0; t < g.ntowns; t++, k++) {
+		jl_region_node_t *nd = &r->nodes[k];
+		node_init(nd, JL_REG_TOWNSHIP, (int32_t)(2 + g.towns[t].county));
+		set_code(nd->code, g.towns[t].code, 9);
+		nd->name = g.towns[t].name;
+		nd->child0 = vill_base + g.towns[t].vill0;
+		nd->nchild = g.towns[t].nvill;
+		nd->vill0 = g.towns[t].vill0;
+		nd->nvill = g.towns[t].nvill;
+	}
+	for (uint32_t v = 0; v < g.nvillages; v++, k++) {
+		jl_region_node_t *nd = &r->nodes[k];
+		node_init(nd, JL_REG_VILLAGE, (int32_t)(town_base + g.villages[v].town));
+		set_code(nd->code, g.villages[v].code, 12);
+		nd->name = g.villages[v].name;
+		nd->vill0 = v;
+		nd->nvill = 1;
+		r->village_node[v] = k;
+	}
+	r->n = k;
+	/* Village ranges of the upper levels, from their first and last township. */
+	for (uint32_t c = 0; c < g.ncounties; c++) {
+		jl_region_node_t *nd = &r->nodes[2 + c];
+		if (nd->nchild) {
+			const jl_region_node_t *t0 = &r->nodes[nd->child0], *t1 = &r->nodes[nd->child0 + nd->nchild - 1];
+			nd->vill0 = t0->vill0;
+			nd->nvill = t1->vill0 + t1->nvill - t0->vill0;
+		}
+	}
+	r->nodes[0].nvill = r->nodes[1].nvill = g.nvillages;
+	return JL_OK;
+}
+
+static bool all_digits(jl_str_t s)
+{
+	for (size_t i = 0; i < s.n; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+	return s.n > 0;
+}
+
+int32_t jl_regions_village(const jl_regions_t *r, uint64_t code12)
+{
+	uint32_t lo = 0, hi = r->nvillages;
+	char want[13];
+	set_code(want, code12, 12);
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(r->nodes[r->village_node[mid]].code, want);
+		if (c == 0)
+			return (int32_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int32_t jl_regions_find(const jl_regions_t *r, jl_str_t code)
+{
+	if (!r->n || !all_digits(code) || code.n > 12)
+		return -1;
+	char c6[13] = {0};
+	memcpy(c6, code.p, code.n);
+	if (code.n == 2 || code.n == 4) { /* short forms of province and prefecture */
+		memset(c6 + code.n, '0', 6 - code.n);
+		c6[6] = 0;
+	}
+	size_t n = strlen(c6);
+	if (n == 12) {
+		uint64_t v = 0;
+		for (size_t i = 0; i < 12; i++)
+			v = v * 10 + (uint64_t)(c6[i] - '0');
+		int32_t vi = jl_regions_village(r, v);
+		return vi < 0 ? -1 : (int32_t)r->village_node[vi];
+	}
+	for (uint32_t i = 0; i < r->n && r->nodes[i].level < JL_REG_VILLAGE; i++)
+		if (strlen(r->nodes[i].code) == n && !memcmp(r->nodes[i].code, c6, n))
+			return (int32_t)i;
+	return -1;
+}
+
+int32_t jl_regions_locate(const jl_regions_t *r, jl_str_t code)
+{
+	if (!all_digits(code))
+		return -1;
+	for (size_t n = code.n > 12 ? 12 : code.n; n >= 6; n = n == 12 ? 9 : n == 9 ? 6 : 0) {
+		int32_t i = jl_regions_find(r, jl_str(code.p, n));
+		if (i >= 0)
+			return i;
+		if (n == 6)
+			break;
+	}
+	return -1;
+}
+
+uint32_t jl_regions_pref_of(jl_str_t code)
+{
+	if (!all_digits(code) || code.n < 4)
+		return 0;
+	uint32_t v = 0;
+	for (size_t i = 0; i < 4; i++)
+		v = v * 10 + (uint32_t)(code.p[i] - '0');
+	return v * 100;
+}

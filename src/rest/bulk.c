@@ -1,0 +1,963 @@
+/*
+ * bulk — $export jobs over HTTP (see bulk.h).
+ *
+ * A small table of jobs under one mutex. A kick-off adds a job in state
+ * RUNNING and wakes a worker (there are cfg.max_jobs workers, so an
+ * accepted job starts at once; a kick-off beyond that is answered 429).
+ * The worker runs the export engine (search/export.c) into the job's
+ * directory, then records the outcome in DIR/<id>/job.json — written to a
+ * temporary name, fsync'd and renamed — and only then shows it to the
+ * status URL, so what a client reads has reached the disk. A janitor
+ * thread removes a job and its files `ttl` after it ended.
+ *
+ * Handlers touch a job only under the mutex (a DELETE or the janitor may
+ * free it as soon as the mutex is released); the worker running a job
+ * owns its arena and result until it publishes the outcome.
+ *
+ * Restart: job.json says "in-progress" for a job that was running when
+ * the process died (or was stopped); start-up turns those into failed
+ * jobs with a message and removes their partial files.
+ */
+#include "rest/bulk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/rand.h"
+#include "base/time.h"
+#include "rest/outcome.h"
+#include "search/export.h"
+
+#define MAX_KEPT 64             /* jobs kept at once, finished ones included */
+#define RETRY_POLL_S "2"        /* Retry-After while a job runs */
+#define RETRY_BUSY_S "30"       /* Retry-After when no job can start */
+#define JANITOR_NS 500000000LL  /* how often expired jobs are looked for */
+#define JOB_FILE "job.json"
+#define JOB_FILE_MAX ((size_t)16 << 20)
+
+enum { JOB_RUNNING = 1, JOB_DONE, JOB_FAILED };
+
+typedef struct job {
+	char id[33];
+	int state;                 /* JOB_*, under mu */
+	bool claimed;              /* a worker runs it */
+	bool deleted;              /* DELETE while running: the worker removes it when it stops */
+	uint8_t level;
+	jl_str_t group_id;
+	jl_str_t *types;
+	uint32_t ntypes;
+	int64_t since_us;
+	char *request;             /* the kick-off URL, for the manifest */
+	int64_t ended_us;          /* wall clock, when it became DONE or FAILED */
+	char *message;             /* FAILED: why */
+	char type[65];             /* the type being exported, under mu */
+	atomic_bool cancel;
+	_Atomic int64_t done, estimate;
+	jl_arena_t *mem;           /* everything the job holds */
+	jl_export_result_t res;    /* DONE */
+	struct jl_bulk *b;
+} job_t;
+
+struct jl_bulk {
+	jl_bulk_cfg_t cfg;
+	char *dir;
+	jl_store_t *store;
+	jl_log_t *log;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;         /* a job to run, or stopping (CLOCK_MONOTONIC: the janitor waits timed) */
+	job_t *jobs[MAX_KEPT];
+	uint32_t njobs;
+	bool stopping;
+	pthread_t *workers;
+	uint32_t nworkers;
+	pthread_t janitor;
+	bool janitor_up;
+};
+
+void jl_bulk_cfg_defaults(jl_bulk_cfg_t *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->ttl_s = 3600;
+	cfg->max_jobs = 2;
+	cfg->max_file_bytes = (uint64_t)1 << 30;
+}
+
+/* ---- files ---- */
+
+static void job_path(const jl_bulk_t *b, const char *id, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s%s%s", b->dir, id, name ? "/" : "", name ? name : "");
+}
+
+/* Removes a job directory's files; keeps job.json when keep_state. */
+static void clear_dir(const jl_bulk_t *b, const char *id, bool keep_state)
+{
+	char dir[4096], p[4096];
+	job_path(b, id, NULL, dir, sizeof dir);
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.' && !(keep_state && !strcmp(e->d_name, JOB_FILE)) &&
+			    snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p)
+				unlink(p);
+		closedir(d);
+	}
+	if (!keep_state) {
+		job_path(b, id, JOB_FILE ".tmp", p, sizeof p);
+		unlink(p);
+		rmdir(dir);
+	}
+}
+
+static void job_free(job_t *j)
+{
+	if (j)
+		jl_arena_free(j->mem);
+}
+
+static void write_files(jl_jw_t *w, const jl_export_file_t *f, size_t n)
+{
+	jl_jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		jl_jw_obj_begin(w);
+		jl_jw_keyc(w, "type");
+		jl_jw_strc(w, f[i].type);
+		jl_jw_keyc(w, "file");
+		jl_jw_strc(w, f[i].name);
+		jl_jw_keyc(w, "count");
+		jl_jw_int(w, f[i].count);
+		jl_jw_keyc(w, "bytes");
+		jl_jw_int(w, f[i].bytes);
+		jl_jw_obj_end(w);
+	}
+	jl_jw_arr_end(w);
+}
+
+/* Records a job's state in DIR/<id>/job.json, atomically and durably. */
+static jl_rc save_job(const jl_bulk_t *b, const job_t *j, int state)
+{
+	static const char *const names[] = {[JOB_RUNNING] = "in-progress", [JOB_DONE] = "completed",
+					    [JOB_FAILED] = "failed"};
+	jl_buf_t buf;
+	jl_buf_init(&buf, JL_MEM_MISC, JOB_FILE_MAX);
+	jl_jw_t w;
+	jl_jw_init(&w, &buf, 0);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "id");
+	jl_jw_strc(&w, j->id);
+	jl_jw_keyc(&w, "state");
+	jl_jw_strc(&w, names[state]);
+	jl_jw_keyc(&w, "request");
+	jl_jw_strc(&w, j->request);
+	jl_jw_keyc(&w, "ended");
+	jl_jw_int(&w, state == JOB_RUNNING ? 0 : j->ended_us);
+	if (state == JOB_FAILED) {
+		jl_jw_keyc(&w, "message");
+		jl_jw_strc(&w, j->message ? j->message : "failed");
+	}
+	if (state == JOB_DONE) {
+		jl_jw_keyc(&w, "transactionTime");
+		jl_jw_int(&w, j->res.snapshot_us);
+		jl_jw_keyc(&w, "output");
+		write_files(&w, j->res.files, j->res.nfiles);
+		jl_jw_keyc(&w, "error");
+		write_files(&w, j->res.errors, j->res.nerrors);
+	}
+	jl_jw_obj_end(&w);
+	char tmp[4096], path[4096];
+	job_path(b, j->id, JOB_FILE ".tmp", tmp, sizeof tmp);
+	job_path(b, j->id, JOB_FILE, path, sizeof path);
+	jl_rc rc = jl_buf_status(&buf);
+	int fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!rc && (fd < 0 || write(fd, buf.p, buf.n) != (ssize_t)buf.n || fsync(fd) != 0))
+		rc = JL_EIO;
+	if (fd >= 0 && close(fd) != 0)
+		rc = JL_EIO;
+	if (!rc && rename(tmp, path) != 0)
+		rc = JL_EIO;
+	if (!rc) {
+		job_path(b, j->id, NULL, path, sizeof path);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	if (rc)
+		jl_log_msg(b->log, JL_LOG_ERROR, "export %s: cannot record the job state: %s", j->id, strerror(errno));
+	jl_buf_dispose(&buf);
+	return rc;
+}
+
+/* ---- the job table (callers hold mu) ---- */
+
+/* A job by id; one being deleted (its worker still stopping) is already gone for clients. */
+static job_t *find_locked(jl_bulk_t *b, jl_str_t id)
+{
+	for (uint32_t i = 0; i < b->njobs; i++)
+		if (jl_str_eqc(id, b->jobs[i]->id) && !b->jobs[i]->deleted)
+			return b->jobs[i];
+	return NULL;
+}
+
+static void unlink_locked(jl_bulk_t *b, job_t *j)
+{
+	for (uint32_t i = 0; i < b->njobs; i++)
+		if (b->jobs[i] == j) {
+			b->jobs[i] = b->jobs[--b->njobs];
+			return;
+		}
+}
+
+static uint32_t running_locked(const jl_bulk_t *b)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < b->njobs; i++)
+		n += b->jobs[i]->state == JOB_RUNNING;
+	return n;
+}
+
+/* ---- workers ---- */
+
+static void on_progress(void *arg, const jl_export_progress_t *p)
+{
+	job_t *j = arg;
+	atomic_store(&j->done, p->done);
+	atomic_store(&j->estimate, p->estimate);
+	pthread_mutex_lock(&j->b->mu);
+	snprintf(j->type, sizeof j->type, "%.*s", (int)(p->type.n > 64 ? 64 : p->type.n), p->type.p);
+	pthread_mutex_unlock(&j->b->mu);
+}
+
+static void run_job(jl_bulk_t *b, job_t *j)
+{
+	char dir[4096];
+	job_path(b, j->id, NULL, dir, sizeof dir);
+	jl_export_spec_t spec = {
+		.level = j->level, .group_id = j->group_id, .types = j->types, .ntypes = j->ntypes,
+		.since_us = j->since_us, .dir = dir, .max_file_bytes = b->cfg.max_file_bytes, .sync = true,
+		.progress = on_progress, .progress_arg = j, .cancel = &j->cancel,
+	};
+	jl_diag_t d;
+	jl_diag_init(&d, j->mem);
+	int64_t t0 = jl_mono_ns();
+	jl_rc rc = jl_export_run(b->store, j->mem, &spec, &j->res, &d);
+	int state = rc ? JOB_FAILED : JOB_DONE;
+	pthread_mutex_lock(&b->mu);
+	bool deleted = j->deleted, stopping = b->stopping;
+	pthread_mutex_unlock(&b->mu);
+	if (deleted) {
+		clear_dir(b, j->id, false);
+		pthread_mutex_lock(&b->mu);
+		unlink_locked(b, j);
+		pthread_mutex_unlock(&b->mu);
+		jl_log_msg(b->log, JL_LOG_INFO, "export %s: cancelled by its client; files removed", j->id);
+		job_free(j);
+		return;
+	}
+	if (rc) {
+		j->message = rc == JL_EBUSY && stopping
+				     ? "The server stopped while this export ran; start the export again"
+				     : jl_arena_printf(j->mem, "The export failed: %s",
+						       d.n && d.items[0].diag ? d.items[0].diag : jl_rc_name(rc));
+		clear_dir(b, j->id, true);
+		jl_log_msg(b->log, JL_LOG_WARN, "export %s: failed (%s)", j->id, jl_rc_name(rc));
+	} else {
+		jl_log_msg(b->log, JL_LOG_INFO, "export %s: %lld resources in %zu files, %.1f s", j->id,
+			   (long long)j->res.resources, j->res.nfiles, (double)(jl_mono_ns() - t0) / 1e9);
+	}
+	j->ended_us = jl_now_us();
+	if (save_job(b, j, state) != JL_OK && state == JOB_DONE) {
+		/* Unrecorded, a restart would lose it: say so now rather than then. */
+		state = JOB_FAILED;
+		j->message = "The export's state could not be recorded on disk";
+		clear_dir(b, j->id, true);
+	}
+	pthread_mutex_lock(&b->mu);
+	j->state = state;
+	bool gone = j->deleted; /* a DELETE while the state was being recorded */
+	if (gone)
+		unlink_locked(b, j);
+	pthread_mutex_unlock(&b->mu);
+	if (gone) {
+		clear_dir(b, j->id, false);
+		job_free(j);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	jl_bulk_t *b = arg;
+	pthread_mutex_lock(&b->mu);
+	while (!b->stopping) {
+		job_t *j = NULL;
+		for (uint32_t i = 0; i < b->njobs && !j; i++)
+			if (b->jobs[i]->state == JOB_RUNNING && !b->jobs[i]->claimed)
+				j = b->jobs[i];
+		if (!j) {
+			pthread_cond_wait(&b->cv, &b->mu);
+			continue;
+		}
+		j->claimed = true;
+		pthread_mutex_unlock(&b->mu);
+		run_job(b, j);
+		pthread_mutex_lock(&b->mu);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* Removes the jobs that ended more than ttl ago, with their files. */
+static void sweep(jl_bulk_t *b)
+{
+	job_t *gone[MAX_KEPT];
+	uint32_t n = 0;
+	int64_t now = jl_now_us();
+	pthread_mutex_lock(&b->mu);
+	for (uint32_t i = 0; i < b->njobs;) {
+		job_t *j = b->jobs[i];
+		if (j->state != JOB_RUNNING && now - j->ended_us >= b->cfg.ttl_s * 1000000) {
+			gone[n++] = j;
+			b->jobs[i] = b->jobs[--b->njobs];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	for (uint32_t i = 0; i < n; i++) {
+		clear_dir(b, gone[i]->id, false);
+		jl_log_msg(b->log, JL_LOG_INFO, "export %s: expired; files removed", gone[i]->id);
+		job_free(gone[i]);
+	}
+}
+
+static void *janitor_main(void *arg)
+{
+	jl_bulk_t *b = arg;
+	pthread_mutex_lock(&b->mu);
+	while (!b->stopping) {
+		pthread_mutex_unlock(&b->mu);
+		sweep(b);
+		pthread_mutex_lock(&b->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += JANITOR_NS;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		if (!b->stopping)
+			pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+/* ---- start-up: the jobs a previous run left ---- */
+
+static job_t *job_new(jl_bulk_t *b, const char *id)
+{
+	jl_arena_t *mem = jl_arena_new(8192, 0);
+	job_t *j = mem ? jl_arena_calloc(mem, 1, sizeof *j) : NULL;
+	if (!j) {
+		jl_arena_free(mem);
+		return NULL;
+	}
+	j->mem = mem;
+	j->b = b;
+	snprintf(j->id, sizeof j->id, "%s", id);
+	return j;
+}
+
+static jl_rc load_files(job_t *j, const jl_json_t *arr, jl_export_file_t **out, size_t *n)
+{
+	*n = 0;
+	*out = NULL;
+	if (!jl_json_is(arr, JL_JSON_ARRAY))
+		return JL_EINVAL;
+	*out = jl_arena_calloc(j->mem, arr->n ? arr->n : 1, sizeof **out);
+	if (!*out)
+		return JL_ENOMEM;
+	for (uint32_t i = 0; i < arr->n; i++) {
+		const jl_json_t *f = &arr->u.a[i];
+		jl_str_t type = jl_json_str(jl_json_get(f, "type")), name = jl_json_str(jl_json_get(f, "file"));
+		int64_t count, bytes;
+		if (!type.n || !name.n || jl_str_chr(name, '/') || !jl_str_to_i64(jl_json_str(jl_json_get(f, "count")), &count) ||
+		    !jl_str_to_i64(jl_json_str(jl_json_get(f, "bytes")), &bytes))
+			return JL_EINVAL;
+		(*out)[i] = (jl_export_file_t){.type = jl_arena_strndup(j->mem, type.p, type.n),
+					       .name = jl_arena_strndup(j->mem, name.p, name.n),
+					       .count = count, .bytes = bytes};
+		if (!(*out)[i].type || !(*out)[i].name)
+			return JL_ENOMEM;
+		(*n)++;
+	}
+	return JL_OK;
+}
+
+/* Reads DIR/<id>/job.json into a job; an interrupted job becomes a failed one. */
+static jl_rc adopt(jl_bulk_t *b, const char *id, job_t **out)
+{
+	char path[4096];
+	job_path(b, id, JOB_FILE, path, sizeof path);
+	*out = NULL;
+	job_t *j = job_new(b, id);
+	if (!j)
+		return JL_ENOMEM;
+	jl_rc rc = JL_EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	jl_json_t *v;
+	jl_json_err_t e;
+	jl_json_opts_t o = {0};
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > JOB_FILE_MAX ||
+	    !(text = jl_arena_alloc_bytes(j->mem, (size_t)st.st_size)) ||
+	    read(fd, text, (size_t)st.st_size) != st.st_size ||
+	    jl_json_parse(j->mem, text, (size_t)st.st_size, &o, &v, &e) != JL_OK)
+		goto out;
+	jl_str_t state = jl_json_str(jl_json_get(v, "state"));
+	jl_str_t request = jl_json_str(jl_json_get(v, "request"));
+	j->request = jl_arena_strndup(j->mem, request.p, request.n);
+	if (!j->request || !jl_str_to_i64(jl_json_str(jl_json_get(v, "ended")), &j->ended_us))
+		goto out;
+	if (jl_str_eqc(state, "completed")) {
+		j->state = JOB_DONE;
+		if (!jl_str_to_i64(jl_json_str(jl_json_get(v, "transactionTime")), &j->res.snapshot_us) ||
+		    load_files(j, jl_json_get(v, "output"), &j->res.files, &j->res.nfiles) != JL_OK ||
+		    load_files(j, jl_json_get(v, "error"), &j->res.errors, &j->res.nerrors) != JL_OK)
+			goto out;
+	} else if (jl_str_eqc(state, "failed")) {
+		jl_str_t m = jl_json_str(jl_json_get(v, "message"));
+		j->state = JOB_FAILED;
+		j->message = jl_arena_strndup(j->mem, m.p, m.n);
+	} else if (jl_str_eqc(state, "in-progress")) {
+		j->state = JOB_FAILED;
+		j->message = "The server stopped while this export ran; start the export again";
+		j->ended_us = jl_now_us();
+		clear_dir(b, id, true);
+		if (save_job(b, j, JOB_FAILED) != JL_OK)
+			goto out;
+		jl_log_msg(b->log, JL_LOG_WARN, "export %s: interrupted by a restart; marked failed", id);
+	} else {
+		goto out;
+	}
+	rc = JL_OK;
+	*out = j;
+	j = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	job_free(j);
+	return rc;
+}
+
+static bool is_job_id(const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return n == 32;
+}
+
+/* Adopts every job directory; unreadable ones (a crash while a job was created) are removed. */
+static void adopt_all(jl_bulk_t *b)
+{
+	DIR *d = opendir(b->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!is_job_id(e->d_name))
+			continue;
+		job_t *j = NULL;
+		if (b->njobs < MAX_KEPT && adopt(b, e->d_name, &j) == JL_OK) {
+			b->jobs[b->njobs++] = j;
+		} else {
+			jl_log_msg(b->log, JL_LOG_WARN, "export %s: no usable job state; removed", e->d_name);
+			clear_dir(b, e->d_name, false);
+		}
+	}
+	closedir(d);
+}
+
+/* ---- start and stop ---- */
+
+jl_rc jl_bulk_start(const jl_bulk_cfg_t *cfg, jl_store_t *store, jl_log_t *log, jl_bulk_t **out, jl_diag_t *d)
+{
+	*out = NULL;
+	jl_bulk_t *b = jl_calloc(JL_MEM_MISC, 1, sizeof *b);
+	if (!b)
+		return JL_ENOMEM;
+	b->cfg = *cfg;
+	if (!b->cfg.max_jobs)
+		b->cfg.max_jobs = 2;
+	if (b->cfg.ttl_s <= 0)
+		b->cfg.ttl_s = 3600;
+	b->store = store;
+	b->log = log;
+	b->dir = jl_strndup(JL_MEM_MISC, cfg->dir, strlen(cfg->dir));
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	bool sync_ok = pthread_mutex_init(&b->mu, NULL) == 0 && pthread_cond_init(&b->cv, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!b->dir || !sync_ok) {
+		jl_free(JL_MEM_MISC, b->dir);
+		jl_free(JL_MEM_MISC, b);
+		return JL_ENOMEM;
+	}
+	if (mkdir(b->dir, 0700) != 0 && errno != EEXIST) {
+		jl_diag_err(d, "exception", NULL, "cannot create the export directory %s: %s", b->dir, strerror(errno));
+		jl_bulk_free(b);
+		return JL_EIO;
+	}
+	adopt_all(b);
+	b->workers = jl_calloc(JL_MEM_MISC, b->cfg.max_jobs, sizeof *b->workers);
+	if (!b->workers) {
+		jl_bulk_free(b);
+		return JL_ENOMEM;
+	}
+	for (; b->nworkers < b->cfg.max_jobs; b->nworkers++)
+		if (pthread_create(&b->workers[b->nworkers], NULL, worker_main, b) != 0)
+			break;
+	b->janitor_up = b->nworkers == b->cfg.max_jobs && pthread_create(&b->janitor, NULL, janitor_main, b) == 0;
+	if (!b->janitor_up) {
+		jl_diag_err(d, "exception", NULL, "cannot start the export threads");
+		jl_bulk_stop(b);
+		jl_bulk_free(b);
+		return JL_ENOMEM;
+	}
+	*out = b;
+	return JL_OK;
+}
+
+void jl_bulk_stop(jl_bulk_t *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->mu);
+	bool was = b->stopping;
+	b->stopping = true;
+	for (uint32_t i = 0; i < b->njobs; i++)
+		atomic_store(&b->jobs[i]->cancel, true);
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	if (was)
+		return;
+	for (uint32_t i = 0; i < b->nworkers; i++)
+		pthread_join(b->workers[i], NULL);
+	if (b->janitor_up)
+		pthread_join(b->janitor, NULL);
+	b->nworkers = 0;
+	b->janitor_up = false;
+	/* Accepted but never started (every worker was stopping): failed, like the interrupted ones. */
+	pthread_mutex_lock(&b->mu);
+	for (uint32_t i = 0; i < b->njobs; i++) {
+		job_t *j = b->jobs[i];
+		if (j->state != JOB_RUNNING)
+			continue;
+		if (j->deleted) {
+			clear_dir(b, j->id, false);
+			b->jobs[i--] = b->jobs[--b->njobs];
+			job_free(j);
+			continue;
+		}
+		j->message = "The server stopped before this export could run; start the export again";
+		j->ended_us = jl_now_us();
+		clear_dir(b, j->id, true);
+		(void)save_job(b, j, JOB_FAILED);
+		j->state = JOB_FAILED;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+void jl_bulk_free(jl_bulk_t *b)
+{
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < b->njobs; i++)
+		job_free(b->jobs[i]);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	jl_free(JL_MEM_MISC, b->workers);
+	jl_free(JL_MEM_MISC, b->dir);
+	jl_free(JL_MEM_MISC, b);
+}
+
+/* ---- kick-off ---- */
+
+/* Whether a Prefer header lists a preference (e.g. "respond-async", "handling=strict"). */
+static bool prefers(const char *h, const char *pref)
+{
+	jl_str_t s = jl_cstr(h);
+	size_t from = 0;
+	for (size_t i = 0; i <= s.n; i++) {
+		if (i < s.n && s.p[i] != ',' && s.p[i] != ';')
+			continue;
+		if (jl_str_ieqc(jl_str_trim(jl_str(s.p + from, i - from)), pref))
+			return true;
+		from = i + 1;
+	}
+	return false;
+}
+
+/* The kick-off's parameters: the query's, and for POST those of a Parameters body. */
+static jl_rc gather(jl_http_req_t *req, jl_arena_t *a, jl_kv_t **out, size_t *n, jl_diag_t *d)
+{
+	const jl_json_t *params = NULL;
+	*n = 0;
+	if (req->method == JL_M_POST && req->body.n) {
+		jl_json_t *v;
+		jl_json_err_t e;
+		jl_json_opts_t o = {0};
+		if (jl_json_parse(a, req->body.p, req->body.n, &o, &v, &e) != JL_OK) {
+			jl_diag_err(d, "structure", NULL, "The body is not valid JSON: %s at line %u, column %u", e.msg,
+				    e.line, e.col);
+			return JL_EINVAL;
+		}
+		if (!jl_str_eqc(jl_json_str(jl_json_get(v, "resourceType")), "Parameters")) {
+			jl_diag_err(d, "structure", "resourceType", "A POST kick-off takes a Parameters resource");
+			return JL_EINVAL;
+		}
+		params = jl_json_get(v, "parameter");
+	}
+	size_t k = req->nquery + (jl_json_is(params, JL_JSON_ARRAY) ? params->n : 0);
+	*out = jl_arena_calloc(a, k ? k : 1, sizeof **out);
+	if (!*out)
+		return JL_ENOMEM;
+	for (size_t i = 0; i < req->nquery; i++)
+		(*out)[(*n)++] = req->query[i];
+	for (uint32_t i = 0; jl_json_is(params, JL_JSON_ARRAY) && i < params->n; i++) {
+		const jl_json_t *p = &params->u.a[i];
+		jl_str_t name = jl_json_str(jl_json_get(p, "name"));
+		const jl_json_t *val = NULL;
+		static const char *const kinds[] = {"valueString", "valueInstant", "valueCode", "valueDateTime"};
+		for (size_t t = 0; t < sizeof kinds / sizeof *kinds && !val; t++)
+			val = jl_json_get(p, kinds[t]);
+		if (!name.n || (!jl_json_is(val, JL_JSON_STRING) && !jl_str_eqc(name, "patient"))) {
+			char *where = jl_arena_printf(a, "Parameters.parameter[%u]", i);
+			jl_diag_err(d, "structure", where, "Each parameter needs a name and a string, code or instant value");
+			return JL_EINVAL;
+		}
+		(*out)[(*n)++] = (jl_kv_t){name, jl_json_str(val)};
+	}
+	return JL_OK;
+}
+
+typedef struct kick {
+	jl_str_t *types;
+	uint32_t ntypes;
+	int64_t since_us;
+	bool since_seen;
+} kick_t;
+
+/* One parameter: applied, or a problem (error, or a warning under lenient handling). */
+static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *k, jl_diag_t *d)
+{
+	int shown = (int)(p.v.n > 100 ? 100 : p.v.n);
+	if (jl_str_eqc(p.k, "_outputFormat")) {
+		if (!jl_str_eqc(p.v, "application/fhir+ndjson") && !jl_str_eqc(p.v, "application/ndjson") &&
+		    !jl_str_eqc(p.v, "ndjson"))
+			jl_diag_err(d, "not-supported", "_outputFormat",
+				    "_outputFormat \"%.*s\" is not offered: only application/fhir+ndjson", shown, p.v.p);
+	} else if (jl_str_eqc(p.k, "_type")) {
+		jl_str_t *t;
+		uint32_t n;
+		if (jl_export_split_types(a, p.v, &t, &n) != JL_OK) {
+			jl_diag_err(d, "invalid", "_type", "_type takes resource type names separated by commas");
+			return;
+		}
+		jl_str_t *all = jl_arena_alloc(a, (k->ntypes + n) * sizeof *all);
+		if (!all) {
+			jl_diag_err(d, "exception", NULL, "Out of memory");
+			return;
+		}
+		if (k->ntypes)
+			memcpy(all, k->types, k->ntypes * sizeof *all);
+		memcpy(all + k->ntypes, t, n * sizeof *all);
+		if (jl_export_check_types(level, t, n, d) == JL_OK && jl_export_check_types(level, all, k->ntypes + n, d) == JL_OK) {
+			k->types = all;
+			k->ntypes += n;
+		}
+	} else if (jl_str_eqc(p.k, "_since")) {
+		if (k->since_seen)
+			jl_diag_err(d, "invalid", "_since", "_since is given twice");
+		else if (!jl_export_parse_since(p.v, &k->since_us))
+			jl_diag_err(d, "invalid", "_since",
+				    "_since \"%.*s\" is not an instant (e.g. 2025-01-01T00:00:00+08:00)", shown, p.v.p);
+		k->since_seen = true;
+	} else if (jl_str_eqc(p.k, "_format") || jl_str_eqc(p.k, "_pretty")) {
+		/* they shape the OperationOutcome of this answer: negotiated already */
+	} else if (jl_str_eqc(p.k, "patient")) {
+		/* Ignoring it would export every patient's data where a few were asked for. */
+		jl_diag_err(d, "not-supported", "patient", "The patient parameter is not supported: export a Group instead");
+	} else {
+		jl_diag_add(d, strict ? JL_SEV_ERROR : JL_SEV_WARNING, "not-supported", NULL,
+			    "%.*s is not supported by this server's $export%s", (int)(p.k.n > 64 ? 64 : p.k.n), p.k.p,
+			    strict ? "" : "; it was ignored");
+	}
+}
+
+static void refuse(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status, const char *retry,
+		   const char *msg)
+{
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_diag_err(&d, status == 429 ? "throttled" : "transient", NULL, "%s", msg);
+	jl_rest_outcome(resp, status, &d, out->pretty);
+	jl_http_set_header(resp, req->ctx->arena, "Retry-After", jl_cstr(retry));
+}
+
+/* Creates the job (directory, job.json, table entry) and wakes a worker; refuses when full. */
+static void start_job(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, job_t *j,
+		      jl_diag_t *d)
+{
+	jl_bulk_t *b = api->bulk;
+	char dir[4096];
+	job_path(b, j->id, NULL, dir, sizeof dir);
+	if (mkdir(dir, 0700) != 0 || save_job(b, j, JOB_RUNNING) != JL_OK) {
+		clear_dir(b, j->id, false);
+		job_free(j);
+		jl__api_fail(req, resp, out, JL_EIO, NULL, "The export could not be started: its files cannot be written");
+		return;
+	}
+	pthread_mutex_lock(&b->mu);
+	const char *full = b->stopping ? "The server is stopping; try again after it restarts"
+			   : running_locked(b) >= b->cfg.max_jobs
+				   ? "As many exports as this server runs at once are running; try again later"
+			   : b->njobs == MAX_KEPT
+				   ? "Too many finished exports are kept; delete those you have downloaded (DELETE their status URL)"
+				   : NULL;
+	if (!full) {
+		j->state = JOB_RUNNING;
+		b->jobs[b->njobs++] = j;
+		pthread_cond_broadcast(&b->cv);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (full) {
+		clear_dir(b, j->id, false);
+		job_free(j);
+		refuse(req, resp, out, b->stopping ? 503 : 429, RETRY_BUSY_S, full);
+		return;
+	}
+	char *loc = jl_arena_printf(req->ctx->arena, "%.*s/$export-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->id);
+	jl_diag_add(d, JL_SEV_INFO, "informational", NULL, "Export %s accepted; poll %s", j->id, loc ? loc : "");
+	jl_rest_outcome(resp, 202, d, out->pretty);
+	if (loc)
+		jl_http_set_header(resp, req->ctx->arena, "Content-Location", jl_cstr(loc));
+}
+
+void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, uint8_t level,
+		    jl_str_t group_id)
+{
+	jl_arena_t *a = req->ctx->arena;
+	if (!api->bulk || atomic_load(&api->draining)) {
+		refuse(req, resp, out, 503, RETRY_BUSY_S,
+		       api->bulk ? "The server is stopping; try again after it restarts" : "Bulk export is not enabled");
+		return;
+	}
+	const char *pref = jl_http_header(req, "Prefer");
+	if (!pref || !prefers(pref, "respond-async")) {
+		jl__api_fail(req, resp, out, JL_EINVAL, NULL,
+			     "$export runs asynchronously: send the header \"Prefer: respond-async\"");
+		return;
+	}
+	bool strict = prefers(pref, "handling=strict");
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_kv_t *ps;
+	size_t n;
+	kick_t k = {0};
+	if (gather(req, a, &ps, &n, &d) == JL_OK)
+		for (size_t i = 0; i < n; i++)
+			param(a, ps[i], level, strict, &k, &d);
+	if (d.nerrors) {
+		jl_rest_outcome(resp, 400, &d, out->pretty);
+		return;
+	}
+	if (level == JL_EXPORT_GROUP) {
+		jl_version_t g;
+		jl_rc rc = jl_store_read(api->store, a, JL_STR("Group"), group_id, 0, &g);
+		if (rc || g.deleted) {
+			jl__api_fail(req, resp, out, rc ? rc : JL_EGONE, NULL, "Group/%.*s is %s", JL_STR_FMT(group_id),
+				     rc == JL_ENOTFOUND ? "not known" : rc ? "unreadable" : "deleted");
+			return;
+		}
+	}
+	unsigned char rnd[16];
+	char id[33];
+	jl_rand_bytes(rnd, sizeof rnd);
+	for (int i = 0; i < 16; i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	job_t *j = job_new(api->bulk, id);
+	if (!j) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	j->level = level;
+	j->since_us = k.since_us;
+	j->group_id = jl_arena_str(j->mem, group_id);
+	j->types = k.ntypes ? jl_arena_alloc(j->mem, k.ntypes * sizeof *j->types) : NULL;
+	for (uint32_t i = 0; j->types && i < k.ntypes; i++)
+		j->types[i] = jl_arena_str(j->mem, k.types[i]);
+	j->ntypes = j->types ? k.ntypes : 0;
+	jl_str_t path = jl_str(req->path.p + 5, req->path.n - 5); /* after /fhir */
+	j->request = jl_arena_printf(j->mem, "%.*s%.*s%s%.*s", JL_STR_FMT(req->base), JL_STR_FMT(path),
+				     req->raw_query.n ? "?" : "", JL_STR_FMT(req->raw_query));
+	if (!j->request || (k.ntypes && !j->types) || (group_id.n && !j->group_id.p)) {
+		job_free(j);
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	start_job(api, req, resp, out, j, &d);
+}
+
+/* ---- status ---- */
+
+static void answer_done(jl_bulk_t *b, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const job_t *j)
+{
+	char *prefix = jl_arena_printf(req->ctx->arena, "%.*s/$export-file/%s/", JL_STR_FMT(req->base), j->id);
+	jl_buf_clear(&resp->body);
+	if (!prefix || jl_export_manifest(&resp->body, &j->res, jl_cstr(j->request), jl_cstr(prefix)) != JL_OK) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	char date[40];
+	size_t n = jl_time_fmt_http(j->ended_us + b->cfg.ttl_s * 1000000, date);
+	jl_http_set_header(resp, req->ctx->arena, "Expires", jl_str(date, n));
+	resp->status = 200;
+	resp->content_type = "application/json; charset=utf-8";
+}
+
+static void answer_running(jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+{
+	int64_t done = atomic_load(&j->done), est = atomic_load(&j->estimate);
+	/* The estimate counts every live resource of the types: exact only for a whole-system export. */
+	bool exact = j->level == JL_EXPORT_SYSTEM && !j->since_us;
+	char *p = est > 0 ? jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld of %s%lld resources (%lld%%)",
+					     j->type[0] ? " " : "", j->type, (long long)done, exact ? "" : "at most ",
+					     (long long)est, (long long)(done >= est ? 99 : done * 100 / est))
+			  : jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld resources", j->type[0] ? " " : "",
+					     j->type, (long long)done);
+	if (p)
+		jl_http_set_header(resp, req->ctx->arena, "X-Progress", jl_cstr(p));
+	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_POLL_S));
+	resp->status = 202;
+}
+
+void jl__api_export_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
+{
+	jl_bulk_t *b = api->bulk;
+	const jl_str_t *id = jl_http_param(req, "_jobId");
+	if (!b || !id || !id->n) {
+		jl__api_fail(req, resp, out, b ? JL_EINVAL : JL_ENOTFOUND, b ? "_jobId" : NULL,
+			     b ? "The status URL needs _jobId (as given in Content-Location)" : "Bulk export is not enabled");
+		return;
+	}
+	job_t *gone = NULL;
+	pthread_mutex_lock(&b->mu);
+	job_t *j = find_locked(b, *id);
+	if (!j) {
+		pthread_mutex_unlock(&b->mu);
+		jl__api_fail(req, resp, out, JL_ENOTFOUND, "_jobId",
+			     "No export job has this id (finished jobs are kept %lld s; a cancelled one is gone)",
+			     (long long)b->cfg.ttl_s);
+		return;
+	}
+	if (req->method == JL_M_DELETE) {
+		if (j->state == JOB_RUNNING) {
+			j->deleted = true; /* its worker removes it when the export stops */
+			atomic_store(&j->cancel, true);
+		} else {
+			unlink_locked(b, j);
+			gone = j;
+		}
+	} else if (j->state == JOB_DONE) {
+		answer_done(b, req, resp, out, j);
+	} else if (j->state == JOB_FAILED) {
+		jl__api_fail(req, resp, out, JL_EIO, NULL, "%s", j->message ? j->message : "The export failed");
+	} else {
+		answer_running(req, resp, j);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (req->method != JL_M_DELETE)
+		return;
+	if (gone) {
+		clear_dir(b, gone->id, false);
+		job_free(gone);
+	}
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Export %.*s is cancelled and its files are deleted",
+		    JL_STR_FMT(*id));
+	jl_rest_outcome(resp, 202, &d, out->pretty);
+}
+
+/* ---- files ---- */
+
+static const jl_export_file_t *listed(const job_t *j, jl_str_t name)
+{
+	for (size_t i = 0; i < j->res.nfiles; i++)
+		if (jl_str_eqc(name, j->res.files[i].name))
+			return &j->res.files[i];
+	for (size_t i = 0; i < j->res.nerrors; i++)
+		if (jl_str_eqc(name, j->res.errors[i].name))
+			return &j->res.errors[i];
+	return NULL;
+}
+
+bool jl__api_export_file(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t rest)
+{
+	static const char prefix[] = "/$export-file/";
+	if (!jl_str_starts(rest, prefix))
+		return false;
+	jl_out_t plain = {0};
+	jl_bulk_t *b = api->bulk;
+	jl_str_t tail = jl_str(rest.p + sizeof prefix - 1, rest.n - (sizeof prefix - 1));
+	const char *slash = jl_str_chr(tail, '/');
+	jl_str_t id = slash ? jl_str(tail.p, (size_t)(slash - tail.p)) : tail;
+	jl_str_t name = slash ? jl_str(slash + 1, tail.n - id.n - 1) : JL_STR_NULL;
+	if (req->method != JL_M_GET && req->method != JL_M_HEAD) {
+		jl_http_set_header(resp, req->ctx->arena, "Allow", JL_STR("GET, HEAD"));
+		jl__api_fail(req, resp, &plain, JL_EMETHOD, NULL, "Export files are read with GET");
+		return true;
+	}
+	int fd = -1;
+	int64_t size = 0;
+	if (b && name.n) {
+		pthread_mutex_lock(&b->mu);
+		job_t *j = find_locked(b, id);
+		const jl_export_file_t *f = j && j->state == JOB_DONE ? listed(j, name) : NULL;
+		char path[4096];
+		if (f) {
+			job_path(b, j->id, f->name, path, sizeof path);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			size = f->bytes;
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != size) {
+		if (fd >= 0)
+			close(fd);
+		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL,
+			     "No such export file (files are kept %lld s after their export ended)",
+			     b ? (long long)b->cfg.ttl_s : 0LL);
+		return true;
+	}
+	resp->file = true;
+	resp->file_fd = fd;
+	resp->file_size = (uint64_t)size;
+	resp->status = 200;
+	resp->content_type = "application/fhir+ndjson";
+	return true;
+}

@@ -1,0 +1,801 @@
+/*
+ * import (REST) — $import jobs: kick-off (parameters, the input directory
+ * rule), one background thread per running job (ingest/import.c does the
+ * work), status, cancellation and the error file. Jobs are kept in a small
+ * table under one mutex; a job's counters are updated by its thread through
+ * the import's progress callback and read by status requests.
+ */
+#include "rest/import.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/rand.h"
+#include "base/time.h"
+#include "ingest/import.h"
+#include "rest/outcome.h"
+
+#define MAX_KEPT 64           /* jobs in the table, running or finished */
+#define MAX_INPUTS 1000       /* input parameters of one kick-off */
+#define RETRY_POLL_S "2"
+#define RETRY_BUSY_S "30"
+#define ERRORS_PREFIX "/$import-errors/"
+
+enum { JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
+typedef struct input {
+	char *url;            /* as the client wrote it */
+	char *path;           /* resolved, under the import directory */
+	char *type;           /* input.type, if given */
+	int64_t read, written, rejected;
+	char *error;          /* the input could not be read to its end */
+} input_t;
+
+typedef struct job {
+	struct jl_imports *m;
+	char id[33];
+	int state;            /* JOB_*, under m->mu */
+	bool deleted;         /* DELETE while running: the thread removes the job when it stops */
+	atomic_bool cancel;
+	jl_arena_t *mem;      /* everything below */
+	char *request;
+	char *errors_path;
+	input_t *in;
+	size_t nin;
+	int64_t start_us, ended_us;
+	jl_import_progress_t prog; /* under m->mu */
+	int64_t errors_bytes;
+	int64_t errors_lines; /* items this job reported (the error file's lines) */
+	char *message;        /* why it failed */
+} job_t;
+
+struct jl_imports {
+	jl_imports_cfg_t cfg;
+	char *dir;            /* realpath of cfg.dir, or NULL */
+	char *work;
+	jl_store_t *store;
+	const jl_search_defs_t *defs;
+	jl_log_t *log;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	job_t *jobs[MAX_KEPT];
+	uint32_t njobs, running;
+	bool stopping;
+};
+
+void jl_imports_cfg_defaults(jl_imports_cfg_t *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->ttl_s = 3600;
+	cfg->max_jobs = 1;
+	cfg->batch = 5000;
+}
+
+/* ---- the job table ---- */
+
+static void job_free(job_t *j)
+{
+	if (!j)
+		return;
+	if (j->errors_path)
+		unlink(j->errors_path);
+	jl_arena_free(j->mem);
+	jl_free(JL_MEM_MISC, j);
+}
+
+static job_t *find_locked(jl_imports_t *m, jl_str_t id)
+{
+	for (uint32_t i = 0; i < m->njobs; i++)
+		if (jl_str_eqc(id, m->jobs[i]->id))
+			return m->jobs[i];
+	return NULL;
+}
+
+static void unlink_locked(jl_imports_t *m, job_t *j)
+{
+	for (uint32_t i = 0; i < m->njobs; i++)
+		if (m->jobs[i] == j) {
+			m->jobs[i] = m->jobs[--m->njobs];
+			return;
+		}
+}
+
+/* Finished jobs older than the ttl go (with their error files). */
+static void sweep(jl_imports_t *m)
+{
+	job_t *gone[MAX_KEPT];
+	uint32_t n = 0;
+	int64_t now = jl_now_us();
+	pthread_mutex_lock(&m->mu);
+	for (uint32_t i = 0; i < m->njobs;) {
+		job_t *j = m->jobs[i];
+		if (j->state != JOB_RUNNING && now - j->ended_us > m->cfg.ttl_s * 1000000) {
+			gone[n++] = j;
+			m->jobs[i] = m->jobs[--m->njobs];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	for (uint32_t i = 0; i < n; i++)
+		job_free(gone[i]);
+}
+
+jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs, jl_log_t *log,
+		       jl_imports_t **out, jl_diag_t *d)
+{
+	*out = NULL;
+	jl_imports_t *m = jl_calloc(JL_MEM_MISC, 1, sizeof *m);
+	if (!m)
+		return JL_ENOMEM;
+	m->cfg = *cfg;
+	if (!m->cfg.ttl_s)
+		m->cfg.ttl_s = 3600;
+	if (!m->cfg.max_jobs)
+		m->cfg.max_jobs = 1;
+	m->store = store;
+	m->defs = defs;
+	m->log = log;
+	jl_rc rc = JL_OK;
+	if (pthread_mutex_init(&m->mu, NULL) != 0) {
+		jl_free(JL_MEM_MISC, m);
+		return JL_ENOMEM;
+	}
+	if (pthread_cond_init(&m->cv, NULL) != 0) {
+		pthread_mutex_destroy(&m->mu);
+		jl_free(JL_MEM_MISC, m);
+		return JL_ENOMEM;
+	}
+	if (cfg->dir) {
+		char real[PATH_MAX];
+		struct stat sb;
+		if (!realpath(cfg->dir, real) || stat(real, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			jl_diag_err(d, "exception", NULL, "--import-dir %s is not a directory", cfg->dir);
+			rc = JL_EINVAL;
+			goto out;
+		}
+		m->dir = jl_strndup(JL_MEM_MISC, real, strlen(real));
+	}
+	m->work = cfg->work ? jl_strndup(JL_MEM_MISC, cfg->work, strlen(cfg->work)) : NULL;
+	if ((cfg->dir && !m->dir) || !m->work) {
+		rc = cfg->work ? JL_ENOMEM : JL_EINVAL;
+		goto out;
+	}
+	if (mkdir(m->work, 0700) != 0 && errno != EEXIST) {
+		jl_diag_err(d, "exception", NULL, "cannot create %s: %s", m->work, strerror(errno));
+		rc = JL_EIO;
+		goto out;
+	}
+	/* Jobs live in memory: error files a previous run left behind belong to no job. */
+	DIR *dir = opendir(m->work);
+	struct dirent *e;
+	while (dir && (e = readdir(dir)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n > 7 && !strcmp(e->d_name + n - 7, ".ndjson")) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof p, "%s/%s", m->work, e->d_name);
+			unlink(p);
+		}
+	}
+	if (dir)
+		closedir(dir);
+out:
+	if (rc) {
+		jl_imports_free(m);
+		return rc;
+	}
+	*out = m;
+	return JL_OK;
+}
+
+void jl_imports_stop(jl_imports_t *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->stopping = true;
+	for (uint32_t i = 0; i < m->njobs; i++)
+		if (m->jobs[i]->state == JOB_RUNNING)
+			atomic_store(&m->jobs[i]->cancel, true);
+	while (m->running)
+		pthread_cond_wait(&m->cv, &m->mu);
+	pthread_mutex_unlock(&m->mu);
+}
+
+void jl_imports_free(jl_imports_t *m)
+{
+	if (!m)
+		return;
+	for (uint32_t i = 0; i < m->njobs; i++)
+		job_free(m->jobs[i]);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	jl_free(JL_MEM_MISC, m->dir);
+	jl_free(JL_MEM_MISC, m->work);
+	jl_free(JL_MEM_MISC, m);
+}
+
+/* ---- the background run ---- */
+
+static void on_progress(void *arg, const jl_import_progress_t *p)
+{
+	job_t *j = arg;
+	pthread_mutex_lock(&j->m->mu);
+	j->prog = *p;
+	j->prog.file = NULL; /* the import's string: not kept past the call */
+	pthread_mutex_unlock(&j->m->mu);
+}
+
+static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
+{
+	jl_imports_t *m = j->m;
+	bool stopped = rc && (!im || jl_import_stats(im)->files_failed == 0);
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; im && i < j->nin && i < jl_import_nfiles(im); i++) {
+		/* Inputs and import files correspond one to one: each input is one file. */
+		const jl_import_file_t *f = jl_import_file(im, i);
+		j->in[i].read = f->read;
+		j->in[i].written = f->written;
+		j->in[i].rejected = f->rejected;
+		if (f->error)
+			j->in[i].error = jl_arena_strdup(j->mem, f->error);
+		else if (!f->done && !f->skipped && !f->duplicate)
+			stopped = true;
+	}
+	if (im) {
+		j->errors_bytes = jl_import_stats(im)->errors_bytes;
+		j->errors_lines = jl_import_stats(im)->rejected + jl_import_stats(im)->files_failed;
+		j->prog.written = jl_import_stats(im)->written;
+	}
+	if (stopped || !im) {
+		j->state = JOB_FAILED;
+		j->message = jl_arena_printf(j->mem, "%s",
+					     atomic_load(&j->cancel) ? "The import was cancelled; what was read is committed"
+					     : d->n ? d->items[d->n - 1].diag
+						    : "The import stopped");
+	} else {
+		j->state = JOB_DONE;
+	}
+	j->ended_us = jl_now_us();
+	job_t *gone = NULL;
+	if (j->deleted) {
+		unlink_locked(m, j);
+		gone = j;
+	}
+	m->running--;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	job_free(gone);
+}
+
+static void *run_job(void *arg)
+{
+	job_t *j = arg;
+	jl_imports_t *m = j->m;
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_import_t *im = NULL;
+	jl_import_cfg_t cfg = {
+		.store = m->store,
+		.defs = m->defs,
+		.batch = m->cfg.batch,
+		.errors_path = j->errors_path,
+		.errors_format = JL_IMPORT_ERR_OUTCOME,
+		.progress = on_progress,
+		.progress_arg = j,
+		.cancel = &j->cancel,
+	};
+	jl_rc rc = a ? jl_import_new(&cfg, &im) : JL_ENOMEM;
+	for (size_t i = 0; !rc && i < j->nin; i++)
+		rc = jl_import_add_file(im, j->in[i].path, j->in[i].url, &d);
+	if (!rc)
+		rc = jl_import_run(im, &d);
+	if (rc && m->log)
+		jl_log_msg(m->log, JL_LOG_WARN, "import %s: %s", j->id, d.n ? d.items[d.n - 1].diag : jl_rc_name(rc));
+	finish_job(j, im, rc, &d);
+	jl_import_free(im);
+	jl_arena_free(a);
+	return NULL;
+}
+
+/* ---- kick-off ---- */
+
+static bool prefers(const char *h, const char *pref)
+{
+	jl_str_t s = jl_cstr(h);
+	size_t from = 0;
+	for (size_t i = 0; i <= s.n; i++) {
+		if (i < s.n && s.p[i] != ',' && s.p[i] != ';')
+			continue;
+		if (jl_str_ieqc(jl_str_trim(jl_str(s.p + from, i - from)), pref))
+			return true;
+		from = i + 1;
+	}
+	return false;
+}
+
+static void refuse(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status, const char *msg)
+{
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_diag_err(&d, status == 429 ? "throttled" : "transient", NULL, "%s", msg);
+	jl_rest_outcome(resp, status, &d, out->pretty);
+	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_BUSY_S));
+}
+
+/* A parameter's value of any primitive kind, as text. */
+static jl_str_t pvalue(const jl_json_t *p)
+{
+	static const char *const kinds[] = {"valueUri", "valueUrl", "valueCode", "valueString", "valueCanonical"};
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		const jl_json_t *v = jl_json_get(p, kinds[i]);
+		if (jl_json_is(v, JL_JSON_STRING))
+			return jl_json_str(v);
+	}
+	return JL_STR_NULL;
+}
+
+/*
+ * An input URL to a path under the import directory: "file:///abs/path",
+ * "/abs/path" or a path relative to the directory. The resolved path (no
+ * symbolic link, no "..") must lie inside the directory and be a file this
+ * import reads, or a directory of such files. NULL with a reason otherwise.
+ */
+static char *resolve(jl_imports_t *m, jl_arena_t *a, jl_str_t url, const char **why)
+{
+	*why = NULL;
+	if (!m->dir) {
+		*why = "this server reads no input files (it was started without --import-dir)";
+		return NULL;
+	}
+	jl_str_t p = url;
+	if (jl_str_starts(p, "file://")) {
+		p.p += 7;
+		p.n -= 7;
+		if (!p.n || p.p[0] != '/') {
+			*why = "a file URL must be file:///absolute/path";
+			return NULL;
+		}
+	} else if (jl_str_chr(p, ':') && !jl_str_chr(jl_str(p.p, (size_t)(jl_str_chr(p, ':') - p.p)), '/')) {
+		*why = "only file paths and file:// URLs are read (no http, s3 …)";
+		return NULL;
+	}
+	if (!p.n || p.n >= PATH_MAX || memchr(p.p, 0, p.n)) {
+		*why = "the path is empty or too long";
+		return NULL;
+	}
+	char *joined = p.p[0] == '/' ? jl_arena_strndup(a, p.p, p.n)
+				     : jl_arena_printf(a, "%s/%.*s", m->dir, JL_STR_FMT(p));
+	char real[PATH_MAX];
+	if (!joined || !realpath(joined, real)) {
+		*why = "no such file";
+		return NULL;
+	}
+	size_t dn = strlen(m->dir);
+	if (strncmp(real, m->dir, dn) != 0 || (real[dn] != '/' && real[dn] != 0)) {
+		*why = "the file is not under the server's import directory";
+		return NULL;
+	}
+	struct stat sb;
+	if (stat(real, &sb) != 0 || (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))) {
+		*why = "not a file or directory";
+		return NULL;
+	}
+	if (S_ISREG(sb.st_mode) && !jl_import_format_for(real)) {
+		*why = "not a format this import reads (.ndjson, .ndjson.gz, .jsonl, .jsonl.gz)";
+		return NULL;
+	}
+	return jl_arena_strdup(a, real);
+}
+
+typedef struct kick {
+	input_t in[MAX_INPUTS];
+	size_t nin;
+} kick_t;
+
+/* Reads the Parameters: inputFormat, input (type, url), and the accepted extras. Problems go to d. */
+static void read_params(jl_imports_t *m, jl_arena_t *a, const jl_json_t *res, kick_t *k, jl_diag_t *d)
+{
+	const jl_json_t *params = jl_json_get(res, "parameter");
+	for (uint32_t i = 0; jl_json_is(params, JL_JSON_ARRAY) && i < params->n; i++) {
+		const jl_json_t *p = &params->u.a[i];
+		jl_str_t name = jl_json_str(jl_json_get(p, "name"));
+		char *where = jl_arena_printf(a, "Parameters.parameter[%u]", i);
+		if (jl_str_eqc(name, "inputFormat")) {
+			jl_str_t v = pvalue(p);
+			if (!jl_str_eqc(v, "application/fhir+ndjson") && !jl_str_eqc(v, "application/ndjson") &&
+			    !jl_str_eqc(v, "ndjson"))
+				jl_diag_err(d, "not-supported", where,
+					    "inputFormat \"%.*s\" is not read: only application/fhir+ndjson",
+					    (int)(v.n > 64 ? 64 : v.n), v.p);
+		} else if (jl_str_eqc(name, "storageDetail")) {
+			const jl_json_t *parts = jl_json_get(p, "part");
+			for (uint32_t j = 0; jl_json_is(parts, JL_JSON_ARRAY) && j < parts->n; j++) {
+				jl_str_t v = pvalue(&parts->u.a[j]);
+				if (jl_str_eqc(jl_json_str(jl_json_get(&parts->u.a[j], "name")), "type") &&
+				    !jl_str_eqc(v, "file"))
+					jl_diag_err(d, "not-supported", where,
+						    "storageDetail type \"%.*s\" is not supported: inputs are files on the "
+						    "server (type file)",
+						    (int)(v.n > 32 ? 32 : v.n), v.p);
+			}
+		} else if (jl_str_eqc(name, "inputSource") || jl_str_eqc(name, "mode")) {
+			/* informational: where the data came from, initial or incremental load */
+		} else if (jl_str_eqc(name, "input")) {
+			if (k->nin == MAX_INPUTS) {
+				jl_diag_err(d, "too-costly", where, "At most %d inputs per $import", MAX_INPUTS);
+				continue;
+			}
+			input_t *in = &k->in[k->nin];
+			memset(in, 0, sizeof *in);
+			const jl_json_t *parts = jl_json_get(p, "part");
+			jl_str_t url = JL_STR_NULL, type = JL_STR_NULL;
+			uint32_t url_at = 0;
+			for (uint32_t j = 0; jl_json_is(parts, JL_JSON_ARRAY) && j < parts->n; j++) {
+				jl_str_t pn = jl_json_str(jl_json_get(&parts->u.a[j], "name"));
+				if (jl_str_eqc(pn, "url")) {
+					url = pvalue(&parts->u.a[j]);
+					url_at = j;
+				} else if (jl_str_eqc(pn, "type")) {
+					type = pvalue(&parts->u.a[j]);
+				}
+			}
+			if (type.n && !jl_fhir_resource(type)) {
+				jl_diag_err(d, "value", where, "input type \"%.*s\" is not a FHIR R4 resource type",
+					    (int)(type.n > 64 ? 64 : type.n), type.p);
+				continue;
+			}
+			if (!url.n) {
+				jl_diag_err(d, "required", where, "Each input needs a url part (a file under the import directory)");
+				continue;
+			}
+			const char *why;
+			char *path = resolve(m, a, url, &why);
+			if (!path) {
+				char *at = jl_arena_printf(a, "Parameters.parameter[%u].part[%u]", i, url_at);
+				jl_diag_err(d, "value", at, "input url \"%.*s\" is refused: %s", (int)(url.n > 200 ? 200 : url.n),
+					    url.p, why);
+				continue;
+			}
+			in->url = jl_arena_strndup(a, url.p, url.n);
+			in->path = path;
+			in->type = type.n ? jl_arena_strndup(a, type.p, type.n) : NULL;
+			k->nin++;
+		} else {
+			jl_diag_err(d, "not-supported", where, "Parameter \"%.*s\" is not supported by $import",
+				    (int)(name.n > 64 ? 64 : name.n), name.p);
+		}
+	}
+	if (!k->nin && !d->nerrors)
+		jl_diag_err(d, "required", "Parameters.parameter", "$import needs at least one input (with a url part)");
+}
+
+/* A directory input stands for its files; each becomes one input so that results are per file. */
+static jl_rc expand(jl_arena_t *a, kick_t *k, input_t **out, size_t *n, jl_diag_t *d)
+{
+	size_t cap = 0;
+	*n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < k->nin; i++) {
+		jl_import_cfg_t cfg = {0};
+		jl_import_t *im;
+		if (jl_import_new(&cfg, &im) != JL_OK)
+			return JL_ENOMEM;
+		jl_rc rc = jl_import_add_path(im, k->in[i].path, d);
+		size_t nf = jl_import_nfiles(im);
+		for (size_t f = 0; !rc && f < nf; f++) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				input_t *v = jl_arena_alloc(a, cap * sizeof *v);
+				if (!v) {
+					rc = JL_ENOMEM;
+					break;
+				}
+				if (*n)
+					memcpy(v, *out, *n * sizeof *v);
+				*out = v;
+			}
+			input_t *in = &(*out)[(*n)++];
+			*in = k->in[i];
+			const char *path = jl_import_file(im, f)->path;
+			in->path = jl_arena_strdup(a, path);
+			if (nf > 1 || strcmp(path, k->in[i].path) != 0)
+				in->url = jl_arena_printf(a, "%s%s%s", k->in[i].url,
+							  k->in[i].url[strlen(k->in[i].url) - 1] == '/' ? "" : "/",
+							  strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+			if (!in->path || !in->url)
+				rc = JL_ENOMEM;
+		}
+		jl_import_free(im);
+		if (rc)
+			return rc;
+	}
+	return JL_OK;
+}
+
+static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, size_t nin)
+{
+	job_t *j = jl_calloc(JL_MEM_MISC, 1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->m = m;
+	j->mem = jl_arena_new(0, 0);
+	unsigned char rnd[16];
+	jl_rand_bytes(rnd, sizeof rnd);
+	for (int i = 0; i < 16; i++)
+		snprintf(j->id + 2 * i, 3, "%02x", rnd[i]);
+	j->in = j->mem ? jl_arena_calloc(j->mem, nin, sizeof *j->in) : NULL;
+	if (!j->in) {
+		job_free(j);
+		return NULL;
+	}
+	bool ok = true;
+	for (size_t i = 0; i < nin; i++) {
+		j->in[i].url = jl_arena_strdup(j->mem, in[i].url);
+		j->in[i].path = jl_arena_strdup(j->mem, in[i].path);
+		j->in[i].type = in[i].type ? jl_arena_strdup(j->mem, in[i].type) : NULL;
+		ok = ok && j->in[i].url && j->in[i].path && (!in[i].type || j->in[i].type);
+	}
+	j->nin = nin;
+	j->start_us = jl_now_us();
+	jl_str_t path = jl_str(req->path.p + 5, req->path.n - 5); /* after /fhir */
+	j->request = jl_arena_printf(j->mem, "%.*s%.*s", JL_STR_FMT(req->base), JL_STR_FMT(path));
+	j->errors_path = jl_arena_printf(j->mem, "%s/%s.ndjson", m->work, j->id);
+	if (!ok || !j->request || !j->errors_path) {
+		j->errors_path = NULL;
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
+{
+	jl_imports_t *m = api->imports;
+	jl_arena_t *a = req->ctx->arena;
+	if (!m || atomic_load(&api->draining)) {
+		refuse(req, resp, out, 503, m ? "The server is stopping; try again after it restarts" : "Bulk import is not enabled");
+		return;
+	}
+	sweep(m);
+	const char *pref = jl_http_header(req, "Prefer");
+	if (!pref || !prefers(pref, "respond-async")) {
+		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "$import runs asynchronously: send the header \"Prefer: respond-async\"");
+		return;
+	}
+	jl_target_t t = {.type = jl_fhir_resource(JL_STR("Parameters")), .type_name = JL_STR("Parameters")};
+	jl_json_t *res;
+	if (jl__api_parse_resource(api, req, resp, out, &t, &res) != JL_OK)
+		return; /* answered: 400, 415 or 422 */
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	kick_t *k = jl_arena_alloc(a, sizeof *k);
+	if (!k) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	k->nin = 0;
+	read_params(m, a, res, k, &d);
+	input_t *in = NULL;
+	size_t nin = 0;
+	if (!d.nerrors && expand(a, k, &in, &nin, &d) != JL_OK && !d.nerrors)
+		jl_diag_err(&d, "exception", NULL, "The inputs could not be listed");
+	if (!d.nerrors && !nin)
+		jl_diag_err(&d, "required", "Parameters.parameter", "The inputs name no .ndjson, .ndjson.gz or .jsonl file");
+	if (d.nerrors) {
+		jl_rest_outcome(resp, 400, &d, out->pretty);
+		return;
+	}
+	job_t *j = job_new(m, req, in, nin);
+	if (!j) {
+		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
+		return;
+	}
+	pthread_mutex_lock(&m->mu);
+	const char *full = m->stopping		       ? "The server is stopping; try again after it restarts"
+			   : m->running >= m->cfg.max_jobs ? "An import is running; try again when it has finished"
+			   : m->njobs == MAX_KEPT	       ? "Too many finished imports are kept; delete some (DELETE their status URL)"
+							       : NULL;
+	if (!full) {
+		pthread_t th;
+		pthread_attr_t attr;
+		bool started = pthread_attr_init(&attr) == 0;
+		if (started) {
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			started = pthread_create(&th, &attr, run_job, j) == 0;
+			pthread_attr_destroy(&attr);
+		}
+		if (started) {
+			j->state = JOB_RUNNING;
+			m->jobs[m->njobs++] = j;
+			m->running++;
+		} else {
+			full = "The import could not be started (no thread)";
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (full) {
+		job_free(j);
+		refuse(req, resp, out, m->stopping ? 503 : 429, full);
+		return;
+	}
+	char *loc = jl_arena_printf(a, "%.*s/$import-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->id);
+	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Import %s accepted (%zu input file%s); poll %s", j->id, nin,
+		    nin == 1 ? "" : "s", loc ? loc : "");
+	jl_rest_outcome(resp, 202, &d, out->pretty);
+	if (loc)
+		jl_http_set_header(resp, a, "Content-Location", jl_cstr(loc));
+}
+
+/* ---- status ---- */
+
+static void answer_running(jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+{
+	const jl_import_progress_t *p = &j->prog;
+	int pct = p->bytes_total > 0 ? (int)(p->bytes_done * 100 / p->bytes_total) : 0;
+	char *x = jl_arena_printf(req->ctx->arena, "importing: %d%% (%lld resources read, %lld written, %lld rejected)",
+				  pct > 99 ? 99 : pct, (long long)p->read, (long long)p->written, (long long)p->rejected);
+	if (x)
+		jl_http_set_header(resp, req->ctx->arena, "X-Progress", jl_cstr(x));
+	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_POLL_S));
+	resp->status = 202;
+}
+
+static void answer_done(jl_imports_t *m, jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+{
+	jl_buf_clear(&resp->body);
+	jl_jw_t w;
+	jl_jw_init(&w, &resp->body, 0);
+	char ts[40];
+	jl_time_fmt_instant(j->start_us, ts);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "transactionTime");
+	jl_jw_strc(&w, ts);
+	jl_jw_keyc(&w, "request");
+	jl_jw_strc(&w, j->request);
+	jl_jw_keyc(&w, "requiresAccessToken");
+	jl_jw_bool(&w, false);
+	jl_jw_keyc(&w, "output");
+	jl_jw_arr_begin(&w);
+	for (size_t i = 0; i < j->nin; i++) {
+		const input_t *in = &j->in[i];
+		jl_jw_obj_begin(&w);
+		if (in->type) {
+			jl_jw_keyc(&w, "type");
+			jl_jw_strc(&w, in->type);
+		}
+		jl_jw_keyc(&w, "inputUrl");
+		jl_jw_strc(&w, in->url);
+		jl_jw_keyc(&w, "count");
+		jl_jw_int(&w, in->written);
+		jl_jw_keyc(&w, "read");
+		jl_jw_int(&w, in->read);
+		jl_jw_keyc(&w, "rejected");
+		jl_jw_int(&w, in->rejected);
+		if (in->error) {
+			jl_jw_keyc(&w, "failed");
+			jl_jw_strc(&w, in->error);
+		}
+		jl_jw_obj_end(&w);
+	}
+	jl_jw_arr_end(&w);
+	jl_jw_keyc(&w, "error");
+	jl_jw_arr_begin(&w);
+	if (j->errors_bytes) {
+		char *url = jl_arena_printf(req->ctx->arena, "%.*s" ERRORS_PREFIX "%s.ndjson", JL_STR_FMT(req->base), j->id);
+		jl_jw_obj_begin(&w);
+		jl_jw_keyc(&w, "type");
+		jl_jw_strc(&w, "OperationOutcome");
+		jl_jw_keyc(&w, "url");
+		jl_jw_strc(&w, url ? url : "");
+		jl_jw_keyc(&w, "count");
+		jl_jw_int(&w, j->errors_lines);
+		jl_jw_obj_end(&w);
+	}
+	jl_jw_arr_end(&w);
+	jl_jw_obj_end(&w);
+	char date[40];
+	size_t n = jl_time_fmt_http(j->ended_us + m->cfg.ttl_s * 1000000, date);
+	jl_http_set_header(resp, req->ctx->arena, "Expires", jl_str(date, n));
+	resp->status = 200;
+	resp->content_type = "application/json; charset=utf-8";
+}
+
+void jl__api_import_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
+{
+	jl_imports_t *m = api->imports;
+	const jl_str_t *id = jl_http_param(req, "_jobId");
+	if (!m || !id || !id->n) {
+		jl__api_fail(req, resp, out, m ? JL_EINVAL : JL_ENOTFOUND, m ? "_jobId" : NULL,
+			     m ? "The status URL needs _jobId (as given in Content-Location)" : "Bulk import is not enabled");
+		return;
+	}
+	sweep(m);
+	job_t *gone = NULL;
+	pthread_mutex_lock(&m->mu);
+	job_t *j = find_locked(m, *id);
+	if (!j || j->deleted) {
+		pthread_mutex_unlock(&m->mu);
+		jl__api_fail(req, resp, out, JL_ENOTFOUND, "_jobId",
+			     "No import job has this id (finished jobs are kept %lld s; a deleted one is gone)",
+			     (long long)m->cfg.ttl_s);
+		return;
+	}
+	if (req->method == JL_M_DELETE) {
+		if (j->state == JOB_RUNNING) {
+			j->deleted = true; /* its thread removes it when the import has stopped */
+			atomic_store(&j->cancel, true);
+		} else {
+			unlink_locked(m, j);
+			gone = j;
+		}
+	} else if (j->state == JOB_DONE) {
+		answer_done(m, req, resp, j);
+	} else if (j->state == JOB_FAILED) {
+		jl__api_fail(req, resp, out, JL_EIO, NULL, "%s", j->message ? j->message : "The import failed");
+	} else {
+		answer_running(req, resp, j);
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (req->method != JL_M_DELETE)
+		return;
+	job_free(gone);
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL,
+		    "Import %.*s is cancelled (what was read is committed) and its status deleted", JL_STR_FMT(*id));
+	jl_rest_outcome(resp, 202, &d, out->pretty);
+}
+
+/* ---- the error file ---- */
+
+bool jl__api_import_errors(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_str_t rest)
+{
+	if (!jl_str_starts(rest, ERRORS_PREFIX))
+		return false;
+	jl_out_t plain = {0};
+	jl_imports_t *m = api->imports;
+	jl_str_t name = jl_str(rest.p + sizeof ERRORS_PREFIX - 1, rest.n - (sizeof ERRORS_PREFIX - 1));
+	if (req->method != JL_M_GET && req->method != JL_M_HEAD) {
+		jl_http_set_header(resp, req->ctx->arena, "Allow", JL_STR("GET, HEAD"));
+		jl__api_fail(req, resp, &plain, JL_EMETHOD, NULL, "Import error files are read with GET");
+		return true;
+	}
+	int fd = -1;
+	int64_t size = 0;
+	if (m && name.n > 7 && !memcmp(name.p + name.n - 7, ".ndjson", 7)) {
+		jl_str_t id = jl_str(name.p, name.n - 7);
+		pthread_mutex_lock(&m->mu);
+		job_t *j = find_locked(m, id);
+		if (j && j->state != JOB_RUNNING && !j->deleted) {
+			fd = open(j->errors_path, O_RDONLY | O_CLOEXEC);
+			size = j->errors_bytes;
+		}
+		pthread_mutex_unlock(&m->mu);
+	}
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != size) {
+		if (fd >= 0)
+			close(fd);
+		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL,
+			     "No such import error file (kept %lld s after the import ended)",
+			     m ? (long long)m->cfg.ttl_s : 0LL);
+		return true;
+	}
+	resp->file = true;
+	resp->file_fd = fd;
+	resp->file_size = (uint64_t)size;
+	resp->status = 200;
+	resp->content_type = "application/fhir+ndjson";
+	return true;
+}

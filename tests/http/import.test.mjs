@@ -1,0 +1,300 @@
+// Bulk import end to end: `jianlian import` (happy path, bad lines → error
+// file while the good lines commit, .gz input, usage errors, resume after
+// kill -9 with the same store content as an uninterrupted run) and
+// POST /fhir/$import (inputs only from --import-dir, polling, error file).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, startServer, req } from './lib.mjs';
+
+const run = (...args) => spawnSync(BIN, args, { encoding: 'utf8', timeout: 300000 });
+const made = [];
+const tmp = (p) => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+function gen(residents, years = '2024-2025') {
+  const dir = tmp('jl-imp-gen-');
+  const r = run('gen', '--residents', String(residents), '--years', years, '--seed', '3', '--out', dir, '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  return dir;
+}
+
+// Every version in the store (system history), keyed by type/id/version, with bodies
+// minus the server-assigned instant: what "the same store content" means.
+async function content(dataDir) {
+  const srv = await startServer([], { dataDir });
+  const seen = new Map();
+  try {
+    let url = '/_history?_count=1000';
+    while (url) {
+      const r = await req(srv, 'GET', url);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      for (const e of r.json.entry || []) {
+        const res = e.resource;
+        const key = `${res.resourceType}/${res.id}/${res.meta.versionId}`;
+        delete res.meta.lastUpdated;
+        assert.ok(!seen.has(key), `version listed twice: ${key}`);
+        seen.set(key, JSON.stringify(res));
+      }
+      const next = (r.json.link || []).find((l) => l.relation === 'next');
+      url = next ? next.url.slice(next.url.indexOf('/fhir') + 5) : null;
+    }
+  } finally {
+    await srv.stop({ keepData: true });
+  }
+  return seen;
+}
+
+test('import: --help, usage errors exit 2 before the store is touched', () => {
+  const h = run('import', '--help');
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /Usage: jianlian import/);
+  assert.match(h.stdout, /Exit codes: 0 .* 3 done but some/s);
+  const data = join(tmp('jl-imp-u-'), 'data');
+  assert.equal(run('import', '--data', data).status, 2);
+  assert.equal(run('import', '--bogus', 'x.ndjson').status, 2);
+  assert.equal(run('import', '--batch', '0', 'x.ndjson').status, 2);
+  const missing = run('import', '--data', data, '/nonexistent/file.ndjson');
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nonexistent/);
+  const d = tmp('jl-imp-txt-');
+  writeFileSync(join(d, 'notes.txt'), 'x\n');
+  const txt = run('import', '--data', data, join(d, 'notes.txt'));
+  assert.equal(txt.status, 2);
+  assert.match(txt.stderr, /not an input format/);
+  assert.equal(existsSync(data), false);
+});
+
+test('import: a generated region loads, every search index built, and is served', async () => {
+  const src = gen(120);
+  const data = join(tmp('jl-imp-ok-'), 'data');
+  const r = run('import', '--data', data, src);
+  assert.equal(r.status, 0, r.stderr);
+  const m = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8'));
+  assert.match(r.stdout, new RegExp(`Imported ${m.resources} of ${m.resources} resources read \\(0 rejected\\)`));
+  const srv = await startServer([], { dataDir: data });
+  try {
+    for (const [type, id] of Object.entries(m.examples)) {
+      const res = await req(srv, 'GET', `/${type}/${id}`);
+      assert.equal(res.status, 200, `${type}/${id}`);
+    }
+    // The index is there: searches by token, reference and string find the imported resources.
+    const pats = await req(srv, 'GET', '/Patient?_summary=count');
+    assert.equal(pats.json.total, m.counts.Patient);
+    const ex = await req(srv, 'GET', `/Patient/${m.examples.Patient}`);
+    const fam = ex.json.name[0].family;
+    const byName = await req(srv, 'GET', `/Patient?family=${encodeURIComponent(fam)}&_summary=count`);
+    assert.ok(byName.json.total >= 1);
+    const obs = await req(srv, 'GET', `/Observation?subject=Patient/${m.examples.Patient}&_summary=count`);
+    assert.equal(obs.status, 200);
+  } finally {
+    await srv.stop({ keepData: true });
+  }
+  // Run again: every file was imported completely, nothing is read or written twice.
+  const again = run('import', '--data', data, src);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /imported before: skipped/);
+  assert.match(again.stdout, /Imported 0 of 0 resources read/);
+});
+
+test('import: bad lines go to the error file with file, line, reason and expression; good lines commit', async () => {
+  const d = tmp('jl-imp-bad-');
+  const lines = [
+    JSON.stringify({ resourceType: 'Patient', id: 'good1', gender: 'female', name: [{ family: '张' }] }),
+    JSON.stringify({ resourceType: 'Patient', id: 'bad1', gender: 'secret-gender-value' }),
+    '{"resourceType":"Patient","id":"bad2",',
+    JSON.stringify({ resourceType: 'Patient', id: 'bad3', birthDate: '1990-02-31x', name: [{ family: 'Privatename' }] }),
+    JSON.stringify({ resourceType: 'Observation', id: 'good2', status: 'final', code: { text: 'x' } }),
+  ];
+  writeFileSync(join(d, 'mixed.ndjson'), lines.join('\n') + '\n');
+  writeFileSync(join(d, 'more.ndjson.gz'), gzipSync(JSON.stringify({ resourceType: 'Patient', id: 'good3' }) + '\n'));
+  const data = join(d, 'data');
+  const errors = join(d, 'errors.ndjson');
+  const r = run('import', '--data', data, '--errors', errors, join(d, 'mixed.ndjson'), join(d, 'more.ndjson.gz'));
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /Imported 3 of 6 resources read \(3 rejected\)/);
+  const text = readFileSync(errors, 'utf8');
+  const errs = text.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(errs.map((e) => e.line), [2, 3, 4]);
+  for (const e of errs) {
+    assert.ok(e.file.endsWith('mixed.ndjson'));
+    assert.equal(typeof e.reason, 'string');
+    assert.ok('expression' in e);
+  }
+  assert.equal(errs[0].expression, 'Patient.gender');
+  assert.equal(errs[2].expression, 'Patient.birthDate');
+  assert.equal(errs[1].code, 'structure');
+  // Never the content: values, names.
+  assert.ok(!text.includes('secret-gender-value'));
+  assert.ok(!text.includes('1990-02-31x'));
+  assert.ok(!text.includes('Privatename'));
+  const srv = await startServer([], { dataDir: data });
+  try {
+    assert.equal((await req(srv, 'GET', '/Patient/good1')).status, 200);
+    assert.equal((await req(srv, 'GET', '/Observation/good2')).status, 200);
+    assert.equal((await req(srv, 'GET', '/Patient/good3')).status, 200);
+    assert.equal((await req(srv, 'GET', '/Patient/bad1')).status, 404);
+  } finally {
+    await srv.stop({ keepData: true });
+  }
+  rmSync(d, { recursive: true, force: true });
+});
+
+// Starts an import and kills it (SIGKILL) once its progress shows work under way.
+function importUntilKilled(args) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let killed = false;
+    p.stderr.on('data', (b) => {
+      err += b;
+      if (!killed && /import: [1-9]0% /.test(err)) {
+        killed = true;
+        p.kill('SIGKILL');
+      }
+    });
+    p.on('exit', (code, sig) => resolve({ code, sig, err }));
+  });
+}
+
+test('import: kill -9 mid-import, then the same command: same store content as an uninterrupted run', async () => {
+  const src = gen(250, '2022-2025');
+  const gz = tmp('jl-imp-gz-');
+  // Half the input gzip-compressed, to resume inside a .gz too.
+  for (const f of readdirSync(src).filter((n) => n.endsWith('.ndjson'))) {
+    if (['Observation.ndjson', 'Encounter.ndjson'].includes(f)) writeFileSync(join(gz, f + '.gz'), gzipSync(readFileSync(join(src, f))));
+    else writeFileSync(join(gz, f), readFileSync(join(src, f)));
+  }
+  const base = tmp('jl-imp-kill-');
+  const full = join(base, 'full');
+  const killed = join(base, 'killed');
+  const r0 = run('import', '--data', full, '--batch', '300', gz);
+  assert.equal(r0.status, 0, r0.stderr);
+  let kills = 0;
+  for (let i = 0; i < 3; i++) {
+    const k = await importUntilKilled(['import', '--data', killed, '--batch', '300', gz]);
+    if (k.sig === 'SIGKILL') kills++;
+    else assert.equal(k.code, 0, k.err);
+  }
+  assert.ok(kills >= 1, 'the import was never killed mid-way');
+  const r1 = run('import', '--data', killed, '--batch', '300', gz);
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.match(r1.stdout, /resumed after line|imported before: skipped/);
+  const a = await content(full);
+  const b = await content(killed);
+  assert.equal(b.size, a.size);
+  for (const [k, v] of a) assert.equal(b.get(k), v, `differs: ${k}`);
+  const ck = run('check', '--data', killed);
+  assert.equal(ck.status, 0, ck.stdout + ck.stderr);
+  rmSync(base, { recursive: true, force: true });
+  rmSync(gz, { recursive: true, force: true });
+});
+
+async function poll(srv, loc) {
+  const path = loc.slice(loc.indexOf('/fhir') + 5);
+  for (let i = 0; i < 600; i++) {
+    const r = await req(srv, 'GET', path);
+    if (r.status !== 202) return r;
+    assert.match(r.headers.get('x-progress') || '', /importing/);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error('import did not finish');
+}
+
+const kickoff = (srv, params, headers = { Prefer: 'respond-async' }) =>
+  req(srv, 'POST', '/$import', { body: { resourceType: 'Parameters', parameter: params }, headers });
+
+test('$import: inputs from --import-dir only; 202, polling, counts per file, OperationOutcome error file', async () => {
+  const dir = tmp('jl-imp-http-');
+  const inDir = join(dir, 'in');
+  const src = gen(40);
+  spawnSync('cp', ['-r', src, inDir]);
+  writeFileSync(join(inDir, 'bad.ndjson'), '{"resourceType":"Patient","id":"h1"}\n{"resourceType":"Patient","id":"h2","gender":"x-private"}\n');
+  writeFileSync(join(dir, 'outside.ndjson'), '{"resourceType":"Patient","id":"out1"}\n');
+  const srv = await startServer(['--import-dir', inDir]);
+  try {
+    // Refused: a file outside the directory, a traversal, http, no Prefer, an unknown parameter.
+    for (const url of [join(dir, 'outside.ndjson'), `file://${dir}/outside.ndjson`, '../outside.ndjson', 'https://example.org/x.ndjson']) {
+      const r = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: url }] }]);
+      assert.equal(r.status, 400, url);
+      assert.match(r.json.issue[0].diagnostics, /input url .* is refused/);
+      assert.equal(r.json.issue[0].expression[0], 'Parameters.parameter[0].part[0]');
+    }
+    const np = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: 'bad.ndjson' }] }], {});
+    assert.equal(np.status, 400);
+    assert.match(np.json.issue[0].diagnostics, /respond-async/);
+    const fmt = await kickoff(srv, [{ name: 'inputFormat', valueCode: 'text/csv' }, { name: 'input', part: [{ name: 'url', valueUri: 'bad.ndjson' }] }]);
+    assert.equal(fmt.status, 400);
+    assert.equal(fmt.json.issue[0].expression[0], 'Parameters.parameter[0]');
+    // Accepted: a file path, a file:// URL and a directory.
+    const k = await kickoff(srv, [
+      { name: 'inputFormat', valueCode: 'application/fhir+ndjson' },
+      { name: 'input', part: [{ name: 'type', valueCode: 'Patient' }, { name: 'url', valueUri: 'bad.ndjson' }] },
+      { name: 'input', part: [{ name: 'url', valueUri: `file://${inDir}/Patient.ndjson` }] },
+    ]);
+    assert.equal(k.status, 202, k.text);
+    const loc = k.headers.get('content-location');
+    assert.match(loc, /\$import-poll-status\?_jobId=[0-9a-f]{32}$/);
+    const done = await poll(srv, loc);
+    assert.equal(done.status, 200, done.text);
+    const out = done.json.output;
+    assert.equal(out.length, 2);
+    assert.deepEqual([out[0].inputUrl, out[0].type, out[0].read, out[0].count, out[0].rejected], ['bad.ndjson', 'Patient', 2, 1, 1]);
+    const m = JSON.parse(readFileSync(join(inDir, 'manifest.json'), 'utf8'));
+    assert.equal(out[1].count, m.counts.Patient);
+    assert.equal(done.json.error.length, 1);
+    assert.equal(done.json.error[0].count, 1);
+    const eurl = done.json.error[0].url;
+    const e = await fetch(eurl);
+    assert.equal(e.status, 200);
+    assert.match(e.headers.get('content-type'), /ndjson/);
+    const oo = (await e.text()).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(oo.length, 1);
+    assert.equal(oo[0].resourceType, 'OperationOutcome');
+    assert.match(oo[0].issue[0].diagnostics, /^bad\.ndjson line 2: /);
+    assert.equal(oo[0].issue[0].expression[0], 'Patient.gender');
+    assert.ok(!JSON.stringify(oo).includes('x-private'));
+    assert.ok(!JSON.stringify(oo).includes(inDir), 'the server path is not shown');
+    assert.equal((await req(srv, 'GET', '/Patient/h1')).status, 200);
+    // A directory input stands for its files; files imported before are not imported twice.
+    const k2 = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: '.' }] }]);
+    assert.equal(k2.status, 202, k2.text);
+    const d2 = await poll(srv, k2.headers.get('content-location'));
+    assert.equal(d2.status, 200, d2.text);
+    assert.ok(d2.json.output.length >= 10);
+    const pat = d2.json.output.find((o) => o.inputUrl.endsWith('/Patient.ndjson'));
+    assert.equal(pat.count, m.counts.Patient); // counted, but skipped: recorded as complete
+    const vers = await req(srv, 'GET', `/Patient/${m.examples.Patient}/_history`);
+    assert.equal(vers.json.total, 1);
+    // Delete the status: gone afterwards, as is its error file.
+    const del = await req(srv, 'DELETE', loc.slice(loc.indexOf('/fhir') + 5));
+    assert.equal(del.status, 202);
+    assert.equal((await req(srv, 'GET', loc.slice(loc.indexOf('/fhir') + 5))).status, 404);
+    assert.equal((await fetch(eurl)).status, 404);
+    assert.equal((await req(srv, 'GET', '/$import-poll-status?_jobId=0123')).status, 404);
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('$import: a server without --import-dir refuses every input', async () => {
+  const srv = await startServer();
+  try {
+    const r = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: '/etc/hostname.ndjson' }] }]);
+    assert.equal(r.status, 400);
+    assert.match(r.json.issue[0].diagnostics, /without --import-dir/);
+  } finally {
+    await srv.stop();
+  }
+});

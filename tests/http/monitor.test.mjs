@@ -1,0 +1,277 @@
+// The plan-indicator API (/monitor/*, Measure/$evaluate-measure, aggregate
+// MeasureReports) against a real server on a generated region: the values
+// equal the CLI's (`jianlian indicators`), the cache follows writes, errors
+// are OperationOutcomes with the right status.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, startServer, req, outcome } from './lib.mjs';
+
+const run = (...args) => spawnSync(BIN, args, { encoding: 'utf8', timeout: 300000, maxBuffer: 1 << 28 });
+let dir, srv;
+const cli = {};
+
+// What the CLI printed for a region, before the server wrote anything.
+const cliJson = (region, year) => {
+  const r = run('indicators', '--region', region, '--period', String(year), '--data', dir, '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+};
+// Everything but the instants (when computed, and the snapshot's newest write).
+const strip = (j) => ({ ...j, computed: undefined, dataAsOf: undefined });
+const mon = async (path) => {
+  const r = await fetch(srv.url + path);
+  const text = await r.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: r.status, headers: r.headers, text, json };
+};
+const ind = (j, id) => j.indicators.find((i) => i.id === id);
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jl-mon-'));
+  const g = run('gen', '--residents', '2000', '--into', dir, '--quiet');
+  assert.equal(g.status, 0, g.stderr);
+  for (const [region, year] of [['532900', 2024], ['532901', 2024], ['532901', 2023], ['532922', 2024]])
+    cli[`${region}/${year}`] = cliJson(region, year);
+  srv = await startServer([], { dataDir: dir });
+});
+
+after(async () => {
+  await srv?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('GET /monitor/indicators equals the CLI for a prefecture and a county', async () => {
+  for (const key of ['532900/2024', '532901/2024', '532901/2023']) {
+    const [region, year] = key.split('/');
+    const r = await mon(`/monitor/indicators?region=${region}&year=${year}`);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.match(r.headers.get('content-type'), /^application\/json; charset=utf-8/);
+    assert.deepEqual(strip(r.json), strip(cli[key]));
+  }
+  // the second answer comes from the cache and is the same
+  const a = await mon('/monitor/indicators?region=532900&year=2024');
+  const b = await mon('/monitor/indicators?region=532900&year=2024');
+  assert.equal(a.text, b.text);
+  // one indicator only
+  const one = await mon('/monitor/indicators?region=532900&year=2024&indicator=htn-bp-control');
+  assert.equal(one.status, 200);
+  assert.equal(one.json.indicators.length, 1);
+  assert.deepEqual(one.json.indicators[0], ind(cli['532900/2024'], 'htn-bp-control'));
+});
+
+test('GET /monitor/regions drills down prefecture → county → township', async () => {
+  const p = await mon('/monitor/regions?code=532900');
+  assert.equal(p.status, 200);
+  assert.equal(p.json.level, 'prefecture');
+  assert.equal(p.json.name, '大理白族自治州');
+  assert.deepEqual(p.json.parent, { code: '530000', name: '云南省', level: 'province' });
+  assert.equal(p.json.children.length, 12);
+  assert.ok(p.json.children.every((c) => c.level === 'county' && /^5329\d\d$/.test(c.code)));
+  const sub = cli['532900/2024'].indicators[0].subRegions.map((s) => s.code);
+  assert.deepEqual(p.json.children.map((c) => c.code), sub);
+  const c = await mon('/monitor/regions?code=532901');
+  assert.equal(c.json.level, 'county');
+  assert.equal(c.json.parent.code, '532900');
+  const t = await mon(`/monitor/regions?code=${c.json.children[0].code}`);
+  assert.equal(t.json.level, 'township');
+  assert.equal(t.json.parent.code, '532901');
+  assert.ok(t.json.children.every((v) => v.level === 'village' && v.code.length === 12));
+  const v = await mon(`/monitor/regions?code=${t.json.children[0].code}`);
+  assert.deepEqual(v.json.children, []);
+});
+
+test('GET /monitor/trend: one point per year, equal to the CLI', async () => {
+  const r = await mon('/monitor/trend?region=532901&indicator=htn-bp-control&from=2022&to=2024');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.region.code, '532901');
+  assert.equal(r.json.indicator.id, 'htn-bp-control');
+  assert.deepEqual(r.json.points.map((p) => p.year), [2022, 2023, 2024]);
+  for (const y of [2023, 2024]) {
+    const want = ind(cli[`532901/${y}`], 'htn-bp-control');
+    const got = r.json.points.find((p) => p.year === y);
+    assert.equal(got.numerator, want.numerator);
+    assert.equal(got.denominator, want.denominator);
+    assert.equal(got.value, want.value);
+    assert.deepEqual(got.ci95, want.ci95 ?? null);
+    assert.equal(got.target, want.target?.value ?? null);
+    assert.equal(got.gap, want.gap ?? null);
+    assert.equal(got.met, want.met ?? null);
+  }
+});
+
+test('GET /monitor/catalog lists every indicator of the catalogue', async () => {
+  const r = await mon('/monitor/catalog');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.indicators.map((i) => i.id), cli['532900/2024'].indicators.map((i) => i.id));
+  const le = r.json.indicators.find((i) => i.id === 'life-expectancy');
+  assert.equal(le.unit, '岁');
+  assert.equal(le.direction, 'higher');
+  assert.ok(le.nameEn.length > 0);
+});
+
+test('errors: 404 unknown region or indicator, 400 bad parameters, 405 other methods', async () => {
+  outcome(assert, await mon('/monitor/indicators?region=999999&year=2024'), 404);
+  outcome(assert, await mon('/monitor/indicators?region=532999&year=2024'), 404);
+  outcome(assert, await mon('/monitor/indicators?region=532900123456&year=2024'), 404);
+  outcome(assert, await mon('/monitor/indicators?region=532900&year=2024&indicator=nope'), 404);
+  outcome(assert, await mon('/monitor/regions?code=110101999'), 404);
+  for (const q of ['region=532900&year=24', 'region=532900&year=abcd', 'region=532900', 'year=2024',
+    'region=53x900&year=2024', 'region=532900&year=2024&colour=red'])
+    assert.ok(outcome(assert, await mon('/monitor/indicators?' + q), 400)[0].expression?.length || true);
+  const e = outcome(assert, await mon('/monitor/indicators?region=532900&year=1800'), 400);
+  assert.deepEqual(e[0].expression, ['year']);
+  outcome(assert, await mon('/monitor/trend?region=532900&indicator=htn-bp-control&from=2024&to=2020'), 400);
+  outcome(assert, await mon('/monitor/trend?region=532900&indicator=htn-bp-control&from=1950&to=2100'), 400);
+  outcome(assert, await mon('/monitor/regions'), 400);
+  outcome(assert, await mon('/monitor/nothing'), 404);
+  const p = await fetch(srv.url + '/monitor/indicators?region=532900&year=2024', { method: 'POST' });
+  assert.equal(p.status, 405);
+});
+
+test('the cache follows writes: a new resident counts at once, concurrent readers agree', async () => {
+  const before = ind((await mon('/monitor/indicators?region=532900&year=2024')).json, 'ehr-coverage');
+  // a resident alive and living in the region throughout, copied as a new person
+  const page = await req(srv, 'GET', '/Patient?_count=200');
+  const src = page.json.entry.map((e) => e.resource).find((p) =>
+    !p.deceasedDateTime && p.birthDate < '2000' && p.extension?.some((x) => x.url.endsWith('cn-residence-status')) &&
+    p.address?.some((a) => a.extension?.some((x) => x.valueCoding?.code === 'current') && !a.period?.end));
+  assert.ok(src, 'a resident to copy');
+  const { id, meta, ...body } = src;
+  const c = await req(srv, 'POST', '/Patient', { body });
+  assert.equal(c.status, 201, c.text);
+  const rs = await Promise.all(Array.from({ length: 8 }, () => mon('/monitor/indicators?region=532900&year=2024')));
+  for (const r of rs) assert.equal(r.status, 200);
+  // each concurrent answer saw the write, or was the previous result while it was being rebuilt
+  const seen = rs.map((r) => ind(r.json, 'ehr-coverage').denominator);
+  for (const n of seen) assert.ok([before.denominator, before.denominator + 1].includes(n), String(seen));
+  const after = ind((await mon('/monitor/indicators?region=532900&year=2024')).json, 'ehr-coverage');
+  assert.equal(after.denominator, before.denominator + 1);
+  assert.equal(after.numerator, before.numerator + 1);
+});
+
+// ---- Measure/$evaluate-measure ----
+
+const canon = 'https://jianlian.example/fhir/Measure/';
+const pops = (g) => Object.fromEntries(g.population.map((p) => [p.code.coding[0].code, p.count]));
+const ext = (e, name) => e.extension?.find((x) => x.url.endsWith('/' + name));
+const evaluate = (id, q) => req(srv, 'GET', `/Measure/${id}/$evaluate-measure?${q}`);
+
+test('GET /fhir/Measure lists the catalogue, one Measure per indicator', async () => {
+  const ids = cli['532900/2024'].indicators.map((i) => i.id);
+  const r = await req(srv, 'GET', '/Measure?_count=200');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.entry.map((e) => e.resource.id).sort(), [...ids].sort());
+  const m = r.json.entry.find((e) => e.resource.id === 'htn-bp-control').resource;
+  assert.equal(m.url, canon + 'htn-bp-control');
+  assert.equal(m.status, 'active');
+  assert.equal(m.scoring.coding[0].code, 'proportion');
+});
+
+test('$evaluate-measure: a summary MeasureReport equal to the CLI, with strata, target and gap', async () => {
+  for (const [id, region] of [['htn-bp-control', '532901'], ['infant-mortality', '532900'], ['hepb-birth-dose', '532900'], ['life-expectancy', '532922']]) {
+    const want = ind(cli[`${region}/2024`], id);
+    const r = await evaluate(id, `periodStart=2024-01-01&periodEnd=2024-12-31&subject=${region}`);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    const mr = r.json;
+    assert.equal(mr.resourceType, 'MeasureReport');
+    assert.equal(mr.type, 'summary');
+    assert.equal(mr.status, 'complete');
+    assert.equal(mr.measure, canon + id);
+    assert.equal(mr.subject.identifier.value, region);
+    assert.deepEqual(mr.period, { start: want.window[0], end: want.window[1] });
+    const g = mr.group[0];
+    assert.deepEqual(pops(g), { numerator: want.numerator, denominator: want.denominator });
+    assert.equal(g.measureScore?.value ?? null, want.value);
+    if (want.ci95) assert.deepEqual([ext(g, 'measurereport-ci95').valueRange.low.value, ext(g, 'measurereport-ci95').valueRange.high.value], want.ci95);
+    const tgt = ext(g, 'measurereport-target');
+    assert.equal(Boolean(tgt), Boolean(want.target));
+    if (want.target) {
+      assert.equal(tgt.extension.find((x) => x.url === 'kind').valueCode, want.target.kind);
+      assert.equal(tgt.extension.find((x) => x.url === 'value')?.valueDecimal, want.target.value);
+      assert.equal(ext(g, 'measurereport-gap')?.valueDecimal, want.gap);
+      assert.equal(ext(g, 'measurereport-target-met')?.valueBoolean, want.met);
+    }
+    const strat = (code) => g.stratifier.find((s) => s.code[0].coding[0].code === code).stratum;
+    for (const s of strat('sex')) assert.deepEqual(pops(s), { numerator: want.bySex[s.value.text].numerator, denominator: want.bySex[s.value.text].denominator });
+    if (want.byAge) for (const s of strat('age-band')) assert.equal(pops(s).denominator, want.byAge[s.value.text].denominator);
+    assert.deepEqual(strat('sub-region').map((s) => [s.value.coding[0].code, pops(s).numerator, pops(s).denominator]),
+      want.subRegions.map((s) => [s.code, s.numerator, s.denominator]));
+  }
+  // POST with a Parameters body; the subject as a Location search on the division identifier
+  const body = { resourceType: 'Parameters', parameter: [
+    { name: 'periodStart', valueDate: '2024-01-01' }, { name: 'periodEnd', valueDate: '2024-12-31' },
+    { name: 'subject', valueString: 'Location?identifier=https://jianlian.example/fhir/CodeSystem/cn-division-gbt2260|532901' }] };
+  const p = await req(srv, 'POST', '/Measure/htn-bp-control/$evaluate-measure', { body });
+  assert.equal(p.status, 200, p.text.slice(0, 300));
+  assert.equal(p.json.group[0].measureScore.value, ind(cli['532901/2024'], 'htn-bp-control').value);
+  // the report is a valid MeasureReport: the server stores it as one
+  const { date, ...stored } = p.json;
+  const c = await req(srv, 'POST', '/MeasureReport', { body: stored });
+  assert.equal(c.status, 201, c.text.slice(0, 500));
+});
+
+test('$evaluate-measure errors: 404 unknown measure or region, 400 bad period or subject', async () => {
+  const ok = 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532900';
+  outcome(assert, await evaluate('no-such-measure', ok), 404);
+  const miss = outcome(assert, await evaluate('htn-bp-control', 'periodEnd=2024-12-31&subject=532900'), 400);
+  assert.deepEqual(miss[0].expression, ['periodStart']);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-03-01&periodEnd=2024-12-31&subject=532900'), 400)[0].expression, ['periodStart']);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2025-12-31&subject=532900'), 400)[0].expression, ['periodEnd']);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31'), 400)[0].expression, ['subject']);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=Dali'), 400)[0].expression, ['subject']);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532999'), 404)[0].expression, ['subject']);
+  outcome(assert, await evaluate('htn-bp-control', ok + '&reportType=subject-list'), 400);
+  outcome(assert, await req(srv, 'PUT', '/Measure/htn-bp-control/$evaluate-measure?' + ok, { body: {} }), 405);
+});
+
+// ---- aggregate inputs ----
+
+const aggregate = (id, value, { region = '532901', start = '2024-01-01', end = '2024-12-31', ...extra } = {}) => ({
+  resourceType: 'MeasureReport', status: 'complete', type: 'summary', measure: canon + id,
+  subject: { identifier: { system: 'https://jianlian.example/fhir/CodeSystem/cn-division-gbt2260', value: region } },
+  period: { start, end }, group: [{ measureScore: { value, unit: '%' } }], ...extra,
+});
+
+test('aggregate inputs: checked before they are written, then read by the engine (latest wins)', async () => {
+  const count = async () => (await req(srv, 'GET', '/MeasureReport?_total=accurate&_count=0')).json.total;
+  const n0 = await count();
+  const bad = [
+    [aggregate('health-literacy', 27.5, { region: '532999' }), 'MeasureReport.subject.identifier.value'],
+    [aggregate('health-literacy', 27.5, { start: '2024-03-01' }), 'MeasureReport.period.start'],
+    [aggregate('health-literacy', 27.5, { end: '2025-12-31' }), 'MeasureReport.period.end'],
+    [aggregate('health-literacy', 150), 'MeasureReport.group[0].measureScore.value'],
+    [aggregate('health-literacy', -1), 'MeasureReport.group[0].measureScore.value'],
+    [aggregate('no-such-indicator', 27.5), 'MeasureReport.measure'],
+    [{ ...aggregate('health-literacy', 27.5), subject: undefined }, 'MeasureReport.subject.identifier.value'],
+  ];
+  for (const [body, where] of bad) {
+    const issues = outcome(assert, await req(srv, 'POST', '/MeasureReport', { body }), 422);
+    assert.deepEqual(issues[0].expression, [where], JSON.stringify(issues));
+  }
+  // an update is checked the same way
+  outcome(assert, await req(srv, 'PUT', '/MeasureReport/agg-1', { body: { ...aggregate('health-literacy', 150), id: 'agg-1' } }), 422);
+  assert.equal(await count(), n0, 'nothing written');
+
+  const first = await req(srv, 'POST', '/MeasureReport', { body: aggregate('health-literacy', 27.5) });
+  assert.equal(first.status, 201, first.text);
+  let got = ind((await mon('/monitor/indicators?region=532901&year=2024')).json, 'health-literacy');
+  assert.equal(got.value, 27.5);
+  assert.equal(got.report, 'MeasureReport/' + first.json.id);
+  assert.equal(got.target.value, 25);
+  assert.equal(got.met, true);
+  const second = await req(srv, 'PUT', '/MeasureReport/agg-2', { body: { ...aggregate('health-literacy', 24.1), id: 'agg-2' } });
+  assert.equal(second.status, 201, second.text);
+  got = ind((await mon('/monitor/indicators?region=532901&year=2024')).json, 'health-literacy');
+  assert.equal(got.value, 24.1);
+  assert.equal(got.met, false);
+  const e = await evaluate('health-literacy', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532901');
+  assert.equal(e.json.group[0].measureScore.value, 24.1);
+  assert.deepEqual(e.json.evaluatedResource, [{ reference: 'MeasureReport/agg-2' }]);
+  // another region or year is not touched
+  assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2024')).json, 'health-literacy').value, null);
+});

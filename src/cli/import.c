@@ -12,9 +12,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/time.h"
 #include "cli/cli.h"
 #include "ingest/import.h"
+#include "rest/api.h"
 #include "search/defs.h"
 
 /* Exit code when everything ran but some lines were rejected (see the error file). */
@@ -25,9 +27,13 @@ static void import_usage(FILE *f)
 	fprintf(f, "Usage: jianlian import [options] FILE|DIR...\n"
 		   "\n"
 		   "Import FHIR R4 resources from NDJSON files (one resource per line; .ndjson, .jsonl,\n"
-		   "and the same gzip-compressed: .ndjson.gz, .jsonl.gz) into a data directory. A\n"
-		   "directory stands for its NDJSON files, sorted by name. Every line is validated and\n"
-		   "indexed for search; resources keep their ids and are written with update semantics.\n"
+		   "and the same gzip-compressed: .ndjson.gz, .jsonl.gz) and JSON files (.json: a Bundle or\n"
+		   "one resource) into a data directory. A directory stands for its files of these kinds,\n"
+		   "sorted by name (Synthea's hospitalInformation* and practitionerInformation* first).\n"
+		   "Every resource is validated and indexed for search; NDJSON resources keep their ids\n"
+		   "and are written with update semantics. A transaction or batch Bundle runs as\n"
+		   "POST [base] would: urn:uuid fullUrls, conditional references, ifNoneExist; a\n"
+		   "transaction is all or nothing (and commits with the import's position).\n"
 		   "\n"
 		   "A bad line is reported in the error file (file, line, reason, FHIRPath expression;\n"
 		   "never the resource itself) while the good lines commit. An interrupted import (Ctrl-C,\n"
@@ -46,6 +52,117 @@ static void import_usage(FILE *f)
 		   "Exit codes: 0 every line imported, 1 failure (the import stopped or a file could not be\n"
 		   "read; what was committed is kept, run again to resume), 2 usage error, 3 done but some\n"
 		   "lines were rejected (see the error file).\n");
+}
+
+/* ---- Bundle files (".json"): through the FHIR API's batch/transaction engine ---- */
+
+typedef struct bundles {
+	jl_api_t api;
+	jl_log_t log;
+	bool ready;
+} bundles_t;
+
+static const char *bundle_header(void *impl, const char *name)
+{
+	(void)impl;
+	return strcasecmp(name, "Content-Type") ? NULL : "application/fhir+json";
+}
+
+/* The response's issues (an OperationOutcome, or the failed entries of a batch) into d. */
+static int copy_issues(const jl_json_t *oo, const char *prefix, jl_diag_t *d)
+{
+	int n = 0;
+	const jl_json_t *issues = jl_json_get(oo, "issue");
+	for (uint32_t i = 0; jl_json_is(issues, JL_JSON_ARRAY) && i < issues->n; i++, n++) {
+		const jl_json_t *is = &issues->u.a[i];
+		const jl_json_t *ex = jl_json_get(is, "expression");
+		jl_str_t expr = jl_json_is(ex, JL_JSON_ARRAY) && ex->n ? jl_json_str(&ex->u.a[0]) : JL_STR_NULL;
+		jl_str_t msg = jl_json_str(jl_json_get(is, "diagnostics"));
+		char *e = expr.n ? jl_arena_strndup(d->arena, expr.p, expr.n) : NULL;
+		jl_diag_err(d, "processing", e, "%s%.*s", prefix, JL_STR_FMT(msg));
+	}
+	return n;
+}
+
+/*
+ * A ".json" file: a transaction or batch Bundle runs exactly as POST [base]
+ * would (urn:uuid fullUrls, conditional references, ifNoneExist …), and a
+ * transaction commits together with the import's position; a collection
+ * Bundle's resources and a lone resource go the NDJSON way (ingest).
+ */
+static jl_rc import_bundle(void *arg, jl_ingest_t *g, jl_str_t json, jl_str_t key, jl_str_t value, jl_diag_t *d)
+{
+	bundles_t *b = arg;
+	jl_arena_t *a = jl_arena_new(1 << 16, (size_t)1 << 30);
+	if (!a)
+		return JL_ENOMEM;
+	jl_rc rc = JL_OK;
+	jl_json_t *doc;
+	jl_json_err_t je;
+	jl_json_opts_t o = {.max_depth = 128};
+	if (jl_json_parse(a, json.p, json.n, &o, &doc, &je) != JL_OK) {
+		jl_diag_err(d, "structure", NULL, "The file is not valid JSON: %s at line %u, column %u", je.msg, je.line,
+			    je.col);
+		rc = JL_EINVAL;
+		goto out;
+	}
+	jl_str_t rt = jl_json_str(jl_json_get(doc, "resourceType"));
+	jl_str_t type = jl_json_str(jl_json_get(doc, "type"));
+	if (!jl_str_eqc(rt, "Bundle") || !(jl_str_eqc(type, "transaction") || jl_str_eqc(type, "batch"))) {
+		const jl_json_t *entries = jl_json_get(doc, "entry");
+		if (!jl_str_eqc(rt, "Bundle") || !jl_json_is(entries, JL_JSON_ARRAY)) {
+			rc = jl_ingest_add(g, json, d);
+			goto out;
+		}
+		/* collection, searchset …: each resource as an NDJSON line would be */
+		jl_buf_t t;
+		jl_buf_init(&t, JL_MEM_MISC, 0);
+		for (uint32_t i = 0; i < entries->n && !rc; i++) {
+			const jl_json_t *r = jl_json_get(&entries->u.a[i], "resource");
+			if (!r)
+				continue;
+			jl_buf_clear(&t);
+			rc = jl_json_write(&t, r, 0);
+			if (!rc)
+				rc = jl_ingest_add(g, jl_buf_str(&t), d);
+		}
+		jl_buf_dispose(&t);
+		goto out;
+	}
+	jl_reqctx_t ctx = {.client = JL_STR("jianlian-import"), .purpose = JL_STR("HOPERAT"), .arena = a};
+	snprintf(ctx.request_id, sizeof ctx.request_id, "import");
+	jl_http_req_t req = {.ctx = &ctx, .method = JL_M_POST, .method_name = JL_STR("POST"), .path = JL_STR("/fhir"),
+			     .base = JL_STR("http://localhost/fhir"), .header = bundle_header, .body = json};
+	jl_http_resp_t resp;
+	memset(&resp, 0, sizeof resp);
+	jl_buf_init(&resp.body, JL_MEM_HTTP, 0);
+	jl_write_t mark = {.kind = JL_WRITE_META, .id = key, .body = value};
+	jl_api_post_bundle(&b->api, &req, &resp, &mark, 1);
+	jl_json_t *ans = NULL;
+	jl_json_opts_t ro = {.max_depth = 1024, .flags = JL_JSON_ALLOW_DUP_KEYS};
+	jl_str_t body = jl_arena_str(a, jl_buf_str(&resp.body));
+	if (!body.p || jl_json_parse(a, body.p, body.n, &ro, &ans, &je) != JL_OK)
+		ans = NULL;
+	if (resp.status != 200) {
+		/* nothing of it was written: the Bundle is rejected with the server's reasons */
+		if (!ans || !copy_issues(ans, "", d))
+			jl_diag_err(d, "processing", NULL, "The Bundle was refused (HTTP status %d)", resp.status);
+		rc = resp.status >= 500 ? JL_EIO : JL_EINVALID;
+	} else if (jl_str_eqc(type, "batch")) {
+		/* A batch's entries stand alone: the failed ones are reported, the others are written. */
+		const jl_json_t *ents = jl_json_get(ans, "entry");
+		for (uint32_t i = 0; jl_json_is(ents, JL_JSON_ARRAY) && i < ents->n; i++) {
+			const jl_json_t *oo = jl_json_get(jl_json_get(&ents->u.a[i], "response"), "outcome");
+			char pre[96];
+			snprintf(pre, sizeof pre, "Bundle.entry[%u] (batch; the other entries were written): ", i);
+			if (oo && copy_issues(oo, pre, d))
+				rc = JL_EINVALID;
+		}
+	}
+	jl_buf_dispose(&resp.body);
+out:
+	jl_arena_free(a);
+	return rc;
 }
 
 typedef struct display {
@@ -195,6 +312,7 @@ int jl_cmd_import(int argc, char **argv)
 	jl_store_t *store = NULL;
 	jl_search_defs_t *defs = NULL;
 	jl_import_t *im = NULL;
+	bundles_t bundles = {0};
 	display_t disp = {.quiet = quiet, .tty = isatty(2), .last_decile = -1};
 	jl_import_cfg_t cfg = {
 		.batch = (uint32_t)batch,
@@ -238,6 +356,15 @@ int jl_cmd_import(int argc, char **argv)
 	im = NULL;
 	cfg.store = store;
 	cfg.defs = defs;
+	jl_log_init(&bundles.log, 2, JL_LOG_WARN);
+	jl_api_cfg_t acfg;
+	jl_api_cfg_defaults(&acfg);
+	acfg.request_timeout_ms = 0;
+	if (jl_api_init(&bundles.api, &acfg, store, defs, &bundles.log) != JL_OK)
+		goto out;
+	bundles.ready = true;
+	cfg.bundle = import_bundle;
+	cfg.bundle_arg = &bundles;
 	if (jl_import_new(&cfg, &im) != JL_OK)
 		goto out;
 	for (int i = optind; i < argc; i++) {
@@ -263,6 +390,8 @@ int jl_cmd_import(int argc, char **argv)
 	rc = irc ? JL_EXIT_FAIL : rejected ? EXIT_REJECTED : JL_EXIT_OK;
 out:
 	jl_import_free(im);
+	if (bundles.ready)
+		jl_api_dispose(&bundles.api);
 	jl_store_close(store);
 	jl_search_defs_free(defs);
 	jl_free(JL_MEM_MISC, errpath);

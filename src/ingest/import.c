@@ -152,9 +152,22 @@ static jl_rc add_file(jl_import_t *im, const char *path, const char *label, cons
 	return JL_OK;
 }
 
+/*
+ * Synthea's output directory holds the hospitals and practitioners that
+ * every patient Bundle refers to (by conditional reference): they go first.
+ */
+static int load_rank(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strncmp(base, "hospitalInformation", 19) == 0 ? 0 : strncmp(base, "practitionerInformation", 23) == 0 ? 1 : 2;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	int rx = load_rank(x), ry = load_rank(y);
+	return rx != ry ? rx - ry : strcmp(x, y);
 }
 
 static jl_rc add_dir(jl_import_t *im, const char *path, jl_diag_t *d)
@@ -314,8 +327,8 @@ static jl_rc load_mark(jl_import_t *im, ifile_t *f, int64_t *errors)
 	return JL_OK;
 }
 
-/* The position record of a file, as of the items queued so far. */
-static jl_rc mark_file(jl_import_t *im, jl_ingest_t *g, ifile_t *f)
+/* The position record of a file, as of the items queued so far, into im->mark. */
+static jl_rc build_mark(jl_import_t *im, ifile_t *f)
 {
 	jl_buf_clear(&im->mark);
 	jl_jw_t w;
@@ -344,9 +357,38 @@ static jl_rc mark_file(jl_import_t *im, jl_ingest_t *g, ifile_t *f)
 	jl_jw_keyc(&w, "done");
 	jl_jw_bool(&w, f->pub.done);
 	jl_jw_obj_end(&w);
-	if (jl_buf_status(&im->mark))
-		return jl_buf_status(&im->mark);
-	return jl_ingest_mark(g, jl_cstr(f->key), jl_buf_str(&im->mark));
+	return jl_buf_status(&im->mark);
+}
+
+static jl_rc mark_file(jl_import_t *im, jl_ingest_t *g, ifile_t *f)
+{
+	jl_rc rc = build_mark(im, f);
+	return rc ? rc : jl_ingest_mark(g, jl_cstr(f->key), jl_buf_str(&im->mark));
+}
+
+/*
+ * A Bundle item writes through the hook in a transaction of its own, which
+ * must carry the file's position after the item (so that a crash leaves
+ * either both or neither): what came before is committed first, then the
+ * record is built as if the item had been taken.
+ */
+static jl_rc take_bundle(jl_import_t *im, ifile_t *f, const jl_import_item_t *it, jl_diag_t *d)
+{
+	jl_rc rc = jl_ingest_flush(im->g);
+	if (rc)
+		return rc;
+	ifile_t after = *f;
+	after.offset = it->end;
+	after.pub.lines = it->end_line;
+	after.pub.read++;
+	after.accepted++;
+	rc = build_mark(im, &after);
+	if (rc)
+		return rc;
+	jl_str_t value = jl_arena_str(im->scratch, jl_buf_str(&im->mark));
+	if (!value.p)
+		return JL_ENOMEM;
+	return im->cfg.bundle(im->cfg.bundle_arg, im->g, it->text, jl_cstr(f->key), value, d);
 }
 
 /* ---- the error file ---- */
@@ -589,7 +631,7 @@ static jl_rc take_item(jl_import_t *im, ifile_t *f, const jl_import_item_t *it)
 	jl_diag_init(&d, im->scratch);
 	jl_rc rc;
 	if (it->kind == JL_IMPORT_BUNDLE && im->cfg.bundle)
-		rc = im->cfg.bundle(im->cfg.bundle_arg, im->g, it->text, &d);
+		rc = take_bundle(im, f, it, &d);
 	else if (it->kind == JL_IMPORT_BUNDLE) {
 		jl_diag_err(&d, "not-supported", NULL, "Bundle files are not imported by this version");
 		rc = JL_EINVAL;

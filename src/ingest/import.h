@@ -48,12 +48,17 @@ typedef struct jl_import_progress {
 typedef void (*jl_import_progress_fn)(void *arg, const jl_import_progress_t *p);
 
 /*
- * A Bundle item (from a format that yields them): the hook writes its
- * entries, normally with jl_ingest_add on g so that they commit with the
- * batch and the import's position. JL_EINVAL / JL_EINVALID reject the
- * item (issues in d); other codes stop the import.
+ * A Bundle item (a ".json" file: a Bundle or one resource). Everything
+ * queued before it has committed when the hook runs. The hook writes the
+ * item either with jl_ingest_add on g (it then commits with the batch and
+ * the import's position), or in a transaction of its own that also writes
+ * the setting (mark_key, mark_value) — the file's position after the item
+ * — so that a resumed import skips exactly what committed. JL_EINVAL /
+ * JL_EINVALID reject the item (issues in d; it must then have written
+ * nothing); other codes stop the import.
  */
-typedef jl_rc (*jl_import_bundle_fn)(void *arg, jl_ingest_t *g, jl_str_t json, jl_diag_t *d);
+typedef jl_rc (*jl_import_bundle_fn)(void *arg, jl_ingest_t *g, jl_str_t json, jl_str_t mark_key,
+				     jl_str_t mark_value, jl_diag_t *d);
 
 typedef enum jl_import_errfmt {
 	JL_IMPORT_ERR_LINES = 0, /* {"file","line","reason","expression","code"} per bad item */

@@ -268,20 +268,80 @@ static void nd_close(jl_import_reader_t *r)
 	reader_free(r);
 }
 
+/*
+ * ".json": one JSON document per file — a Bundle (Synthea writes one
+ * transaction Bundle per patient) or a single resource — handed out whole
+ * as one JL_IMPORT_BUNDLE item (import.c's hook tells the two apart). The
+ * item is the file, so a resumed import either skips it or reads it again.
+ * A document without "resourceType" yields nothing: it is not FHIR.
+ */
+static jl_rc js_next(jl_import_reader_t *r, jl_import_item_t *it, jl_diag_t *d)
+{
+	if (r->eof)
+		return JL_ENOTFOUND;
+	for (;;) {
+		if (r->len == r->cap) {
+			if (r->cap >= JL_IMPORT_ITEM_MAX) {
+				r->eof = true;
+				it->line = 1;
+				it->end_line = r->line + 1;
+				it->end = r->base + (int64_t)r->len; /* an approximation: the item is skipped whole */
+				jl_diag_err(d, "too-long", NULL, "The file is larger than %zu bytes", (size_t)JL_IMPORT_ITEM_MAX - 1);
+				return JL_ETOOBIG;
+			}
+			jl_rc rc = make_room(r);
+			if (rc)
+				return rc;
+		}
+		ssize_t k = src_read(r, r->buf + r->len, r->cap - r->len, d);
+		if (k < 0)
+			return JL_EIO;
+		if (k == 0)
+			break;
+		r->len += (size_t)k;
+	}
+	r->eof = true;
+	const char *p = r->buf;
+	size_t n = r->len;
+	if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+		p += 3;
+		n -= 3;
+	}
+	int64_t lines = 0;
+	for (size_t i = 0; i < r->len; i++)
+		lines += r->buf[i] == '\n';
+	/* No "resourceType" anywhere: not FHIR (e.g. the manifest.json beside generated NDJSON). */
+	if (blank(p, n) || !memmem(p, n, "\"resourceType\"", 14))
+		return JL_ENOTFOUND;
+	it->kind = JL_IMPORT_BUNDLE;
+	it->text = jl_str(p, n);
+	it->line = 1;
+	it->end_line = r->line + (lines ? lines : 1);
+	it->end = r->base + (int64_t)r->len;
+	r->pos = r->len;
+	return JL_OK;
+}
+
 static jl_rc nd_open(const char *path, int64_t offset, int64_t line, jl_import_reader_t **out, jl_diag_t *d);
 static jl_rc gz_open(const char *path, int64_t offset, int64_t line, jl_import_reader_t **out, jl_diag_t *d);
+static jl_rc js_open(const char *path, int64_t offset, int64_t line, jl_import_reader_t **out, jl_diag_t *d);
 
-/*
- * The formats, longest suffix first. A Bundle format (".json": one
- * transaction Bundle per file) would be added here, yielding
- * JL_IMPORT_BUNDLE items.
- */
+/* The formats, longest suffix first. */
 static const jl_import_format_t formats[] = {
 	{"ndjson.gz", ".ndjson.gz", gz_open, nd_next, nd_consumed, nd_close},
 	{"ndjson.gz", ".jsonl.gz", gz_open, nd_next, nd_consumed, nd_close},
 	{"ndjson", ".ndjson", nd_open, nd_next, nd_consumed, nd_close},
 	{"ndjson", ".jsonl", nd_open, nd_next, nd_consumed, nd_close},
+	{"json", ".json", js_open, js_next, nd_consumed, nd_close},
 };
+
+static jl_rc js_open(const char *path, int64_t offset, int64_t line, jl_import_reader_t **out, jl_diag_t *d)
+{
+	jl_rc rc = open_common(&formats[4], path, offset, line, out, d);
+	if (!rc && offset > 0)
+		(*out)->eof = true; /* the one item was committed: nothing is left */
+	return rc;
+}
 
 static jl_rc nd_open(const char *path, int64_t offset, int64_t line, jl_import_reader_t **out, jl_diag_t *d)
 {

@@ -69,6 +69,16 @@ void jl_api_dispose(jl_api_t *api);
 void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
 /* Finishes a request whose asynchronous step completed. */
 void jl_api_continue(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
+/*
+ * Runs the batch or transaction Bundle in req->body as POST [base] would,
+ * synchronously (req->suspend must be NULL), and commits `extra` writes
+ * (e.g. a JL_WRITE_META record of an import's position) in the same store
+ * call as a transaction's entries — so both or neither are written. For a
+ * batch they are written after its entries, in a call of their own.
+ * Prefer: return=minimal unless the request asks otherwise.
+ */
+void jl_api_post_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_write_t *extra,
+			size_t nextra);
 
 /* ---- shared by the interaction modules (internal) ---- */
 

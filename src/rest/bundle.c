@@ -100,6 +100,8 @@ struct txn {
 	size_t nmap;
 	jl_write_t *all;          /* every collected write, contiguous, in dispatch order */
 	size_t nall;
+	const jl_write_t *extra;  /* the caller's writes to commit with the transaction (jl_api_post_bundle) */
+	size_t nextra;
 	int retries;
 	int64_t started_ns;
 };
@@ -892,7 +894,7 @@ static void txn_committed(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *res
 /* Gathers the collected writes into one array and commits them. */
 static void commit(txn_t *x)
 {
-	size_t total = 0;
+	size_t total = x->nextra;
 	for (size_t i = 0; i < x->n; i++)
 		total += x->ents[i].col.n;
 	if (!total) {
@@ -913,6 +915,8 @@ static void commit(txn_t *x)
 			for (size_t k = 0; k < e->col.n; k++)
 				x->all[x->nall++] = e->col.w[k];
 		}
+	for (size_t k = 0; k < x->nextra; k++)
+		x->all[x->nall++] = x->extra[k];
 	jl__api_write(x->api, x->req, x->resp, x->all, x->nall, txn_committed, x);
 }
 
@@ -941,7 +945,7 @@ static void txn_committed(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *res
 	if (rc == JL_ESTALE && x->retries++ < 5) {
 		/* a concurrent write replaced a version we indexed from: index again, commit again */
 		for (size_t k = 0; k < x->nall; k++)
-			if (jl_index_refresh_old(api->defs, api->store, req->ctx->arena, &x->all[k]) != JL_OK) {
+			if (x->all[k].index && jl_index_refresh_old(api->defs, api->store, req->ctx->arena, &x->all[k]) != JL_OK) {
 				fail(x, JL_ENOMEM, NULL, "Out of memory");
 				return;
 			}
@@ -1119,7 +1123,28 @@ static bool validate_bundle(txn_t *x, const jl_json_t *bundle)
 	return true;
 }
 
+static void bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		   const jl_write_t *extra, size_t nextra);
+
 void jl__api_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
+{
+	bundle(api, req, resp, out, NULL, 0);
+}
+
+void jl_api_post_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_write_t *extra,
+			size_t nextra)
+{
+	jl_out_t out = {.ret = JL_RET_MINIMAL};
+	const char *pref = jl_http_header(req, "Prefer");
+	if (pref && strstr(pref, "return=representation"))
+		out.ret = JL_RET_REPRESENTATION;
+	resp->status = 500;
+	bundle(api, req, resp, &out, extra, nextra);
+	jl__api_cond_unlock(api, req);
+}
+
+static void bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+		   const jl_write_t *extra, size_t nextra)
 {
 	jl_arena_t *a = req->ctx->arena;
 	txn_t *x = jl_arena_calloc(a, 1, sizeof *x);
@@ -1127,7 +1152,7 @@ void jl__api_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
-	*x = (txn_t){.api = api, .req = req, .resp = resp, .out = *out};
+	*x = (txn_t){.api = api, .req = req, .resp = resp, .out = *out, .extra = extra, .nextra = nextra};
 	jl_json_t *bundle;
 	if (!req->body.n) {
 		fail(x, JL_EINVAL, NULL, "The request has no body; a batch or transaction Bundle was expected");
@@ -1166,5 +1191,19 @@ void jl__api_bundle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	}
 	for (size_t i = 0; i < n; i++)
 		batch_entry(x, &x->ents[i]);
+	if (nextra) {
+		/* a batch has no single commit: the caller's writes go after its entries, on their own */
+		jl_write_t *w = jl_arena_alloc(a, nextra * sizeof *w);
+		if (!w) {
+			fail(x, JL_ENOMEM, NULL, "Out of memory");
+			return;
+		}
+		memcpy(w, extra, nextra * sizeof *w);
+		jl_rc rc = jl_store_write(api->store, w, nextra, req->ctx->deadline_ns);
+		if (rc) {
+			fail(x, rc, NULL, "The batch's entries ran, but its record could not be written (%s)", jl_rc_name(rc));
+			return;
+		}
+	}
 	respond_bundle(x);
 }

@@ -298,3 +298,71 @@ test('$import: a server without --import-dir refuses every input', async () => {
     await srv.stop();
   }
 });
+
+// Synthea's output directory as it is: hospital and practitioner batch Bundles (POST with
+// ifNoneExist), one transaction Bundle per patient (urn:uuid fullUrls, conditional references to
+// Organization, Practitioner and Location by identifier). Sorted by name the patients would come
+// first; the importer loads hospitalInformation* and practitionerInformation* before them.
+test('import: a Synthea-shaped directory of Bundle files; a bad Bundle is rejected whole; a re-run adds nothing', async () => {
+  const SYN = 'https://github.com/synthetichealth/synthea';
+  const NPI = 'http://hl7.org/fhir/sid/us-npi';
+  const dir = tmp('jl-imp-syn-');
+  const tx = (type, entry) => JSON.stringify({ resourceType: 'Bundle', type, entry });
+  const cond = (r, crit) => ({ fullUrl: `${r.resourceType}/${r.id}`, resource: r, request: { method: 'POST', url: r.resourceType, ifNoneExist: crit } });
+  writeFileSync(join(dir, 'hospitalInformation1700000000000.json'), tx('batch', [
+    cond({ resourceType: 'Organization', id: 'o1', identifier: [{ system: SYN, value: 'o1' }], name: '大理州人民医院' }, `identifier=${SYN}|o1`),
+    cond({ resourceType: 'Location', id: 'l1', identifier: [{ system: SYN, value: 'l1' }], name: '门诊部', managingOrganization: { reference: `Organization?identifier=${SYN}|o1` } }, `identifier=${SYN}|l1`),
+  ]));
+  writeFileSync(join(dir, 'practitionerInformation1700000000000.json'), tx('batch', [
+    cond({ resourceType: 'Practitioner', id: 'p1', identifier: [{ system: NPI, value: '9999' }], name: [{ family: '杨' }] }, `identifier=${NPI}|9999`),
+  ]));
+  const patient = (name) => {
+    const pu = 'urn:uuid:' + crypto.randomUUID();
+    const eu = 'urn:uuid:' + crypto.randomUUID();
+    return tx('transaction', [
+      { fullUrl: pu, resource: { resourceType: 'Patient', name: [{ family: name }], gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
+      { fullUrl: eu, resource: { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: pu },
+        participant: [{ individual: { reference: `Practitioner?identifier=${NPI}|9999` } }], location: [{ location: { reference: `Location?identifier=${SYN}|l1` } }],
+        serviceProvider: { reference: `Organization?identifier=${SYN}|o1` } }, request: { method: 'POST', url: 'Encounter' } },
+      { resource: { resourceType: 'Observation', status: 'final', code: { text: 'bp' }, subject: { reference: pu }, encounter: { reference: eu } }, request: { method: 'POST', url: 'Observation' } },
+    ]);
+  };
+  writeFileSync(join(dir, 'Aaron_Duan_1.json'), patient('段'));
+  writeFileSync(join(dir, 'Bai_Yang_2.json'), patient('杨'));
+  // A transaction whose second entry is invalid: nothing of it may be written.
+  writeFileSync(join(dir, 'Cai_Bad_3.json'), tx('transaction', [
+    { resource: { resourceType: 'Patient', name: [{ family: '坏' }] }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Observation', status: 'not-a-status', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
+  ]));
+  const data = tmp('jl-imp-syn-data-');
+  const errors = join(data, '..', `${data.split('/').pop()}.errors.ndjson`);
+  const r = run('import', '--data', data, '--errors', errors, '--quiet', dir);
+  assert.equal(r.status, 3, r.stderr + r.stdout);
+  const errs = readFileSync(errors, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(errs.every((e) => e.file.endsWith('Cai_Bad_3.json')), JSON.stringify(errs));
+  assert.ok(errs.some((e) => e.expression === 'Bundle.entry[1].resource.status'), JSON.stringify(errs));
+  assert.ok(!JSON.stringify(errs).includes('坏'), 'the error file holds no resource content');
+  // A second run finds every file committed: nothing is imported again.
+  const r2 = run('import', '--data', data, '--errors', errors, dir);
+  assert.equal(r2.status, 3, r2.stderr);
+  const srv = await startServer([], { dataDir: data });
+  try {
+    const count = async (q) => (await req(srv, 'GET', `/${q}${q.includes('?') ? '&' : '?'}_total=accurate&_count=0`)).json.total;
+    assert.equal(await count('Organization'), 1);
+    assert.equal(await count('Practitioner'), 1);
+    assert.equal(await count('Patient'), 2, 'two patients; the bad Bundle wrote nothing');
+    assert.equal(await count('Encounter'), 2);
+    assert.equal(await count('Observation'), 2);
+    const org = (await req(srv, 'GET', `/Organization?identifier=${SYN}|o1`)).json.entry[0].resource;
+    const loc = (await req(srv, 'GET', `/Location?identifier=${SYN}|l1`)).json.entry[0].resource;
+    assert.equal(loc.managingOrganization.reference, `Organization/${org.id}`);
+    const encs = (await req(srv, 'GET', '/Encounter?_count=10')).json.entry.map((e) => e.resource);
+    for (const e of encs) {
+      assert.equal(e.serviceProvider.reference, `Organization/${org.id}`);
+      assert.equal(e.location[0].location.reference, `Location/${loc.id}`);
+      assert.match(e.subject.reference, /^Patient\/[0-9a-f-]{36}$/);
+    }
+  } finally {
+    await srv.stop({ keepData: true });
+  }
+});

@@ -37,5 +37,13 @@ int jl_cmd_report(int argc, char **argv);
 bool jl_cli_parse_size(const char *s, uint64_t *out);
 /* Prints the issues of d to stderr as "jianlian: <message>" lines. */
 void jl_cli_print_diag(const jl_diag_t *d);
+/*
+ * Opens the store of an existing data directory for reading (a command that
+ * reads never creates one). Problems are printed as "jianlian <cmd>: …".
+ * Returns an exit code; *s is NULL unless JL_EXIT_OK.
+ */
+int jl_cli_open_data(const char *cmd, const char *data, struct jl_store **s);
+/* A calendar year (1950–2200) given as option --<flag>; false, with a message, otherwise. */
+bool jl_cli_parse_year(const char *cmd, const char *flag, const char *arg, int32_t *year);
 
 #endif

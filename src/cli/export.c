@@ -273,31 +273,13 @@ static int make_spec(jl_arena_t *a, const opts_t *o, jl_export_spec_t *spec)
 /* The store of an existing data directory (export never creates one), with a current index. */
 static int open_data(const char *data, bool need_index, jl_store_t **s)
 {
-	char db[4096];
-	struct stat st;
-	snprintf(db, sizeof db, "%s/jianlian.db", data);
-	if (stat(db, &st) != 0) {
-		fprintf(stderr, "jianlian export: %s is not a Jianlian data directory (no jianlian.db)\n", data);
-		return JL_EXIT_FAIL;
-	}
-	jl_arena_t *a = jl_arena_new(0, 0);
-	if (!a)
-		return JL_EXIT_FAIL;
-	jl_diag_t d;
-	jl_diag_init(&d, a);
-	jl_store_cfg_t cfg = {.dir = data, .readers = 2};
-	int rc = JL_EXIT_FAIL;
-	if (jl_store_open("sqlite", &cfg, s, &d) != JL_OK) {
-		fprintf(stderr, "jianlian export: cannot open %s\n", data);
-		jl_cli_print_diag(&d);
-		goto out;
-	}
+	int rc = jl_cli_open_data("export", data, s);
+	if (rc != JL_EXIT_OK)
+		return rc;
 	/* Compartments are read from the reference index: it must match the search definitions. */
 	jl_search_defs_t *defs = NULL;
 	rc = need_index ? jl_cli_prepare_index(*s, &defs, false, true) : JL_EXIT_OK;
 	jl_search_defs_free(defs);
-out:
-	jl_arena_free(a);
 	return rc;
 }
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/time.h"
@@ -126,12 +125,9 @@ int jl_cmd_indicators(int argc, char **argv)
 		usage(stderr);
 		return JL_EXIT_USAGE;
 	}
-	char *end = NULL;
-	long year = strtol(period, &end, 10);
-	if (*end || year < 1950 || year > 2200) {
-		fprintf(stderr, "jianlian indicators: --period must be a year, e.g. 2024 (got '%s')\n", period);
+	int32_t year;
+	if (!jl_cli_parse_year("indicators", "period", period, &year))
 		return JL_EXIT_USAGE;
-	}
 	if (strcmp(format, "json") && strcmp(format, "table")) {
 		fprintf(stderr, "jianlian indicators: --format must be json or table\n");
 		return JL_EXIT_USAGE;
@@ -196,19 +192,8 @@ int jl_cmd_indicators(int argc, char **argv)
 		ex = JL_EXIT_USAGE;
 		goto out;
 	}
-	char db[4096];
-	struct stat st;
-	snprintf(db, sizeof db, "%s/jianlian.db", data);
-	if (stat(db, &st) != 0) {
-		fprintf(stderr, "jianlian indicators: %s is not a Jianlian data directory (no jianlian.db)\n", data);
+	if (jl_cli_open_data("indicators", data, &s) != JL_EXIT_OK)
 		goto out;
-	}
-	jl_store_cfg_t cfg = {.dir = data, .readers = 2};
-	if (jl_store_open("sqlite", &cfg, &s, &d) != JL_OK) {
-		fprintf(stderr, "jianlian indicators: cannot open %s\n", data);
-		jl_cli_print_diag(&d);
-		goto out;
-	}
 	if (jl_facts_init(&f, &cat, &reg))
 		goto out;
 	facts = true;
@@ -218,7 +203,7 @@ int jl_cmd_indicators(int argc, char **argv)
 		goto out;
 	}
 	int64_t t1 = jl_mono_ns();
-	if (jl_engine_compute(&f, (int32_t)year, &cube))
+	if (jl_engine_compute(&f, year, &cube))
 		goto out;
 	int64_t t2 = jl_mono_ns();
 	fprintf(stderr, "jianlian indicators: %lld resources read (%lld skipped), %u residents, %u events; scan %.2f s, "

@@ -118,12 +118,9 @@ int jl_cmd_report(int argc, char **argv)
 		usage(stderr);
 		return JL_EXIT_USAGE;
 	}
-	char *end = NULL;
-	long year = strtol(yarg, &end, 10);
-	if (*end || year < 1950 || year > 2200) {
-		fprintf(stderr, "jianlian report: --year must be a year, e.g. 2024 (got '%s')\n", yarg);
+	int32_t year;
+	if (!jl_cli_parse_year("report", "year", yarg, &year))
 		return JL_EXIT_USAGE;
-	}
 	uint32_t pref = jl_regions_pref_of(jl_cstr(region));
 	size_t rl = strlen(region);
 	if (!pref || (rl != 6 && rl != 9 && rl != 12)) {
@@ -156,19 +153,8 @@ int jl_cmd_report(int argc, char **argv)
 		ex = JL_EXIT_USAGE;
 		goto out;
 	}
-	char db[PATH_MAX];
-	struct stat st;
-	snprintf(db, sizeof db, "%s/jianlian.db", data);
-	if (stat(db, &st) != 0) {
-		fprintf(stderr, "jianlian report: %s is not a Jianlian data directory (no jianlian.db)\n", data);
+	if (jl_cli_open_data("report", data, &s) != JL_EXIT_OK)
 		goto out;
-	}
-	jl_store_cfg_t cfg = {.dir = data, .readers = 2};
-	if (jl_store_open("sqlite", &cfg, &s, &d) != JL_OK) {
-		fprintf(stderr, "jianlian report: cannot open %s\n", data);
-		jl_cli_print_diag(&d);
-		goto out;
-	}
 	if (jl_facts_init(&f, &cat, &reg))
 		goto out;
 	facts = true;
@@ -177,8 +163,8 @@ int jl_cmd_report(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < TREND_YEARS; i++) {
-		if (jl_engine_compute(&f, (int32_t)year - (TREND_YEARS - 1) + i, &cubes[i])) {
-			fprintf(stderr, "jianlian report: out of memory computing %ld\n", year - (TREND_YEARS - 1) + i);
+		if (jl_engine_compute(&f, year - (TREND_YEARS - 1) + i, &cubes[i])) {
+			fprintf(stderr, "jianlian report: out of memory computing %d\n", (int)(year - (TREND_YEARS - 1) + i));
 			goto out;
 		}
 	}

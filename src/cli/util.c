@@ -2,8 +2,11 @@
  * util — helpers shared by the subcommands.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "store/store.h"
 
 bool jl_cli_parse_size(const char *s, uint64_t *out)
 {
@@ -38,4 +41,44 @@ void jl_cli_print_diag(const jl_diag_t *d)
 	for (size_t i = 0; i < d->n; i++)
 		fprintf(stderr, "jianlian: %s%s%s\n", d->items[i].diag, d->items[i].expr ? " at " : "",
 			d->items[i].expr ? d->items[i].expr : "");
+}
+
+int jl_cli_open_data(const char *cmd, const char *data, jl_store_t **s)
+{
+	*s = NULL;
+	char db[4096];
+	struct stat st;
+	/* Without this check the store would create an empty directory where a typo was meant. */
+	snprintf(db, sizeof db, "%s/jianlian.db", data);
+	if (stat(db, &st) != 0) {
+		fprintf(stderr, "jianlian %s: %s is not a Jianlian data directory (no jianlian.db)\n", cmd, data);
+		return JL_EXIT_FAIL;
+	}
+	jl_arena_t *a = jl_arena_new(0, 0);
+	if (!a)
+		return JL_EXIT_FAIL;
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_store_cfg_t cfg = {.dir = data, .readers = 2};
+	int ex = JL_EXIT_OK;
+	if (jl_store_open("sqlite", &cfg, s, &d) != JL_OK) {
+		fprintf(stderr, "jianlian %s: cannot open %s\n", cmd, data);
+		jl_cli_print_diag(&d);
+		*s = NULL;
+		ex = JL_EXIT_FAIL;
+	}
+	jl_arena_free(a);
+	return ex;
+}
+
+bool jl_cli_parse_year(const char *cmd, const char *flag, const char *arg, int32_t *year)
+{
+	char *end = NULL;
+	long y = strtol(arg, &end, 10);
+	if (end == arg || *end || y < 1950 || y > 2200) {
+		fprintf(stderr, "jianlian %s: --%s must be a year, e.g. 2024 (got '%s')\n", cmd, flag, arg);
+		return false;
+	}
+	*year = (int32_t)y;
+	return true;
 }

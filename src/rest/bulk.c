@@ -31,35 +31,26 @@
 #include <unistd.h>
 
 #include "base/json.h"
-#include "base/rand.h"
 #include "base/time.h"
+#include "rest/jobs.h"
 #include "rest/outcome.h"
 #include "search/export.h"
 
-#define MAX_KEPT 64             /* jobs kept at once, finished ones included */
-#define RETRY_POLL_S "2"        /* Retry-After while a job runs */
 #define RETRY_BUSY_S "30"       /* Retry-After when no job can start */
 #define JANITOR_NS 500000000LL  /* how often expired jobs are looked for */
 #define JOB_FILE "job.json"
 #define JOB_FILE_MAX ((size_t)16 << 20)
 
-enum { JOB_RUNNING = 1, JOB_DONE, JOB_FAILED };
-
 typedef struct job {
-	char id[33];
-	int state;                 /* JOB_*, under mu */
+	jl_job_t base;             /* first: the table holds jobs as jl_job_t (state etc. under mu) */
 	bool claimed;              /* a worker runs it */
-	bool deleted;              /* DELETE while running: the worker removes it when it stops */
 	uint8_t level;
 	jl_str_t group_id;
 	jl_str_t *types;
 	uint32_t ntypes;
 	int64_t since_us;
 	char *request;             /* the kick-off URL, for the manifest */
-	int64_t ended_us;          /* wall clock, when it became DONE or FAILED */
-	char *message;             /* FAILED: why */
 	char type[65];             /* the type being exported, under mu */
-	atomic_bool cancel;
 	_Atomic int64_t done, estimate;
 	jl_arena_t *mem;           /* everything the job holds */
 	jl_export_result_t res;    /* DONE */
@@ -73,14 +64,15 @@ struct jl_bulk {
 	jl_log_t *log;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;         /* a job to run, or stopping (CLOCK_MONOTONIC: the janitor waits timed) */
-	job_t *jobs[MAX_KEPT];
-	uint32_t njobs;
+	jl_jobs_t tab;
 	bool stopping;
 	pthread_t *workers;
 	uint32_t nworkers;
 	pthread_t janitor;
 	bool janitor_up;
 };
+
+static const jl_job_kind_t export_kind;
 
 void jl_bulk_cfg_defaults(jl_bulk_cfg_t *cfg)
 {
@@ -145,26 +137,26 @@ static void write_files(jl_jw_t *w, const jl_export_file_t *f, size_t n)
 /* Records a job's state in DIR/<id>/job.json, atomically and durably. */
 static jl_rc save_job(const jl_bulk_t *b, const job_t *j, int state)
 {
-	static const char *const names[] = {[JOB_RUNNING] = "in-progress", [JOB_DONE] = "completed",
-					    [JOB_FAILED] = "failed"};
+	static const char *const names[] = {[JL_JOB_RUNNING] = "in-progress", [JL_JOB_DONE] = "completed",
+					    [JL_JOB_FAILED] = "failed"};
 	jl_buf_t buf;
 	jl_buf_init(&buf, JL_MEM_MISC, JOB_FILE_MAX);
 	jl_jw_t w;
 	jl_jw_init(&w, &buf, 0);
 	jl_jw_obj_begin(&w);
 	jl_jw_keyc(&w, "id");
-	jl_jw_strc(&w, j->id);
+	jl_jw_strc(&w, j->base.id);
 	jl_jw_keyc(&w, "state");
 	jl_jw_strc(&w, names[state]);
 	jl_jw_keyc(&w, "request");
 	jl_jw_strc(&w, j->request);
 	jl_jw_keyc(&w, "ended");
-	jl_jw_int(&w, state == JOB_RUNNING ? 0 : j->ended_us);
-	if (state == JOB_FAILED) {
+	jl_jw_int(&w, state == JL_JOB_RUNNING ? 0 : j->base.ended_us);
+	if (state == JL_JOB_FAILED) {
 		jl_jw_keyc(&w, "message");
-		jl_jw_strc(&w, j->message ? j->message : "failed");
+		jl_jw_strc(&w, j->base.message ? j->base.message : "failed");
 	}
-	if (state == JOB_DONE) {
+	if (state == JL_JOB_DONE) {
 		jl_jw_keyc(&w, "transactionTime");
 		jl_jw_int(&w, j->res.snapshot_us);
 		jl_jw_keyc(&w, "output");
@@ -174,8 +166,8 @@ static jl_rc save_job(const jl_bulk_t *b, const job_t *j, int state)
 	}
 	jl_jw_obj_end(&w);
 	char tmp[4096], path[4096];
-	job_path(b, j->id, JOB_FILE ".tmp", tmp, sizeof tmp);
-	job_path(b, j->id, JOB_FILE, path, sizeof path);
+	job_path(b, j->base.id, JOB_FILE ".tmp", tmp, sizeof tmp);
+	job_path(b, j->base.id, JOB_FILE, path, sizeof path);
 	jl_rc rc = jl_buf_status(&buf);
 	int fd = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (!rc && (fd < 0 || write(fd, buf.p, buf.n) != (ssize_t)buf.n || fsync(fd) != 0))
@@ -185,7 +177,7 @@ static jl_rc save_job(const jl_bulk_t *b, const job_t *j, int state)
 	if (!rc && rename(tmp, path) != 0)
 		rc = JL_EIO;
 	if (!rc) {
-		job_path(b, j->id, NULL, path, sizeof path);
+		job_path(b, j->base.id, NULL, path, sizeof path);
 		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd >= 0) {
 			(void)fsync(dfd);
@@ -193,37 +185,27 @@ static jl_rc save_job(const jl_bulk_t *b, const job_t *j, int state)
 		}
 	}
 	if (rc)
-		jl_log_msg(b->log, JL_LOG_ERROR, "export %s: cannot record the job state: %s", j->id, strerror(errno));
+		jl_log_msg(b->log, JL_LOG_ERROR, "export %s: cannot record the job state: %s", j->base.id, strerror(errno));
 	jl_buf_dispose(&buf);
 	return rc;
 }
 
 /* ---- the job table (callers hold mu) ---- */
 
-/* A job by id; one being deleted (its worker still stopping) is already gone for clients. */
+/* The job of a table entry: job_t starts with its jl_job_t. */
+static job_t *job_of(jl_job_t *j)
+{
+	return (job_t *)j;
+}
+
 static job_t *find_locked(jl_bulk_t *b, jl_str_t id)
 {
-	for (uint32_t i = 0; i < b->njobs; i++)
-		if (jl_str_eqc(id, b->jobs[i]->id) && !b->jobs[i]->deleted)
-			return b->jobs[i];
-	return NULL;
+	return job_of(jl_jobs_find_locked(&b->tab, id));
 }
 
 static void unlink_locked(jl_bulk_t *b, job_t *j)
 {
-	for (uint32_t i = 0; i < b->njobs; i++)
-		if (b->jobs[i] == j) {
-			b->jobs[i] = b->jobs[--b->njobs];
-			return;
-		}
-}
-
-static uint32_t running_locked(const jl_bulk_t *b)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < b->njobs; i++)
-		n += b->jobs[i]->state == JOB_RUNNING;
-	return n;
+	jl_jobs_remove_locked(&b->tab, &j->base);
 }
 
 /* ---- workers ---- */
@@ -241,55 +223,55 @@ static void on_progress(void *arg, const jl_export_progress_t *p)
 static void run_job(jl_bulk_t *b, job_t *j)
 {
 	char dir[4096];
-	job_path(b, j->id, NULL, dir, sizeof dir);
+	job_path(b, j->base.id, NULL, dir, sizeof dir);
 	jl_export_spec_t spec = {
 		.level = j->level, .group_id = j->group_id, .types = j->types, .ntypes = j->ntypes,
 		.since_us = j->since_us, .dir = dir, .max_file_bytes = b->cfg.max_file_bytes, .sync = true,
-		.progress = on_progress, .progress_arg = j, .cancel = &j->cancel,
+		.progress = on_progress, .progress_arg = j, .cancel = &j->base.cancel,
 	};
 	jl_diag_t d;
 	jl_diag_init(&d, j->mem);
 	int64_t t0 = jl_mono_ns();
 	jl_rc rc = jl_export_run(b->store, j->mem, &spec, &j->res, &d);
-	int state = rc ? JOB_FAILED : JOB_DONE;
+	int state = rc ? JL_JOB_FAILED : JL_JOB_DONE;
 	pthread_mutex_lock(&b->mu);
-	bool deleted = j->deleted, stopping = b->stopping;
+	bool deleted = j->base.deleted, stopping = b->stopping;
 	pthread_mutex_unlock(&b->mu);
 	if (deleted) {
-		clear_dir(b, j->id, false);
+		clear_dir(b, j->base.id, false);
 		pthread_mutex_lock(&b->mu);
 		unlink_locked(b, j);
 		pthread_mutex_unlock(&b->mu);
-		jl_log_msg(b->log, JL_LOG_INFO, "export %s: cancelled by its client; files removed", j->id);
+		jl_log_msg(b->log, JL_LOG_INFO, "export %s: cancelled by its client; files removed", j->base.id);
 		job_free(j);
 		return;
 	}
 	if (rc) {
-		j->message = rc == JL_EBUSY && stopping
+		j->base.message = rc == JL_EBUSY && stopping
 				     ? "The server stopped while this export ran; start the export again"
 				     : jl_arena_printf(j->mem, "The export failed: %s",
 						       d.n && d.items[0].diag ? d.items[0].diag : jl_rc_name(rc));
-		clear_dir(b, j->id, true);
-		jl_log_msg(b->log, JL_LOG_WARN, "export %s: failed (%s)", j->id, jl_rc_name(rc));
+		clear_dir(b, j->base.id, true);
+		jl_log_msg(b->log, JL_LOG_WARN, "export %s: failed (%s)", j->base.id, jl_rc_name(rc));
 	} else {
-		jl_log_msg(b->log, JL_LOG_INFO, "export %s: %lld resources in %zu files, %.1f s", j->id,
+		jl_log_msg(b->log, JL_LOG_INFO, "export %s: %lld resources in %zu files, %.1f s", j->base.id,
 			   (long long)j->res.resources, j->res.nfiles, (double)(jl_mono_ns() - t0) / 1e9);
 	}
-	j->ended_us = jl_now_us();
-	if (save_job(b, j, state) != JL_OK && state == JOB_DONE) {
+	j->base.ended_us = jl_now_us();
+	if (save_job(b, j, state) != JL_OK && state == JL_JOB_DONE) {
 		/* Unrecorded, a restart would lose it: say so now rather than then. */
-		state = JOB_FAILED;
-		j->message = "The export's state could not be recorded on disk";
-		clear_dir(b, j->id, true);
+		state = JL_JOB_FAILED;
+		j->base.message = "The export's state could not be recorded on disk";
+		clear_dir(b, j->base.id, true);
 	}
 	pthread_mutex_lock(&b->mu);
-	j->state = state;
-	bool gone = j->deleted; /* a DELETE while the state was being recorded */
+	j->base.state = state;
+	bool gone = j->base.deleted; /* a DELETE while the state was being recorded */
 	if (gone)
 		unlink_locked(b, j);
 	pthread_mutex_unlock(&b->mu);
 	if (gone) {
-		clear_dir(b, j->id, false);
+		clear_dir(b, j->base.id, false);
 		job_free(j);
 	}
 }
@@ -300,9 +282,9 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&b->mu);
 	while (!b->stopping) {
 		job_t *j = NULL;
-		for (uint32_t i = 0; i < b->njobs && !j; i++)
-			if (b->jobs[i]->state == JOB_RUNNING && !b->jobs[i]->claimed)
-				j = b->jobs[i];
+		for (uint32_t i = 0; i < b->tab.n && !j; i++)
+			if (b->tab.jobs[i]->state == JL_JOB_RUNNING && !job_of(b->tab.jobs[i])->claimed)
+				j = job_of(b->tab.jobs[i]);
 		if (!j) {
 			pthread_cond_wait(&b->cv, &b->mu);
 			continue;
@@ -319,24 +301,12 @@ static void *worker_main(void *arg)
 /* Removes the jobs that ended more than ttl ago, with their files. */
 static void sweep(jl_bulk_t *b)
 {
-	job_t *gone[MAX_KEPT];
-	uint32_t n = 0;
-	int64_t now = jl_now_us();
-	pthread_mutex_lock(&b->mu);
-	for (uint32_t i = 0; i < b->njobs;) {
-		job_t *j = b->jobs[i];
-		if (j->state != JOB_RUNNING && now - j->ended_us >= b->cfg.ttl_s * 1000000) {
-			gone[n++] = j;
-			b->jobs[i] = b->jobs[--b->njobs];
-		} else {
-			i++;
-		}
-	}
-	pthread_mutex_unlock(&b->mu);
+	jl_job_t *gone[JL_JOBS_MAX];
+	uint32_t n = jl_jobs_take_expired(&b->tab, gone);
 	for (uint32_t i = 0; i < n; i++) {
 		clear_dir(b, gone[i]->id, false);
 		jl_log_msg(b->log, JL_LOG_INFO, "export %s: expired; files removed", gone[i]->id);
-		job_free(gone[i]);
+		job_free(job_of(gone[i]));
 	}
 }
 
@@ -372,7 +342,7 @@ static job_t *job_new(jl_bulk_t *b, const char *id)
 	}
 	j->mem = mem;
 	j->b = b;
-	snprintf(j->id, sizeof j->id, "%s", id);
+	snprintf(j->base.id, sizeof j->base.id, "%s", id);
 	return j;
 }
 
@@ -426,24 +396,24 @@ static jl_rc adopt(jl_bulk_t *b, const char *id, job_t **out)
 	jl_str_t state = jl_json_str(jl_json_get(v, "state"));
 	jl_str_t request = jl_json_str(jl_json_get(v, "request"));
 	j->request = jl_arena_strndup(j->mem, request.p, request.n);
-	if (!j->request || !jl_str_to_i64(jl_json_str(jl_json_get(v, "ended")), &j->ended_us))
+	if (!j->request || !jl_str_to_i64(jl_json_str(jl_json_get(v, "ended")), &j->base.ended_us))
 		goto out;
 	if (jl_str_eqc(state, "completed")) {
-		j->state = JOB_DONE;
+		j->base.state = JL_JOB_DONE;
 		if (!jl_str_to_i64(jl_json_str(jl_json_get(v, "transactionTime")), &j->res.snapshot_us) ||
 		    load_files(j, jl_json_get(v, "output"), &j->res.files, &j->res.nfiles) != JL_OK ||
 		    load_files(j, jl_json_get(v, "error"), &j->res.errors, &j->res.nerrors) != JL_OK)
 			goto out;
 	} else if (jl_str_eqc(state, "failed")) {
 		jl_str_t m = jl_json_str(jl_json_get(v, "message"));
-		j->state = JOB_FAILED;
-		j->message = jl_arena_strndup(j->mem, m.p, m.n);
+		j->base.state = JL_JOB_FAILED;
+		j->base.message = jl_arena_strndup(j->mem, m.p, m.n);
 	} else if (jl_str_eqc(state, "in-progress")) {
-		j->state = JOB_FAILED;
-		j->message = "The server stopped while this export ran; start the export again";
-		j->ended_us = jl_now_us();
+		j->base.state = JL_JOB_FAILED;
+		j->base.message = "The server stopped while this export ran; start the export again";
+		j->base.ended_us = jl_now_us();
 		clear_dir(b, id, true);
-		if (save_job(b, j, JOB_FAILED) != JL_OK)
+		if (save_job(b, j, JL_JOB_FAILED) != JL_OK)
 			goto out;
 		jl_log_msg(b->log, JL_LOG_WARN, "export %s: interrupted by a restart; marked failed", id);
 	} else {
@@ -459,15 +429,6 @@ out:
 	return rc;
 }
 
-static bool is_job_id(const char *s)
-{
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return n == 32;
-}
-
 /* Adopts every job directory; unreadable ones (a crash while a job was created) are removed. */
 static void adopt_all(jl_bulk_t *b)
 {
@@ -476,11 +437,11 @@ static void adopt_all(jl_bulk_t *b)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (!is_job_id(e->d_name))
+		if (!jl_jobs_is_id(e->d_name))
 			continue;
 		job_t *j = NULL;
-		if (b->njobs < MAX_KEPT && adopt(b, e->d_name, &j) == JL_OK) {
-			b->jobs[b->njobs++] = j;
+		if (b->tab.n < JL_JOBS_MAX && adopt(b, e->d_name, &j) == JL_OK) {
+			(void)jl_jobs_add_locked(&b->tab, &j->base);
 		} else {
 			jl_log_msg(b->log, JL_LOG_WARN, "export %s: no usable job state; removed", e->d_name);
 			clear_dir(b, e->d_name, false);
@@ -505,6 +466,7 @@ jl_rc jl_bulk_start(const jl_bulk_cfg_t *cfg, jl_store_t *store, jl_log_t *log, 
 	b->store = store;
 	b->log = log;
 	b->dir = jl_strndup(JL_MEM_MISC, cfg->dir, strlen(cfg->dir));
+	jl_jobs_init(&b->tab, &export_kind, &b->mu, b->cfg.ttl_s, b);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -547,8 +509,8 @@ void jl_bulk_stop(jl_bulk_t *b)
 	pthread_mutex_lock(&b->mu);
 	bool was = b->stopping;
 	b->stopping = true;
-	for (uint32_t i = 0; i < b->njobs; i++)
-		atomic_store(&b->jobs[i]->cancel, true);
+	for (uint32_t i = 0; i < b->tab.n; i++)
+		atomic_store(&b->tab.jobs[i]->cancel, true);
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
 	if (was)
@@ -561,21 +523,21 @@ void jl_bulk_stop(jl_bulk_t *b)
 	b->janitor_up = false;
 	/* Accepted but never started (every worker was stopping): failed, like the interrupted ones. */
 	pthread_mutex_lock(&b->mu);
-	for (uint32_t i = 0; i < b->njobs; i++) {
-		job_t *j = b->jobs[i];
-		if (j->state != JOB_RUNNING)
+	for (uint32_t i = 0; i < b->tab.n; i++) {
+		job_t *j = job_of(b->tab.jobs[i]);
+		if (j->base.state != JL_JOB_RUNNING)
 			continue;
-		if (j->deleted) {
-			clear_dir(b, j->id, false);
-			b->jobs[i--] = b->jobs[--b->njobs];
+		if (j->base.deleted) {
+			clear_dir(b, j->base.id, false);
+			b->tab.jobs[i--] = b->tab.jobs[--b->tab.n];
 			job_free(j);
 			continue;
 		}
-		j->message = "The server stopped before this export could run; start the export again";
-		j->ended_us = jl_now_us();
-		clear_dir(b, j->id, true);
-		(void)save_job(b, j, JOB_FAILED);
-		j->state = JOB_FAILED;
+		j->base.message = "The server stopped before this export could run; start the export again";
+		j->base.ended_us = jl_now_us();
+		clear_dir(b, j->base.id, true);
+		(void)save_job(b, j, JL_JOB_FAILED);
+		j->base.state = JL_JOB_FAILED;
 	}
 	pthread_mutex_unlock(&b->mu);
 }
@@ -584,8 +546,8 @@ void jl_bulk_free(jl_bulk_t *b)
 {
 	if (!b)
 		return;
-	for (uint32_t i = 0; i < b->njobs; i++)
-		job_free(b->jobs[i]);
+	for (uint32_t i = 0; i < b->tab.n; i++)
+		job_free(job_of(b->tab.jobs[i]));
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	jl_free(JL_MEM_MISC, b->workers);
@@ -594,21 +556,6 @@ void jl_bulk_free(jl_bulk_t *b)
 }
 
 /* ---- kick-off ---- */
-
-/* Whether a Prefer header lists a preference (e.g. "respond-async", "handling=strict"). */
-static bool prefers(const char *h, const char *pref)
-{
-	jl_str_t s = jl_cstr(h);
-	size_t from = 0;
-	for (size_t i = 0; i <= s.n; i++) {
-		if (i < s.n && s.p[i] != ',' && s.p[i] != ';')
-			continue;
-		if (jl_str_ieqc(jl_str_trim(jl_str(s.p + from, i - from)), pref))
-			return true;
-		from = i + 1;
-	}
-	return false;
-}
 
 /* The kick-off's parameters: the query's, and for POST those of a Parameters body. */
 static jl_rc gather(jl_http_req_t *req, jl_arena_t *a, jl_kv_t **out, size_t *n, jl_diag_t *d)
@@ -707,50 +654,40 @@ static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *
 	}
 }
 
-static void refuse(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status, const char *retry,
-		   const char *msg)
-{
-	jl_diag_t d;
-	jl_diag_init(&d, req->ctx->arena);
-	jl_diag_err(&d, status == 429 ? "throttled" : "transient", NULL, "%s", msg);
-	jl_rest_outcome(resp, status, &d, out->pretty);
-	jl_http_set_header(resp, req->ctx->arena, "Retry-After", jl_cstr(retry));
-}
-
 /* Creates the job (directory, job.json, table entry) and wakes a worker; refuses when full. */
 static void start_job(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, job_t *j,
 		      jl_diag_t *d)
 {
 	jl_bulk_t *b = api->bulk;
 	char dir[4096];
-	job_path(b, j->id, NULL, dir, sizeof dir);
-	if (mkdir(dir, 0700) != 0 || save_job(b, j, JOB_RUNNING) != JL_OK) {
-		clear_dir(b, j->id, false);
+	job_path(b, j->base.id, NULL, dir, sizeof dir);
+	if (mkdir(dir, 0700) != 0 || save_job(b, j, JL_JOB_RUNNING) != JL_OK) {
+		clear_dir(b, j->base.id, false);
 		job_free(j);
 		jl__api_fail(req, resp, out, JL_EIO, NULL, "The export could not be started: its files cannot be written");
 		return;
 	}
 	pthread_mutex_lock(&b->mu);
 	const char *full = b->stopping ? "The server is stopping; try again after it restarts"
-			   : running_locked(b) >= b->cfg.max_jobs
+			   : jl_jobs_running_locked(&b->tab) >= b->cfg.max_jobs
 				   ? "As many exports as this server runs at once are running; try again later"
-			   : b->njobs == MAX_KEPT
+			   : b->tab.n == JL_JOBS_MAX
 				   ? "Too many finished exports are kept; delete those you have downloaded (DELETE their status URL)"
 				   : NULL;
 	if (!full) {
-		j->state = JOB_RUNNING;
-		b->jobs[b->njobs++] = j;
+		j->base.state = JL_JOB_RUNNING;
+		(void)jl_jobs_add_locked(&b->tab, &j->base);
 		pthread_cond_broadcast(&b->cv);
 	}
 	pthread_mutex_unlock(&b->mu);
 	if (full) {
-		clear_dir(b, j->id, false);
+		clear_dir(b, j->base.id, false);
 		job_free(j);
-		refuse(req, resp, out, b->stopping ? 503 : 429, RETRY_BUSY_S, full);
+		jl_jobs_refuse(req, resp, out, b->stopping ? 503 : 429, RETRY_BUSY_S, full);
 		return;
 	}
-	char *loc = jl_arena_printf(req->ctx->arena, "%.*s/$export-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->id);
-	jl_diag_add(d, JL_SEV_INFO, "informational", NULL, "Export %s accepted; poll %s", j->id, loc ? loc : "");
+	char *loc = jl_arena_printf(req->ctx->arena, "%.*s/$export-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->base.id);
+	jl_diag_add(d, JL_SEV_INFO, "informational", NULL, "Export %s accepted; poll %s", j->base.id, loc ? loc : "");
 	jl_rest_outcome(resp, 202, d, out->pretty);
 	if (loc)
 		jl_http_set_header(resp, req->ctx->arena, "Content-Location", jl_cstr(loc));
@@ -761,17 +698,17 @@ void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 {
 	jl_arena_t *a = req->ctx->arena;
 	if (!api->bulk || atomic_load(&api->draining)) {
-		refuse(req, resp, out, 503, RETRY_BUSY_S,
+		jl_jobs_refuse(req, resp, out, 503, RETRY_BUSY_S,
 		       api->bulk ? "The server is stopping; try again after it restarts" : "Bulk export is not enabled");
 		return;
 	}
 	const char *pref = jl_http_header(req, "Prefer");
-	if (!pref || !prefers(pref, "respond-async")) {
+	if (!pref || !jl_jobs_prefers(pref, "respond-async")) {
 		jl__api_fail(req, resp, out, JL_EINVAL, NULL,
 			     "$export runs asynchronously: send the header \"Prefer: respond-async\"");
 		return;
 	}
-	bool strict = prefers(pref, "handling=strict");
+	bool strict = jl_jobs_prefers(pref, "handling=strict");
 	jl_diag_t d;
 	jl_diag_init(&d, a);
 	jl_kv_t *ps;
@@ -793,11 +730,8 @@ void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 			return;
 		}
 	}
-	unsigned char rnd[16];
 	char id[33];
-	jl_rand_bytes(rnd, sizeof rnd);
-	for (int i = 0; i < 16; i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	jl_jobs_new_id(id);
 	job_t *j = job_new(api->bulk, id);
 	if (!j) {
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
@@ -823,36 +757,45 @@ void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 
 /* ---- status ---- */
 
-static void answer_done(jl_bulk_t *b, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, const job_t *j)
+static void answer_done(jl_jobs_t *t, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			const jl_job_t *base)
 {
-	char *prefix = jl_arena_printf(req->ctx->arena, "%.*s/$export-file/%s/", JL_STR_FMT(req->base), j->id);
+	const job_t *j = (const job_t *)base;
+	char *prefix = jl_arena_printf(req->ctx->arena, "%.*s/$export-file/%s/", JL_STR_FMT(req->base), j->base.id);
 	jl_buf_clear(&resp->body);
 	if (!prefix || jl_export_manifest(&resp->body, &j->res, jl_cstr(j->request), jl_cstr(prefix)) != JL_OK) {
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
-	char date[40];
-	size_t n = jl_time_fmt_http(j->ended_us + b->cfg.ttl_s * 1000000, date);
-	jl_http_set_header(resp, req->ctx->arena, "Expires", jl_str(date, n));
+	jl_jobs_expires(t, req, resp, j->base.ended_us);
 	resp->status = 200;
 	resp->content_type = "application/json; charset=utf-8";
 }
 
-static void answer_running(jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+static char *progress(jl_http_req_t *req, const jl_job_t *base)
 {
+	const job_t *j = (const job_t *)base;
 	int64_t done = atomic_load(&j->done), est = atomic_load(&j->estimate);
 	/* The estimate counts every live resource of the types: exact only for a whole-system export. */
 	bool exact = j->level == JL_EXPORT_SYSTEM && !j->since_us;
-	char *p = est > 0 ? jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld of %s%lld resources (%lld%%)",
-					     j->type[0] ? " " : "", j->type, (long long)done, exact ? "" : "at most ",
-					     (long long)est, (long long)(done >= est ? 99 : done * 100 / est))
-			  : jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld resources", j->type[0] ? " " : "",
-					     j->type, (long long)done);
-	if (p)
-		jl_http_set_header(resp, req->ctx->arena, "X-Progress", jl_cstr(p));
-	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_POLL_S));
-	resp->status = 202;
+	return est > 0 ? jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld of %s%lld resources (%lld%%)",
+					 j->type[0] ? " " : "", j->type, (long long)done, exact ? "" : "at most ",
+					 (long long)est, (long long)(done >= est ? 99 : done * 100 / est))
+		       : jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld resources", j->type[0] ? " " : "",
+					 j->type, (long long)done);
 }
+
+static void discard(jl_jobs_t *t, jl_job_t *j)
+{
+	clear_dir(t->owner, j->id, false);
+	job_free(job_of(j));
+}
+
+static const jl_job_kind_t export_kind = {
+	.noun = "Export", .what = "export", .gone_word = "cancelled",
+	.cancel_tail = " and its files are deleted",
+	.answer_done = answer_done, .progress = progress, .discard = discard,
+};
 
 void jl__api_export_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
 {
@@ -863,43 +806,7 @@ void jl__api_export_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *re
 			     b ? "The status URL needs _jobId (as given in Content-Location)" : "Bulk export is not enabled");
 		return;
 	}
-	job_t *gone = NULL;
-	pthread_mutex_lock(&b->mu);
-	job_t *j = find_locked(b, *id);
-	if (!j) {
-		pthread_mutex_unlock(&b->mu);
-		jl__api_fail(req, resp, out, JL_ENOTFOUND, "_jobId",
-			     "No export job has this id (finished jobs are kept %lld s; a cancelled one is gone)",
-			     (long long)b->cfg.ttl_s);
-		return;
-	}
-	if (req->method == JL_M_DELETE) {
-		if (j->state == JOB_RUNNING) {
-			j->deleted = true; /* its worker removes it when the export stops */
-			atomic_store(&j->cancel, true);
-		} else {
-			unlink_locked(b, j);
-			gone = j;
-		}
-	} else if (j->state == JOB_DONE) {
-		answer_done(b, req, resp, out, j);
-	} else if (j->state == JOB_FAILED) {
-		jl__api_fail(req, resp, out, JL_EIO, NULL, "%s", j->message ? j->message : "The export failed");
-	} else {
-		answer_running(req, resp, j);
-	}
-	pthread_mutex_unlock(&b->mu);
-	if (req->method != JL_M_DELETE)
-		return;
-	if (gone) {
-		clear_dir(b, gone->id, false);
-		job_free(gone);
-	}
-	jl_diag_t d;
-	jl_diag_init(&d, req->ctx->arena);
-	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Export %.*s is cancelled and its files are deleted",
-		    JL_STR_FMT(*id));
-	jl_rest_outcome(resp, 202, &d, out->pretty);
+	jl_jobs_status(&b->tab, req, resp, out, *id);
 }
 
 /* ---- files ---- */
@@ -926,38 +833,25 @@ bool jl__api_export_file(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp
 	const char *slash = jl_str_chr(tail, '/');
 	jl_str_t id = slash ? jl_str(tail.p, (size_t)(slash - tail.p)) : tail;
 	jl_str_t name = slash ? jl_str(slash + 1, tail.n - id.n - 1) : JL_STR_NULL;
-	if (req->method != JL_M_GET && req->method != JL_M_HEAD) {
-		jl_http_set_header(resp, req->ctx->arena, "Allow", JL_STR("GET, HEAD"));
-		jl__api_fail(req, resp, &plain, JL_EMETHOD, NULL, "Export files are read with GET");
+	if (!jl_jobs_file_method(req, resp, "Export files"))
 		return true;
-	}
 	int fd = -1;
 	int64_t size = 0;
 	if (b && name.n) {
 		pthread_mutex_lock(&b->mu);
 		job_t *j = find_locked(b, id);
-		const jl_export_file_t *f = j && j->state == JOB_DONE ? listed(j, name) : NULL;
+		const jl_export_file_t *f = j && j->base.state == JL_JOB_DONE ? listed(j, name) : NULL;
 		char path[4096];
 		if (f) {
-			job_path(b, j->id, f->name, path, sizeof path);
+			job_path(b, j->base.id, f->name, path, sizeof path);
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			size = f->bytes;
 		}
 		pthread_mutex_unlock(&b->mu);
 	}
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != size) {
-		if (fd >= 0)
-			close(fd);
+	if (!jl_jobs_send_file(resp, fd, size, "application/fhir+ndjson"))
 		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL,
 			     "No such export file (files are kept %lld s after their export ended)",
 			     b ? (long long)b->cfg.ttl_s : 0LL);
-		return true;
-	}
-	resp->file = true;
-	resp->file_fd = fd;
-	resp->file_size = (uint64_t)size;
-	resp->status = 200;
-	resp->content_type = "application/fhir+ndjson";
 	return true;
 }

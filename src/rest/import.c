@@ -19,18 +19,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/rand.h"
 #include "base/time.h"
 #include "ingest/import.h"
+#include "rest/jobs.h"
 #include "rest/outcome.h"
 
-#define MAX_KEPT 64           /* jobs in the table, running or finished */
 #define MAX_INPUTS 1000       /* input parameters of one kick-off */
-#define RETRY_POLL_S "2"
 #define RETRY_BUSY_S "30"
 #define ERRORS_PREFIX "/$import-errors/"
-
-enum { JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
 typedef struct input {
 	char *url;            /* as the client wrote it */
@@ -41,21 +37,17 @@ typedef struct input {
 } input_t;
 
 typedef struct job {
+	jl_job_t base;        /* first: the table holds jobs as jl_job_t (state etc. under m->mu) */
 	struct jl_imports *m;
-	char id[33];
-	int state;            /* JOB_*, under m->mu */
-	bool deleted;         /* DELETE while running: the thread removes the job when it stops */
-	atomic_bool cancel;
 	jl_arena_t *mem;      /* everything below */
 	char *request;
 	char *errors_path;
 	input_t *in;
 	size_t nin;
-	int64_t start_us, ended_us;
+	int64_t start_us;
 	jl_import_progress_t prog; /* under m->mu */
 	int64_t errors_bytes;
 	int64_t errors_lines; /* items this job reported (the error file's lines) */
-	char *message;        /* why it failed */
 } job_t;
 
 struct jl_imports {
@@ -67,8 +59,8 @@ struct jl_imports {
 	jl_log_t *log;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	job_t *jobs[MAX_KEPT];
-	uint32_t njobs, running;
+	jl_jobs_t tab;
+	uint32_t running;
 	bool stopping;
 };
 
@@ -92,43 +84,27 @@ static void job_free(job_t *j)
 	jl_free(JL_MEM_MISC, j);
 }
 
-static job_t *find_locked(jl_imports_t *m, jl_str_t id)
+/* The job of a table entry: job_t starts with its jl_job_t. */
+static job_t *job_of(jl_job_t *j)
 {
-	for (uint32_t i = 0; i < m->njobs; i++)
-		if (jl_str_eqc(id, m->jobs[i]->id))
-			return m->jobs[i];
-	return NULL;
+	return (job_t *)j;
 }
 
-static void unlink_locked(jl_imports_t *m, job_t *j)
+static job_t *find_locked(jl_imports_t *m, jl_str_t id)
 {
-	for (uint32_t i = 0; i < m->njobs; i++)
-		if (m->jobs[i] == j) {
-			m->jobs[i] = m->jobs[--m->njobs];
-			return;
-		}
+	return job_of(jl_jobs_find_locked(&m->tab, id));
 }
 
 /* Finished jobs older than the ttl go (with their error files). */
 static void sweep(jl_imports_t *m)
 {
-	job_t *gone[MAX_KEPT];
-	uint32_t n = 0;
-	int64_t now = jl_now_us();
-	pthread_mutex_lock(&m->mu);
-	for (uint32_t i = 0; i < m->njobs;) {
-		job_t *j = m->jobs[i];
-		if (j->state != JOB_RUNNING && now - j->ended_us > m->cfg.ttl_s * 1000000) {
-			gone[n++] = j;
-			m->jobs[i] = m->jobs[--m->njobs];
-		} else {
-			i++;
-		}
-	}
-	pthread_mutex_unlock(&m->mu);
+	jl_job_t *gone[JL_JOBS_MAX];
+	uint32_t n = jl_jobs_take_expired(&m->tab, gone);
 	for (uint32_t i = 0; i < n; i++)
-		job_free(gone[i]);
+		job_free(job_of(gone[i]));
 }
+
+static const jl_job_kind_t import_kind;
 
 jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs, jl_log_t *log,
 		       jl_imports_t **out, jl_diag_t *d)
@@ -144,6 +120,7 @@ jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_
 		m->cfg.max_jobs = 1;
 	m->store = store;
 	m->defs = defs;
+	jl_jobs_init(&m->tab, &import_kind, &m->mu, m->cfg.ttl_s, m);
 	m->log = log;
 	jl_rc rc = JL_OK;
 	if (pthread_mutex_init(&m->mu, NULL) != 0) {
@@ -203,9 +180,9 @@ void jl_imports_stop(jl_imports_t *m)
 		return;
 	pthread_mutex_lock(&m->mu);
 	m->stopping = true;
-	for (uint32_t i = 0; i < m->njobs; i++)
-		if (m->jobs[i]->state == JOB_RUNNING)
-			atomic_store(&m->jobs[i]->cancel, true);
+	for (uint32_t i = 0; i < m->tab.n; i++)
+		if (m->tab.jobs[i]->state == JL_JOB_RUNNING)
+			atomic_store(&m->tab.jobs[i]->cancel, true);
 	while (m->running)
 		pthread_cond_wait(&m->cv, &m->mu);
 	pthread_mutex_unlock(&m->mu);
@@ -215,8 +192,8 @@ void jl_imports_free(jl_imports_t *m)
 {
 	if (!m)
 		return;
-	for (uint32_t i = 0; i < m->njobs; i++)
-		job_free(m->jobs[i]);
+	for (uint32_t i = 0; i < m->tab.n; i++)
+		job_free(job_of(m->tab.jobs[i]));
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
 	jl_free(JL_MEM_MISC, m->dir);
@@ -257,18 +234,18 @@ static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 		j->prog.written = jl_import_stats(im)->written;
 	}
 	if (stopped || !im) {
-		j->state = JOB_FAILED;
-		j->message = jl_arena_printf(j->mem, "%s",
-					     atomic_load(&j->cancel) ? "The import was cancelled; what was read is committed"
+		j->base.state = JL_JOB_FAILED;
+		j->base.message = jl_arena_printf(j->mem, "%s",
+					     atomic_load(&j->base.cancel) ? "The import was cancelled; what was read is committed"
 					     : d->n ? d->items[d->n - 1].diag
 						    : "The import stopped");
 	} else {
-		j->state = JOB_DONE;
+		j->base.state = JL_JOB_DONE;
 	}
-	j->ended_us = jl_now_us();
+	j->base.ended_us = jl_now_us();
 	job_t *gone = NULL;
-	if (j->deleted) {
-		unlink_locked(m, j);
+	if (j->base.deleted) {
+		jl_jobs_remove_locked(&m->tab, &j->base);
 		gone = j;
 	}
 	m->running--;
@@ -293,7 +270,7 @@ static void *run_job(void *arg)
 		.errors_format = JL_IMPORT_ERR_OUTCOME,
 		.progress = on_progress,
 		.progress_arg = j,
-		.cancel = &j->cancel,
+		.cancel = &j->base.cancel,
 	};
 	jl_rc rc = a ? jl_import_new(&cfg, &im) : JL_ENOMEM;
 	for (size_t i = 0; !rc && i < j->nin; i++)
@@ -301,7 +278,7 @@ static void *run_job(void *arg)
 	if (!rc)
 		rc = jl_import_run(im, &d);
 	if (rc && m->log)
-		jl_log_msg(m->log, JL_LOG_WARN, "import %s: %s", j->id, d.n ? d.items[d.n - 1].diag : jl_rc_name(rc));
+		jl_log_msg(m->log, JL_LOG_WARN, "import %s: %s", j->base.id, d.n ? d.items[d.n - 1].diag : jl_rc_name(rc));
 	finish_job(j, im, rc, &d);
 	jl_import_free(im);
 	jl_arena_free(a);
@@ -309,29 +286,6 @@ static void *run_job(void *arg)
 }
 
 /* ---- kick-off ---- */
-
-static bool prefers(const char *h, const char *pref)
-{
-	jl_str_t s = jl_cstr(h);
-	size_t from = 0;
-	for (size_t i = 0; i <= s.n; i++) {
-		if (i < s.n && s.p[i] != ',' && s.p[i] != ';')
-			continue;
-		if (jl_str_ieqc(jl_str_trim(jl_str(s.p + from, i - from)), pref))
-			return true;
-		from = i + 1;
-	}
-	return false;
-}
-
-static void refuse(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, int status, const char *msg)
-{
-	jl_diag_t d;
-	jl_diag_init(&d, req->ctx->arena);
-	jl_diag_err(&d, status == 429 ? "throttled" : "transient", NULL, "%s", msg);
-	jl_rest_outcome(resp, status, &d, out->pretty);
-	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_BUSY_S));
-}
 
 /* A parameter's value of any primitive kind, as text. */
 static jl_str_t pvalue(const jl_json_t *p)
@@ -530,10 +484,7 @@ static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, si
 		return NULL;
 	j->m = m;
 	j->mem = jl_arena_new(0, 0);
-	unsigned char rnd[16];
-	jl_rand_bytes(rnd, sizeof rnd);
-	for (int i = 0; i < 16; i++)
-		snprintf(j->id + 2 * i, 3, "%02x", rnd[i]);
+	jl_jobs_new_id(j->base.id);
 	j->in = j->mem ? jl_arena_calloc(j->mem, nin, sizeof *j->in) : NULL;
 	if (!j->in) {
 		job_free(j);
@@ -550,7 +501,7 @@ static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, si
 	j->start_us = jl_now_us();
 	jl_str_t path = jl_str(req->path.p + 5, req->path.n - 5); /* after /fhir */
 	j->request = jl_arena_printf(j->mem, "%.*s%.*s", JL_STR_FMT(req->base), JL_STR_FMT(path));
-	j->errors_path = jl_arena_printf(j->mem, "%s/%s.ndjson", m->work, j->id);
+	j->errors_path = jl_arena_printf(j->mem, "%s/%s.ndjson", m->work, j->base.id);
 	if (!ok || !j->request || !j->errors_path) {
 		j->errors_path = NULL;
 		job_free(j);
@@ -564,12 +515,12 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	jl_imports_t *m = api->imports;
 	jl_arena_t *a = req->ctx->arena;
 	if (!m || atomic_load(&api->draining)) {
-		refuse(req, resp, out, 503, m ? "The server is stopping; try again after it restarts" : "Bulk import is not enabled");
+		jl_jobs_refuse(req, resp, out, 503, RETRY_BUSY_S, m ? "The server is stopping; try again after it restarts" : "Bulk import is not enabled");
 		return;
 	}
 	sweep(m);
 	const char *pref = jl_http_header(req, "Prefer");
-	if (!pref || !prefers(pref, "respond-async")) {
+	if (!pref || !jl_jobs_prefers(pref, "respond-async")) {
 		jl__api_fail(req, resp, out, JL_EINVAL, NULL, "$import runs asynchronously: send the header \"Prefer: respond-async\"");
 		return;
 	}
@@ -604,7 +555,7 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	pthread_mutex_lock(&m->mu);
 	const char *full = m->stopping		       ? "The server is stopping; try again after it restarts"
 			   : m->running >= m->cfg.max_jobs ? "An import is running; try again when it has finished"
-			   : m->njobs == MAX_KEPT	       ? "Too many finished imports are kept; delete some (DELETE their status URL)"
+			   : m->tab.n == JL_JOBS_MAX	       ? "Too many finished imports are kept; delete some (DELETE their status URL)"
 							       : NULL;
 	if (!full) {
 		pthread_t th;
@@ -616,8 +567,8 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 			pthread_attr_destroy(&attr);
 		}
 		if (started) {
-			j->state = JOB_RUNNING;
-			m->jobs[m->njobs++] = j;
+			j->base.state = JL_JOB_RUNNING;
+			(void)jl_jobs_add_locked(&m->tab, &j->base);
 			m->running++;
 		} else {
 			full = "The import could not be started (no thread)";
@@ -626,11 +577,11 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	pthread_mutex_unlock(&m->mu);
 	if (full) {
 		job_free(j);
-		refuse(req, resp, out, m->stopping ? 503 : 429, full);
+		jl_jobs_refuse(req, resp, out, m->stopping ? 503 : 429, RETRY_BUSY_S, full);
 		return;
 	}
-	char *loc = jl_arena_printf(a, "%.*s/$import-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->id);
-	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Import %s accepted (%zu input file%s); poll %s", j->id, nin,
+	char *loc = jl_arena_printf(a, "%.*s/$import-poll-status?_jobId=%s", JL_STR_FMT(req->base), j->base.id);
+	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL, "Import %s accepted (%zu input file%s); poll %s", j->base.id, nin,
 		    nin == 1 ? "" : "s", loc ? loc : "");
 	jl_rest_outcome(resp, 202, &d, out->pretty);
 	if (loc)
@@ -639,20 +590,18 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 
 /* ---- status ---- */
 
-static void answer_running(jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+static char *progress(jl_http_req_t *req, const jl_job_t *base)
 {
-	const jl_import_progress_t *p = &j->prog;
+	const jl_import_progress_t *p = &((const job_t *)base)->prog;
 	int pct = p->bytes_total > 0 ? (int)(p->bytes_done * 100 / p->bytes_total) : 0;
-	char *x = jl_arena_printf(req->ctx->arena, "importing: %d%% (%lld resources read, %lld written, %lld rejected)",
-				  pct > 99 ? 99 : pct, (long long)p->read, (long long)p->written, (long long)p->rejected);
-	if (x)
-		jl_http_set_header(resp, req->ctx->arena, "X-Progress", jl_cstr(x));
-	jl_http_set_header(resp, req->ctx->arena, "Retry-After", JL_STR(RETRY_POLL_S));
-	resp->status = 202;
+	return jl_arena_printf(req->ctx->arena, "importing: %d%% (%lld resources read, %lld written, %lld rejected)",
+			       pct > 99 ? 99 : pct, (long long)p->read, (long long)p->written, (long long)p->rejected);
 }
 
-static void answer_done(jl_imports_t *m, jl_http_req_t *req, jl_http_resp_t *resp, const job_t *j)
+static void answer_done(jl_jobs_t *t, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,
+			const jl_job_t *base)
 {
+	const job_t *j = (const job_t *)base;
 	jl_buf_clear(&resp->body);
 	jl_jw_t w;
 	jl_jw_init(&w, &resp->body, 0);
@@ -692,7 +641,7 @@ static void answer_done(jl_imports_t *m, jl_http_req_t *req, jl_http_resp_t *res
 	jl_jw_keyc(&w, "error");
 	jl_jw_arr_begin(&w);
 	if (j->errors_bytes) {
-		char *url = jl_arena_printf(req->ctx->arena, "%.*s" ERRORS_PREFIX "%s.ndjson", JL_STR_FMT(req->base), j->id);
+		char *url = jl_arena_printf(req->ctx->arena, "%.*s" ERRORS_PREFIX "%s.ndjson", JL_STR_FMT(req->base), j->base.id);
 		jl_jw_obj_begin(&w);
 		jl_jw_keyc(&w, "type");
 		jl_jw_strc(&w, "OperationOutcome");
@@ -704,9 +653,7 @@ static void answer_done(jl_imports_t *m, jl_http_req_t *req, jl_http_resp_t *res
 	}
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
-	char date[40];
-	size_t n = jl_time_fmt_http(j->ended_us + m->cfg.ttl_s * 1000000, date);
-	jl_http_set_header(resp, req->ctx->arena, "Expires", jl_str(date, n));
+	jl_jobs_expires(t, req, resp, j->base.ended_us);
 	resp->status = 200;
 	resp->content_type = "application/json; charset=utf-8";
 }
@@ -721,41 +668,19 @@ void jl__api_import_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *re
 		return;
 	}
 	sweep(m);
-	job_t *gone = NULL;
-	pthread_mutex_lock(&m->mu);
-	job_t *j = find_locked(m, *id);
-	if (!j || j->deleted) {
-		pthread_mutex_unlock(&m->mu);
-		jl__api_fail(req, resp, out, JL_ENOTFOUND, "_jobId",
-			     "No import job has this id (finished jobs are kept %lld s; a deleted one is gone)",
-			     (long long)m->cfg.ttl_s);
-		return;
-	}
-	if (req->method == JL_M_DELETE) {
-		if (j->state == JOB_RUNNING) {
-			j->deleted = true; /* its thread removes it when the import has stopped */
-			atomic_store(&j->cancel, true);
-		} else {
-			unlink_locked(m, j);
-			gone = j;
-		}
-	} else if (j->state == JOB_DONE) {
-		answer_done(m, req, resp, j);
-	} else if (j->state == JOB_FAILED) {
-		jl__api_fail(req, resp, out, JL_EIO, NULL, "%s", j->message ? j->message : "The import failed");
-	} else {
-		answer_running(req, resp, j);
-	}
-	pthread_mutex_unlock(&m->mu);
-	if (req->method != JL_M_DELETE)
-		return;
-	job_free(gone);
-	jl_diag_t d;
-	jl_diag_init(&d, req->ctx->arena);
-	jl_diag_add(&d, JL_SEV_INFO, "informational", NULL,
-		    "Import %.*s is cancelled (what was read is committed) and its status deleted", JL_STR_FMT(*id));
-	jl_rest_outcome(resp, 202, &d, out->pretty);
+	jl_jobs_status(&m->tab, req, resp, out, *id);
 }
+
+static void discard(jl_jobs_t *t, jl_job_t *j)
+{
+	job_free(job_of(j));
+}
+
+static const jl_job_kind_t import_kind = {
+	.noun = "Import", .what = "import", .gone_word = "deleted",
+	.cancel_tail = " (what was read is committed) and its status deleted",
+	.answer_done = answer_done, .progress = progress, .discard = discard,
+};
 
 /* ---- the error file ---- */
 
@@ -766,36 +691,23 @@ bool jl__api_import_errors(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *re
 	jl_out_t plain = {0};
 	jl_imports_t *m = api->imports;
 	jl_str_t name = jl_str(rest.p + sizeof ERRORS_PREFIX - 1, rest.n - (sizeof ERRORS_PREFIX - 1));
-	if (req->method != JL_M_GET && req->method != JL_M_HEAD) {
-		jl_http_set_header(resp, req->ctx->arena, "Allow", JL_STR("GET, HEAD"));
-		jl__api_fail(req, resp, &plain, JL_EMETHOD, NULL, "Import error files are read with GET");
+	if (!jl_jobs_file_method(req, resp, "Import error files"))
 		return true;
-	}
 	int fd = -1;
 	int64_t size = 0;
 	if (m && name.n > 7 && !memcmp(name.p + name.n - 7, ".ndjson", 7)) {
 		jl_str_t id = jl_str(name.p, name.n - 7);
 		pthread_mutex_lock(&m->mu);
 		job_t *j = find_locked(m, id);
-		if (j && j->state != JOB_RUNNING && !j->deleted) {
+		if (j && j->base.state != JL_JOB_RUNNING) {
 			fd = open(j->errors_path, O_RDONLY | O_CLOEXEC);
 			size = j->errors_bytes;
 		}
 		pthread_mutex_unlock(&m->mu);
 	}
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != size) {
-		if (fd >= 0)
-			close(fd);
+	if (!jl_jobs_send_file(resp, fd, size, "application/fhir+ndjson"))
 		jl__api_fail(req, resp, &plain, JL_ENOTFOUND, NULL,
 			     "No such import error file (kept %lld s after the import ended)",
 			     m ? (long long)m->cfg.ttl_s : 0LL);
-		return true;
-	}
-	resp->file = true;
-	resp->file_fd = fd;
-	resp->file_size = (uint64_t)size;
-	resp->status = 200;
-	resp->content_type = "application/fhir+ndjson";
 	return true;
 }

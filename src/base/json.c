@@ -10,6 +10,7 @@
  */
 #include "base/json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -857,6 +858,17 @@ void jl_jw_null(jl_jw_t *w)
 {
 	before_value(w);
 	jl_buf_append(w->b, "null", 4);
+}
+
+void jl_jw_fixed(jl_jw_t *w, double v, int decimals)
+{
+	if (!isfinite(v)) {
+		jl_jw_null(w);
+		return;
+	}
+	char b[64];
+	int n = snprintf(b, sizeof b, "%.*f", decimals, v);
+	jl_jw_num(w, jl_str(b, n > 0 && (size_t)n < sizeof b ? (size_t)n : 0));
 }
 
 void jl_jw_num(jl_jw_t *w, jl_str_t text)

@@ -132,6 +132,8 @@ void jl_jw_bool(jl_jw_t *w, bool v);
 void jl_jw_null(jl_jw_t *w);
 /* Number given as its JSON text (must be valid JSON number text). */
 void jl_jw_num(jl_jw_t *w, jl_str_t text);
+/* A double with `decimals` digits after the point; null when it is not finite (NaN, ±inf). */
+void jl_jw_fixed(jl_jw_t *w, double v, int decimals);
 /* A whole parsed value (recursively). */
 void jl_jw_value(jl_jw_t *w, const jl_json_t *v);
 /* Pre-serialised JSON text, inserted as one value (compact; not re-indented). */

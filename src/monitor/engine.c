@@ -490,14 +490,8 @@ void jl_engine_result(const jl_cube_t *c, uint32_t i, uint32_t node, int sex, in
 
 static void jw_num(jl_jw_t *w, const char *key, double v)
 {
-	char buf[40];
 	jl_jw_keyc(w, key);
-	if (!isfinite(v)) {
-		jl_jw_null(w);
-		return;
-	}
-	snprintf(buf, sizeof buf, "%.4f", v);
-	jl_jw_num(w, jl_cstr(buf));
+	jl_jw_fixed(w, v, 4);
 }
 
 static void result_fields(jl_jw_t *w, const jl_result_t *r, bool with_target)
@@ -511,11 +505,8 @@ static void result_fields(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		if (isfinite(r->lo)) {
 			jl_jw_keyc(w, "ci95");
 			jl_jw_arr_begin(w);
-			char buf[40];
-			snprintf(buf, sizeof buf, "%.4f", r->lo);
-			jl_jw_num(w, jl_cstr(buf));
-			snprintf(buf, sizeof buf, "%.4f", r->hi);
-			jl_jw_num(w, jl_cstr(buf));
+			jl_jw_fixed(w, r->lo, 4);
+			jl_jw_fixed(w, r->hi, 4);
 			jl_jw_arr_end(w);
 		}
 		if (r->suppressed) {

@@ -190,14 +190,23 @@ static void regions(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 
 static void num(jl_jw_t *w, const char *key, double v)
 {
-	char b[40];
 	jl_jw_keyc(w, key);
-	if (!isfinite(v)) {
-		jl_jw_null(w);
-		return;
-	}
-	snprintf(b, sizeof b, "%.4f", v);
-	jl_jw_num(w, jl_cstr(b));
+	jl_jw_fixed(w, v, 4);
+}
+
+/* What names an indicator in /monitor answers. */
+static void indicator_fields(jl_jw_t *w, const jl_indicator_t *ind)
+{
+	jl_jw_keyc(w, "id");
+	jl_jw_strc(w, ind->id);
+	jl_jw_keyc(w, "name");
+	jl_jw_strc(w, ind->name);
+	jl_jw_keyc(w, "nameEn");
+	jl_jw_strc(w, ind->name_en ? ind->name_en : "");
+	jl_jw_keyc(w, "unit");
+	jl_jw_strc(w, ind->unit);
+	jl_jw_keyc(w, "direction");
+	jl_jw_strc(w, ind->direction == JL_DIR_HIGHER ? "higher" : ind->direction == JL_DIR_LOWER ? "lower" : "none");
 }
 
 static void point(jl_jw_t *w, int32_t year, const jl_result_t *r)
@@ -213,11 +222,8 @@ static void point(jl_jw_t *w, int32_t year, const jl_result_t *r)
 	jl_jw_keyc(w, "ci95");
 	if (r->has_value && isfinite(r->lo)) {
 		jl_jw_arr_begin(w);
-		char b[40];
-		snprintf(b, sizeof b, "%.4f", r->lo);
-		jl_jw_num(w, jl_cstr(b));
-		snprintf(b, sizeof b, "%.4f", r->hi);
-		jl_jw_num(w, jl_cstr(b));
+		jl_jw_fixed(w, r->lo, 4);
+		jl_jw_fixed(w, r->hi, 4);
 		jl_jw_arr_end(w);
 	} else {
 		jl_jw_null(w);
@@ -276,16 +282,7 @@ static void trend(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 			jl_jw_obj_end(&w);
 			jl_jw_keyc(&w, "indicator");
 			jl_jw_obj_begin(&w);
-			jl_jw_keyc(&w, "id");
-			jl_jw_strc(&w, ind->id);
-			jl_jw_keyc(&w, "name");
-			jl_jw_strc(&w, ind->name);
-			jl_jw_keyc(&w, "nameEn");
-			jl_jw_strc(&w, ind->name_en ? ind->name_en : "");
-			jl_jw_keyc(&w, "unit");
-			jl_jw_strc(&w, ind->unit);
-			jl_jw_keyc(&w, "direction");
-			jl_jw_strc(&w, ind->direction == JL_DIR_HIGHER ? "higher" : ind->direction == JL_DIR_LOWER ? "lower" : "none");
+			indicator_fields(&w, ind);
 			jl_jw_obj_end(&w);
 			jl_jw_keyc(&w, "points");
 			jl_jw_arr_begin(&w);
@@ -323,16 +320,7 @@ static void catalog(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	for (uint32_t i = 0; i < cat->ninds; i++) {
 		const jl_indicator_t *ind = &cat->inds[i];
 		jl_jw_obj_begin(&w);
-		jl_jw_keyc(&w, "id");
-		jl_jw_strc(&w, ind->id);
-		jl_jw_keyc(&w, "name");
-		jl_jw_strc(&w, ind->name);
-		jl_jw_keyc(&w, "nameEn");
-		jl_jw_strc(&w, ind->name_en ? ind->name_en : "");
-		jl_jw_keyc(&w, "unit");
-		jl_jw_strc(&w, ind->unit);
-		jl_jw_keyc(&w, "direction");
-		jl_jw_strc(&w, ind->direction == JL_DIR_HIGHER ? "higher" : ind->direction == JL_DIR_LOWER ? "lower" : "none");
+		indicator_fields(&w, ind);
 		jl_jw_keyc(&w, "section");
 		jl_jw_strc(&w, ind->section);
 		jl_jw_keyc(&w, "method");

@@ -61,6 +61,11 @@ else
   echo "健联 Jianlian serving $DATA"
   echo "  $BASE/metadata"
 fi
+YEAR=$(node -e 'try{const m=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(m.years[1]-1)}catch{console.log(2024)}' "$M" 2>/dev/null || echo 2024)
+REGION=$(node -e 'try{console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).region)}catch{console.log(532900)}' "$M" 2>/dev/null || echo 532900)
+echo "  http://127.0.0.1:$PORT/                                    (console: indicators against targets, map, trends)"
+echo "  http://127.0.0.1:$PORT/report?region=$REGION&year=$YEAR          (annual report)"
+echo "  http://127.0.0.1:$PORT/monitor/indicators?region=$REGION&year=$YEAR"
 echo "  http://127.0.0.1:$PORT/metrics        http://127.0.0.1:$PORT/healthz"
 echo "Serving on http://127.0.0.1:$PORT (Ctrl-C to stop)"
 echo "================================================================================"

@@ -586,6 +586,8 @@ void jl_api_handle(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		health(api, req, resp);
 	} else if (jl_str_starts(path, "/monitor/")) {
 		jl__api_monitor(api, req, resp);
+	} else if (jl_str_eqc(path, "/report")) {
+		jl__api_report(api, req, resp);
 	} else if (jl_str_eqc(path, "/metrics")) {
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4";

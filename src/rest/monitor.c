@@ -15,6 +15,7 @@
 #include "fhir/resource.h"
 #include "fhir/validate.h"
 #include "monitor/cache.h"
+#include "monitor/report.h"
 #include "monitor/measure.h"
 #include "rest/encoding.h"
 #include "rest/outcome.h"
@@ -342,6 +343,55 @@ static void catalog(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		return;
 	}
 	ok_json(resp);
+}
+
+/* Years the report's trends show, the report year last (as `jianlian report`). */
+#define REPORT_YEARS 5
+
+void jl__api_report(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
+{
+	static const char *const names[] = {"region", "year", NULL};
+	if (req->method != JL_M_GET && req->method != JL_M_HEAD) {
+		jl_http_set_header(resp, req->ctx->arena, "Allow", jl_cstr("GET, HEAD"));
+		fail(req, resp, JL_EMETHOD, NULL, "%s", "Only GET and HEAD are allowed here");
+		return;
+	}
+	if (!api->monitor) {
+		fail(req, resp, JL_EBUSY, NULL, "%s", "The indicator service is not running on this server");
+		return;
+	}
+	int32_t year;
+	const jl_str_t *region;
+	if (!known_params(req, resp, names) || !(region = param(req, resp, "region", true)) ||
+	    !year_param(req, resp, "year", &year))
+		return;
+	jl_diag_t d;
+	jl_diag_init(&d, req->ctx->arena);
+	jl_mview_t v[REPORT_YEARS];
+	const jl_cube_t *cubes[REPORT_YEARS];
+	int held = 0;
+	jl_rc rc = JL_OK;
+	for (; held < REPORT_YEARS; held++) {
+		rc = jl_mcache_get(api->monitor, *region, year - (REPORT_YEARS - 1) + held, &v[held], &d);
+		if (rc)
+			break;
+		cubes[held] = v[held].cube;
+	}
+	if (!rc) {
+		jl_buf_clear(&resp->body);
+		rc = jl_report_html(cubes, REPORT_YEARS, v[0].node, &resp->body);
+	}
+	for (int k = 0; k < held; k++)
+		jl_mcache_put(&v[k]);
+	if (rc) {
+		if (d.n)
+			fail_diag(resp, rc, &d);
+		else
+			fail(req, resp, rc, NULL, "The report could not be built (%s)", jl_rc_name(rc));
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/html; charset=utf-8";
 }
 
 void jl__api_monitor(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)

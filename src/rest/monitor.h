@@ -28,6 +28,8 @@ void jl_rest_monitor_stop(jl_api_t *api);
 
 /* GET /monitor/… (path with the prefix). */
 void jl__api_monitor(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
+/* GET /report?region=&year=: the annual report (monitor/report.c) from the cache, as HTML. */
+void jl__api_report(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp);
 
 /* Measure/{id}/$evaluate-measure, GET or POST (a Parameters body). */
 void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out,

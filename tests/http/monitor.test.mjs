@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, startServer, req, outcome } from './lib.mjs';
@@ -112,6 +112,22 @@ test('GET /monitor/catalog lists every indicator of the catalogue', async () => 
   assert.equal(le.unit, '岁');
   assert.equal(le.direction, 'higher');
   assert.ok(le.nameEn.length > 0);
+});
+
+test('GET /report is the annual report `jianlian report` writes, byte for byte', async () => {
+  const out = join(dir, '..', `${dir.split('/').pop()}-report.html`);
+  const c = run('report', '--region', '532900', '--year', '2024', '--data', dir, '--out', out);
+  assert.equal(c.status, 0, c.stderr);
+  const r = await mon('/report?region=532900&year=2024');
+  assert.equal(r.status, 200, r.text.slice(0, 300));
+  assert.match(r.headers.get('content-type'), /^text\/html; charset=utf-8/);
+  assert.equal(r.text, readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  assert.equal((await mon('/report?region=999999&year=2024')).status, 404);
+  assert.equal((await mon('/report?region=532900&year=20x4')).status, 400);
+  assert.equal((await mon('/report?region=532900&year=2024&bogus=1')).status, 400);
+  const p = await fetch(srv.url + '/report?region=532900&year=2024', { method: 'POST' });
+  assert.equal(p.status, 405);
 });
 
 test('errors: 404 unknown region or indicator, 400 bad parameters, 405 other methods', async () => {

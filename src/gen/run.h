@@ -11,7 +11,7 @@
 
 #include "base/arena.h"
 #include "base/json.h"
-#include "gen/div.h"
+#include "registry/div.h"
 #include "gen/fw.h"
 #include "gen/gen.h"
 #include "gen/params.h"

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gen/div.h"
+#include "registry/div.h"
 
 static void set_code(char *dst, uint64_t v, int digits)
 {

@@ -1,7 +1,7 @@
 /*
  * region — the hierarchy indicators roll up along: province > prefecture >
  * county > township > village, from the official division codes (NBS 2023,
- * the list src/gen/div.c embeds). Nodes carry validity fields (valid from /
+ * the list src/registry/div.c embeds). Nodes carry validity fields (valid from /
  * to, successor) so that a later code version can be mapped onto the
  * reporting year's; the shipped list has one version, so every node is
  * valid throughout and has no successor.

@@ -18,7 +18,7 @@
 
 #include "base/json.h"
 #include "fhir/validate.h"
-#include "gen/div.h"
+#include "registry/div.h"
 #include "gen/fw.h"
 #include "gen/gen.h"
 #include "gen/ids.h"

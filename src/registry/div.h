@@ -1,5 +1,6 @@
 /*
- * div — the official division hierarchy the generator places people in:
+ * div — the official division hierarchy (registry data shared by the region
+ * generator, which places people in it, and the monitors' region tree):
  * GB/T 2260 county codes and NBS 12-digit township and village codes, from
  * data/divisions.tsv.gz (made by tools/gen_divisions.mjs from npm
  * china-division 2.7.0, NBS 2023 release) which is embedded in the binary.
@@ -9,8 +10,8 @@
  * household-registration places of people born elsewhere). The result is
  * read-only and may be shared between threads.
  */
-#ifndef JL_GEN_DIV_H
-#define JL_GEN_DIV_H
+#ifndef JL_REGISTRY_DIV_H
+#define JL_REGISTRY_DIV_H
 
 #include <stdint.h>
 

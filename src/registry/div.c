@@ -4,14 +4,14 @@
  * to the repository root, where make runs the compiler); divisions.gen.h
  * changes whenever the data does, so this object is rebuilt with it.
  */
-#include "gen/div.h"
+#include "registry/div.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "base/alloc.h"
-#include "gen/divisions.gen.h"
+#include "registry/divisions.gen.h"
 
 __asm__(".section .rodata\n"
 	".balign 16\n"

@@ -48,6 +48,13 @@ if [ ! -d "$SEEDS/bundle" ]; then
   printf '%s' '{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Organization","name":"H"},"request":{"method":"POST","url":"Organization","ifNoneExist":"name=H"}},{"request":{"method":"DELETE","url":"Patient?identifier=http://x|1"}},{"request":{"method":"GET","url":"Patient/nope"}}]}' >"$SEEDS/bundle/2"
   printf '%s' '{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Patient","gender":"male"},"request":{"method":"PUT","url":"Patient?identifier=http://x|2"}},{"request":{"method":"DELETE","url":"Patient/p1"}}]}' >"$SEEDS/bundle/3"
 fi
+# Import readers: a format byte (0 NDJSON, 1 NDJSON.gz, 2 JSON), a resume byte, then the file.
+if [ ! -d "$SEEDS/reader" ]; then
+  mkdir -p "$SEEDS/reader"
+  printf '\000\000{"resourceType":"Patient","id":"a"}\n\n{"resourceType":"Observation"}\r\n' >"$SEEDS/reader/1"
+  printf '\002\000{"resourceType":"Bundle","type":"transaction","entry":[]}' >"$SEEDS/reader/2"
+  { printf '\001\000'; printf '{"resourceType":"Patient"}\n' | gzip -c; } >"$SEEDS/reader/3"
+fi
 status=0
 for t in fuzz/fuzz_*.c; do
   name=$(basename "$t" .c)
@@ -56,6 +63,7 @@ for t in fuzz/fuzz_*.c; do
   seed="$SEEDS/json"; [ "$name" = fuzz_query ] && seed="$SEEDS/query"; [ "$name" = fuzz_search ] && seed="$SEEDS/search"
   [ "$name" = fuzz_fhirpath ] && seed="$SEEDS/fhirpath"
   [ "$name" = fuzz_bundle ] && seed="$SEEDS/bundle"
+  [ "$name" = fuzz_reader ] && seed="$SEEDS/reader"
   [ "$name" = fuzz_patch ] && seed="$SEEDS/patch"
   mkdir -p "$OUT/corpus-$name"
   if ! (cd "$OUT" && ./"$name" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -292,7 +292,7 @@ static bool is_get(const jl_http_req_t *req)
 static bool has_criteria(const jl_http_req_t *req)
 {
 	for (size_t i = 0; i < req->nquery; i++)
-		if (!jl_str_eqc(req->query[i].k, "_format") && !jl_str_eqc(req->query[i].k, "_pretty"))
+		if (!jl__api_format_param(req->query[i].k))
 			return true;
 	return false;
 }

@@ -116,6 +116,11 @@ void jl__api_write(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, jl_w
 		   jl_api_cont_fn cont, void *state);
 /* Re-serialises a compact JSON body with indentation when out->pretty. */
 void jl__api_finish_json(jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);
+/* _format and _pretty: they shape the answer, never select or filter anything. */
+static inline bool jl__api_format_param(jl_str_t k)
+{
+	return jl_str_eqc(k, "_format") || jl_str_eqc(k, "_pretty");
+}
 /* Parses an ETag-style version ("W/\"3\"", "\"3\"", "3"); 0 when malformed. */
 int64_t jl__api_etag_version(const char *h);
 

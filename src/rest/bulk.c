@@ -642,7 +642,7 @@ static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *
 			jl_diag_err(d, "invalid", "_since",
 				    "_since \"%.*s\" is not an instant (e.g. 2025-01-01T00:00:00+08:00)", shown, p.v.p);
 		k->since_seen = true;
-	} else if (jl_str_eqc(p.k, "_format") || jl_str_eqc(p.k, "_pretty")) {
+	} else if (jl__api_format_param(p.k)) {
 		/* they shape the OperationOutcome of this answer: negotiated already */
 	} else if (jl_str_eqc(p.k, "patient")) {
 		/* Ignoring it would export every patient's data where a few were asked for. */

@@ -154,7 +154,7 @@ jl_rc jl__api_match(jl_api_t *api, jl_http_req_t *req, jl_str_t type, jl_str_t c
 	size_t n = 0;
 	for (size_t i = 0; i < q.nquery; i++) {
 		/* output-format parameters of the request URL are not criteria */
-		if (jl_str_eqc(q.query[i].k, "_format") || jl_str_eqc(q.query[i].k, "_pretty"))
+		if (jl__api_format_param(q.query[i].k))
 			continue;
 		pairs[n].k = q.query[i].k;
 		pairs[n].v = q.query[i].v;

@@ -91,6 +91,16 @@ static void ok_json(jl_http_resp_t *resp)
 	resp->content_type = "application/json; charset=utf-8";
 }
 
+/* The JSON written into resp->body, or 500 when writing it ran out of memory. */
+static void send_json(jl_http_req_t *req, jl_http_resp_t *resp)
+{
+	if (jl_buf_status(&resp->body)) {
+		fail(req, resp, JL_ENOMEM, NULL, "%s", "Out of memory while writing the result");
+		return;
+	}
+	ok_json(resp);
+}
+
 /* GET /monitor/indicators?region=&year=[&indicator=] */
 static void indicators(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 {
@@ -182,11 +192,7 @@ static void regions(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
 	jl_mcache_put(&v);
-	if (jl_buf_status(&resp->body)) {
-		fail(req, resp, JL_ENOMEM, NULL, "%s", "Out of memory while writing the result");
-		return;
-	}
-	ok_json(resp);
+	send_json(req, resp);
 }
 
 static void num(jl_jw_t *w, const char *key, double v)
@@ -295,11 +301,7 @@ static void trend(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	}
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
-	if (jl_buf_status(&resp->body)) {
-		fail(req, resp, JL_ENOMEM, NULL, "%s", "Out of memory while writing the result");
-		return;
-	}
-	ok_json(resp);
+	send_json(req, resp);
 }
 
 /* GET /monitor/catalog */
@@ -338,11 +340,7 @@ static void catalog(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	}
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
-	if (jl_buf_status(&resp->body)) {
-		fail(req, resp, JL_ENOMEM, NULL, "%s", "Out of memory while writing the result");
-		return;
-	}
-	ok_json(resp);
+	send_json(req, resp);
 }
 
 /* Years the report's trends show, the report year last (as `jianlian report`). */

@@ -715,8 +715,7 @@ void jl__api_everything(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp,
 		if (jl_str_eqc(pairs[i].k, "_since"))
 			since = pairs[i].v;
 		else if (jl_str_eqc(pairs[i].k, "_type") || jl_str_eqc(pairs[i].k, "_count") ||
-			 jl_str_eqc(pairs[i].k, "_page") || jl_str_eqc(pairs[i].k, "_format") ||
-			 jl_str_eqc(pairs[i].k, "_pretty"))
+			 jl_str_eqc(pairs[i].k, "_page") || jl__api_format_param(pairs[i].k))
 			keep[nk++] = pairs[i];
 		else
 			jl_diag_add(&d, JL_SEV_WARNING, "not-supported", NULL, "$everything ignores '%.*s'",

@@ -27,6 +27,15 @@ typedef struct pctx {
 } pctx_t;
 
 /* Reports a problem with a parameter: an error (strict) or a warning (lenient). */
+/* The index of v in names (NULL entries never match), or -1. */
+static int keyword(jl_str_t v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && jl_str_eqc(v, names[i]))
+			return (int)i;
+	return -1;
+}
+
 static void problem(pctx_t *p, jl_str_t name, const char *code, const char *fmt, ...) JL_PRINTF(4, 5);
 static void problem(pctx_t *p, jl_str_t name, const char *code, const char *fmt, ...)
 {
@@ -927,31 +936,24 @@ jl_rc jl_search_parse(jl_arena_t *a, jl_str_t type, const jl_search_pair_t *para
 			uint32_t max = cfg->page_max ? cfg->page_max : 1000;
 			r->q.count = (uint32_t)(c > max ? max : c);
 		} else if (jl_str_eqc(k, "_total")) {
-			if (jl_str_eqc(v, "none"))
-				r->total = JL_TOTAL_NONE;
-			else if (jl_str_eqc(v, "estimate"))
-				r->total = JL_TOTAL_ESTIMATE;
-			else if (jl_str_eqc(v, "accurate"))
-				r->total = JL_TOTAL_ACCURATE;
-			else {
+			static const char *const totals[] = {[JL_TOTAL_NONE] = "none", [JL_TOTAL_ESTIMATE] = "estimate",
+							      [JL_TOTAL_ACCURATE] = "accurate"};
+			int t = keyword(v, totals, sizeof totals / sizeof totals[0]);
+			if (t <= 0) {
 				problem(&p, k, "value", "_total is none, estimate or accurate");
 				continue;
 			}
+			r->total = (jl_total_mode)t;
 		} else if (jl_str_eqc(k, "_summary")) {
-			if (jl_str_eqc(v, "true"))
-				r->summary = JL_SUMMARY_TRUE;
-			else if (jl_str_eqc(v, "text"))
-				r->summary = JL_SUMMARY_TEXT;
-			else if (jl_str_eqc(v, "data"))
-				r->summary = JL_SUMMARY_DATA;
-			else if (jl_str_eqc(v, "count"))
-				r->summary = JL_SUMMARY_COUNT;
-			else if (jl_str_eqc(v, "false"))
-				r->summary = JL_SUMMARY_FALSE;
-			else {
+			static const char *const summaries[] = {
+				[JL_SUMMARY_FALSE] = "false", [JL_SUMMARY_TRUE] = "true", [JL_SUMMARY_TEXT] = "text",
+				[JL_SUMMARY_DATA] = "data",   [JL_SUMMARY_COUNT] = "count"};
+			int m = keyword(v, summaries, sizeof summaries / sizeof summaries[0]);
+			if (m < 0) {
 				problem(&p, k, "value", "_summary is true, text, data, count or false");
 				continue;
 			}
+			r->summary = (jl_summary_mode)m;
 		} else if (jl_str_eqc(k, "_elements")) {
 			jl_str_t *el;
 			uint32_t ne;

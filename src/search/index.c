@@ -77,9 +77,10 @@ int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param)
 	return h(type, param, EXACT, JL_STR_NULL, JL_STR_NULL);
 }
 
-int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code)
+int64_t jl_ix_unit(jl_str_t sys, jl_str_t code)
 {
-	return h(type, param, UNIT, sys, code);
+	int64_t u = h(UNIT, sys, code, JL_STR_NULL, JL_STR_NULL);
+	return u ? u : 1; /* 0 means "no unit" in the rows */
 }
 
 bool jl_ix_decimal_range(jl_str_t t, double *lo, double *hi, double *value)
@@ -412,7 +413,11 @@ static void x_number(ectx_t *c, const jl_fp_item_t *it, int64_t k)
 	}
 }
 
-/* Quantity rows: any unit, system|code, ||code and ||unit; `k` for "any" is given (composites differ). */
+/*
+ * One quantity row per value, under the parameter's key (or a composite's
+ * prefix key); the unit goes into the row as three hashes, so a search by
+ * unit filters the parameter's rows instead of probing a key per unit form.
+ */
 static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t np, double lo, double hi,
 			  jl_str_t sys, jl_str_t code, jl_str_t unit);
 
@@ -483,20 +488,14 @@ int64_t jl_ix_key_combo(int64_t base, const int64_t *parts, size_t n, int64_t la
 static void quantity_rows(ectx_t *c, int64_t kany, const int64_t *prefix, size_t np, double lo, double hi,
 			  jl_str_t sys, jl_str_t code, jl_str_t unit)
 {
-	int64_t keys[4];
-	size_t nk = 0;
-	keys[nk++] = kany;
-	if (code.n) {
-		keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, sys, code);
-		if (sys.n)
-			keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, JL_STR_NULL, code);
-	}
-	if (unit.n && !jl_str_eq(unit, code))
-		keys[nk++] = jl_ix_key_quantity_unit(c->type, c->param, JL_STR_NULL, unit);
-	for (size_t i = 0; i < nk; i++) {
-		int64_t k = np ? jl_ix_key_combo(kany, prefix, np, i ? keys[i] : 0) : keys[i];
-		num_row(c, JL_IX_QUANTITY, k, lo, hi);
-	}
+	jl_ix_row_t *r = add(c, JL_IX_QUANTITY, np ? jl_ix_key_combo(kany, prefix, np, 0) : kany);
+	if (!r)
+		return;
+	r->dlo = lo;
+	r->dhi = hi;
+	r->us = sys.n && code.n ? jl_ix_unit(sys, code) : 0;
+	r->uc = code.n ? jl_ix_unit(JL_STR_NULL, code) : 0;
+	r->uu = unit.n && !jl_str_eq(unit, code) ? jl_ix_unit(JL_STR_NULL, unit) : 0;
 }
 
 /* ---- composites ---- */
@@ -620,6 +619,12 @@ static int cmp_row(const void *x, const void *y)
 		return a->dlo < b->dlo ? -1 : 1;
 	if (a->dhi != b->dhi)
 		return a->dhi < b->dhi ? -1 : 1;
+	if (a->us != b->us)
+		return a->us < b->us ? -1 : 1;
+	if (a->uc != b->uc)
+		return a->uc < b->uc ? -1 : 1;
+	if (a->uu != b->uu)
+		return a->uu < b->uu ? -1 : 1;
 	return jl_str_cmp(a->v, b->v);
 }
 

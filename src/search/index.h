@@ -71,7 +71,8 @@ int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl
 int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
 int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
 int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param);                       /* string rows as written (:exact) */
-int64_t jl_ix_key_quantity_unit(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code); /* sys|code, or ||code */
+/* A quantity unit as stored in its row (jl_ix_row_t us, uc, uu): sys|code, or code alone (sys empty); never 0. */
+int64_t jl_ix_unit(jl_str_t sys, jl_str_t code);
 
 /* A composite key: the parameter's key, the earlier components' keys, and the last part. */
 int64_t jl_ix_key_combo(int64_t base, const int64_t *parts, size_t n, int64_t last);

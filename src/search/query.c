@@ -229,7 +229,7 @@ static bool number_range(jl_str_t v, jl_sq_op op, double *a, double *b)
 	return true;
 }
 
-static void range_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k, jl_sq_op op, double a, double b)
+static jl_sq_term_t *range_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k, jl_sq_op op, double a, double b)
 {
 	jl_sq_term_t *t = term(p, ts);
 	if (t) {
@@ -240,6 +240,7 @@ static void range_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k, jl_sq_o
 		t->da = a;
 		t->db = b;
 	}
+	return t;
 }
 
 static void text_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k, uint8_t match, jl_str_t v)
@@ -346,14 +347,15 @@ static void quantity_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v
 		problem(p, pi->name, "value", "a quantity is [prefix]number[|system|code]");
 		return;
 	}
-	int64_t base = jl_ix_key_param(pi->type, pi->code), k = base, unit = 0;
-	if (n == 3 && parts[2].n)
-		unit = jl_ix_key_quantity_unit(pi->type, pi->code, parts[1], parts[2]);
-	if (np)
-		k = jl_ix_key_combo(base, pre, np, unit);
-	else if (unit)
-		k = unit;
-	range_term(p, ts, JL_IX_QUANTITY, k, op, a, b);
+	int64_t base = jl_ix_key_param(pi->type, pi->code);
+	jl_sq_term_t *t = range_term(p, ts, JL_IX_QUANTITY, np ? jl_ix_key_combo(base, pre, np, 0) : base, op, a, b);
+	if (t && n == 3 && parts[2].n) {
+		/* system|code must match the row's system|code; ||code matches its code or its human unit */
+		if (parts[1].n)
+			t->us = jl_ix_unit(parts[1], parts[2]);
+		else
+			t->uc = jl_ix_unit(JL_STR_NULL, parts[2]);
+	}
 }
 
 static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name, jl_str_t value);

@@ -23,7 +23,9 @@
  * will reference it).
  */
 #include "store/sqlite.h"
+#include "store/sqlite_ckpt.h"
 #include "store/sqlite_ix.h"
+#include "store/sqlite_vfs.h"
 #include "store/zdict.h"
 
 #include <errno.h>
@@ -45,7 +47,18 @@
 #include "base/time.h"
 
 #define DB_FILE "jianlian.db"
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
+/*
+ * WAL frames (4 KiB pages) after which the checkpointer copies the WAL into
+ * the database. A bulk load (import) writes thousands of resources per
+ * commit, each dirtying a few index pages at random: with a small WAL every
+ * checkpoint copied those pages again. A 1 GiB WAL checkpoints once per many
+ * commits (pages dirtied again meanwhile are copied once): importing 528,584
+ * resources (a 720 MB database) read 3.66 → 1.28 GB and wrote 5.60 → 4.00 GB.
+ * Commits stay durable (synchronous=FULL); the WAL restarts after a checkpoint.
+ */
+#define CKPT_PAGES 8000
+#define CKPT_BULK 262144
 #define APP_ID 1246512194 /* 0x4a4c4442, "JLDB": marks the file as ours, so we never adopt a foreign one */
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -280,6 +293,11 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	/* 2 -> 3: nothing changes in the schema, but bodies may now be stored with the built-in
 	 * dictionary (ver.enc = 2): the version keeps builds that cannot read them out. */
 	"PRAGMA user_version = 3;",
+	/* 3 -> 4: one quantity row per value with the unit in columns (sqlite_ix.h). The old rows cannot be
+	 * converted without the resources: the search layer's fingerprint includes its row layout, so the
+	 * next start rebuilds the index (or `jianlian reindex` does, under --no-auto-reindex). */
+	"DROP TABLE ix_quantity;" JL__SQIX_QUANTITY
+	"PRAGMA user_version = 4;",
 };
 
 /* ---- the handle --------------------------------------------------------- */
@@ -374,6 +392,7 @@ typedef struct sq {
 
 	bool sync_ok; /* mutexes and condvars initialised */
 	bool ours;    /* the file passed check_header: we may checkpoint it */
+	jl__ckpt_t *ckpt; /* the checkpointer thread (sqlite_ckpt.h) */
 } sq_t;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1892,8 +1911,9 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 {
 	jl_rc rc = JL_OK;
 	bool created = false;
-	int src = sqlite3_open_v2(s->path, &s->wdb,
-				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	/* WAL appends gathered into one write per commit (sqlite_vfs.h); without syncs there is no commit point. */
+	int src = sqlite3_open_v2(s->path, &s->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				  cfg->no_sync ? NULL : jl__sqvfs_name());
 	if (src != SQLITE_OK) {
 		rc = db_fail(s, s->wdb, src, "open");
 		DIAG(d, "exception", "cannot open %s: %s", s->path, s->wdb ? sqlite3_errmsg(s->wdb) : "");
@@ -1931,20 +1951,11 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 			   NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_exec(s->wdb,
-				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -98304; PRAGMA wal_autocheckpoint = 8000;"
-				   " PRAGMA journal_size_limit = 67108864",
+				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -98304; PRAGMA journal_size_limit = 67108864",
 				   NULL, NULL, NULL);
-	/*
-	 * A bulk load (import) writes thousands of resources per commit, each dirtying a few
-	 * index pages at random: with the default a checkpoint followed every commit and copied
-	 * those pages again. A 1 GiB WAL checkpoints once per many commits (pages dirtied again
-	 * meanwhile are copied once) and a 64 MiB cache rereads fewer pages: importing 528,584
-	 * resources (a 720 MB database) read 3.66 → 1.28 GB and wrote 5.60 → 4.00 GB. Commits
-	 * stay durable (synchronous=FULL); the WAL is truncated again at the next checkpoint.
-	 */
+	/* A bulk load's writer cache (its commits touch index pages all over the trees): see CKPT_BULK. */
 	if (src == SQLITE_OK && cfg->bulk)
-		src = sqlite3_exec(s->wdb, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 262144", NULL, NULL,
-				   NULL);
+		src = sqlite3_exec(s->wdb, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
 	if (src != SQLITE_OK) {
 		rc = db_fail(s, s->wdb, src, "configure");
 		DIAG(d, "exception", "cannot configure %s: %s", s->path, sqlite3_errmsg(s->wdb));
@@ -1955,6 +1966,11 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 		goto out;
 	if (created)
 		fsync_dir(cfg->dir);
+	rc = jl__ckpt_start(s->wdb, s->path, cfg->bulk ? CKPT_BULK : CKPT_PAGES, !cfg->no_sync, &s->ckpt);
+	if (rc) {
+		DIAG(d, "exception", "cannot start the checkpointer of %s", s->path);
+		goto out;
+	}
 	for (int i = 0; i < W_COUNT; i++) {
 		src = sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i], NULL);
 		if (src != SQLITE_OK) {
@@ -2000,6 +2016,8 @@ static void destroy(sq_t *s)
 		rconn_free(c);
 		c = nx;
 	}
+	jl__ckpt_stop(s->ckpt);
+	s->ckpt = NULL;
 	if (s->wdb) {
 		for (int i = 0; i < W_COUNT; i++)
 			sqlite3_finalize(s->ws[i]);

@@ -28,7 +28,7 @@ static const char *const ins_sql[JL_IX_NTABLES] = {
 	[JL_IX_REF] = "INSERT OR IGNORE INTO ix_ref(k, target, rid) SELECT k, a, rid FROM jl_ixrows",
 	[JL_IX_DATE] = "INSERT OR IGNORE INTO ix_date(k, lo, hi, rid) SELECT k, a, b, rid FROM jl_ixrows",
 	[JL_IX_NUMBER] = "INSERT OR IGNORE INTO ix_number(k, rid, lo, hi) SELECT k, rid, a, b FROM jl_ixrows",
-	[JL_IX_QUANTITY] = "INSERT OR IGNORE INTO ix_quantity(k, rid, lo, hi) SELECT k, rid, a, b FROM jl_ixrows",
+	[JL_IX_QUANTITY] = "INSERT OR IGNORE INTO ix_quantity(k, rid, lo, hi, us, uc, uu) SELECT k, rid, a, b, us, uc, uu FROM jl_ixrows",
 	[JL_IX_COMPOSITE] = "INSERT OR IGNORE INTO ix_composite(k, rid) SELECT k, rid FROM jl_ixrows",
 };
 
@@ -39,7 +39,8 @@ static const char *const del_sql[JL_IX_NTABLES] = {
 	[JL_IX_REF] = "DELETE FROM ix_ref WHERE k = ?1 AND target = ?3 AND rid = ?2",
 	[JL_IX_DATE] = "DELETE FROM ix_date WHERE k = ?1 AND lo = ?3 AND hi = ?4 AND rid = ?2",
 	[JL_IX_NUMBER] = "DELETE FROM ix_number WHERE k = ?1 AND lo = ?3 AND hi = ?4 AND rid = ?2",
-	[JL_IX_QUANTITY] = "DELETE FROM ix_quantity WHERE k = ?1 AND lo = ?3 AND hi = ?4 AND rid = ?2",
+	[JL_IX_QUANTITY] = "DELETE FROM ix_quantity WHERE k = ?1 AND rid = ?2 AND lo = ?3 AND hi = ?4"
+			    " AND us = ?5 AND uc = ?6 AND uu = ?7",
 	[JL_IX_COMPOSITE] = "DELETE FROM ix_composite WHERE k = ?1 AND rid = ?2",
 };
 
@@ -59,8 +60,13 @@ typedef struct pending {
 		int64_t i;
 		double d;
 	} a, b;
-	const char *v;
-	size_t vn;
+	union {
+		struct {
+			const char *p;
+			size_t n;
+		} v;                   /* STRING, URI */
+		int64_t u[3];          /* QUANTITY: us, uc, uu */
+	} c;
 } pending_t;
 
 typedef struct ptable {
@@ -95,7 +101,7 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
 	(void)argc;
 	(void)argv;
 	(void)err;
-	int e = sqlite3_declare_vtab(db, "CREATE TABLE x(k INTEGER, rid INTEGER, a, b)");
+	int e = sqlite3_declare_vtab(db, "CREATE TABLE x(k INTEGER, rid INTEGER, a, b, us INTEGER, uc INTEGER, uu INTEGER)");
 	if (e != SQLITE_OK)
 		return e;
 	ixvtab_t *v = sqlite3_malloc(sizeof *v);
@@ -174,17 +180,20 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	case 2:
 		switch (x->cur) {
 		case JL_IX_STRING:
-		case JL_IX_URI: sqlite3_result_text64(ctx, p->v ? p->v : "", p->vn, SQLITE_STATIC, SQLITE_UTF8); break;
+		case JL_IX_URI: sqlite3_result_text64(ctx, p->c.v.p ? p->c.v.p : "", p->c.v.n, SQLITE_STATIC, SQLITE_UTF8); break;
 		case JL_IX_REF:
 		case JL_IX_DATE: sqlite3_result_int64(ctx, p->a.i); break;
 		default: sqlite3_result_double(ctx, p->a.d); break;
 		}
 		break;
-	default:
+	case 3:
 		if (x->cur == JL_IX_DATE)
 			sqlite3_result_int64(ctx, p->b.i);
 		else
 			sqlite3_result_double(ctx, p->b.d);
+		break;
+	default: /* us, uc, uu: read by the quantity insert only */
+		sqlite3_result_int64(ctx, x->cur == JL_IX_QUANTITY ? p->c.u[col - 4] : 0);
 		break;
 	}
 	return SQLITE_OK;
@@ -261,8 +270,13 @@ static int bind_row(sqlite3_stmt *st, int64_t rid, const jl_ix_row_t *r)
 	case JL_IX_DATE:
 		sqlite3_bind_int64(st, 3, r->ilo);
 		return sqlite3_bind_int64(st, 4, r->ihi);
-	case JL_IX_NUMBER:
 	case JL_IX_QUANTITY:
+		sqlite3_bind_int64(st, 5, r->us);
+		sqlite3_bind_int64(st, 6, r->uc);
+		sqlite3_bind_int64(st, 7, r->uu);
+		sqlite3_bind_double(st, 3, r->dlo);
+		return sqlite3_bind_double(st, 4, r->dhi);
+	case JL_IX_NUMBER:
 		sqlite3_bind_double(st, 3, r->dlo);
 		return sqlite3_bind_double(st, 4, r->dhi);
 	default:
@@ -332,13 +346,23 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		p->k = flip(r->k);
 		p->second = second_key(r);
 		p->rid = rid;
-		p->v = r->v.p;
-		p->vn = r->v.n;
 		switch (r->table) {
 		case JL_IX_REF: p->a.i = r->target; break;
 		case JL_IX_DATE:
 			p->a.i = r->ilo;
 			p->b.i = r->ihi;
+			break;
+		case JL_IX_STRING:
+		case JL_IX_URI:
+			p->c.v.p = r->v.p;
+			p->c.v.n = r->v.n;
+			break;
+		case JL_IX_QUANTITY:
+			p->c.u[0] = r->us;
+			p->c.u[1] = r->uc;
+			p->c.u[2] = r->uu;
+			p->a.d = r->dlo;
+			p->b.d = r->dhi;
 			break;
 		default:
 			p->a.d = r->dlo;

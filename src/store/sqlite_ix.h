@@ -56,9 +56,18 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	"CREATE INDEX ix_date_r ON ix_date(k, rid);" \
 	"CREATE TABLE ix_number(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
 	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
-	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
-	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
+	JL__SQIX_QUANTITY \
 	"CREATE TABLE ix_composite(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+
+/*
+ * The quantity table since schema version 4: one row per value, the unit as
+ * three hashes (system|code, code, human unit; 0 when absent) instead of a
+ * row per unit form — a vital sign made 24 rows across four parameters, now 6.
+ */
+#define JL__SQIX_QUANTITY \
+	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
+	" us INTEGER NOT NULL, uc INTEGER NOT NULL, uu INTEGER NOT NULL," \
+	" PRIMARY KEY(k, rid, lo, hi, us, uc, uu)) WITHOUT ROWID;"
 
 /* Schema version 2: the probe indexes of the text tables (entries also carry v: they cover the probe). */
 #define JL__SQIX_SCHEMA_2 \

@@ -427,7 +427,7 @@ static void query_rids(sqlb_t *q, const jl_sq_query_t *sq);
  * the range above, ge = gt or eq, sa = wholly above, ap = overlaps a
  * widened range (widened by the caller).
  */
-static void range_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
+static void value_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
 {
 	bool date = t->table == JL_IX_DATE;
 #define A() (date ? bi(q, t->ia) : bd(q, t->da))
@@ -475,6 +475,20 @@ static void range_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
 	}
 #undef A
 #undef B
+}
+
+/* A range predicate, and for a quantity with a unit the unit's: outside the value test, so `ne` keeps the unit. */
+static void range_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)
+{
+	if (t->table != JL_IX_QUANTITY || (!t->us && !t->uc)) {
+		value_pred(q, x, t);
+		return;
+	}
+	if (t->us)
+		putf(q, "(%s.us = ", x), bi(q, t->us);
+	else
+		putf(q, "((%s.uc = ", x), bi(q, t->uc), putf(q, " OR %s.uu = ", x), bi(q, t->uc), put(q, ")");
+	put(q, " AND "), value_pred(q, x, t), put(q, ")");
 }
 
 static void text_pred(sqlb_t *q, const char *x, const jl_sq_term_t *t)

@@ -58,7 +58,7 @@ typedef enum jl_ix_table {
 	JL_IX_REF,       /* (k, target, rid) */
 	JL_IX_DATE,      /* (k, lo µs, hi µs, rid) — [lo, hi) */
 	JL_IX_NUMBER,    /* (k, lo, hi, rid) — implicit precision range */
-	JL_IX_QUANTITY,  /* (k, lo, hi, rid) */
+	JL_IX_QUANTITY,  /* (k, rid, lo, hi, unit hashes us, uc, uu) */
 	JL_IX_COMPOSITE, /* (k, rid) */
 	JL_IX_NTABLES
 } jl_ix_table;
@@ -70,6 +70,8 @@ typedef struct jl_ix_row {
 	int64_t ilo, ihi;    /* DATE */
 	double dlo, dhi;     /* NUMBER, QUANTITY */
 	jl_str_t v;          /* STRING (folded), URI */
+	/* QUANTITY: hashes of the unit as system|code, as code alone and as the human unit (0: absent) */
+	int64_t us, uc, uu;
 } jl_ix_row_t;
 
 typedef struct jl_ix_rows {
@@ -214,6 +216,7 @@ typedef struct jl_sq_term {
 	int64_t k;
 	int64_t ia, ib;      /* DATE, UPDATED bounds: the search value's [a, b) in µs */
 	double da, db;       /* NUMBER, QUANTITY bounds */
+	int64_t us, uc;      /* QUANTITY unit: the row's us must equal us (system|code), or its uc or uu equal uc (||code); 0: any */
 	jl_str_t v;          /* TEXT */
 	const jl_str_t *vs;  /* ID, TYPE */
 	uint32_t nvs;

@@ -207,6 +207,14 @@ const cases = [
   [`/Observation?component-code-value-quantity=${encodeURIComponent(LOINC)}|8480-6$140`, ['obs-5']],
   ['/Observation?component-code-value-quantity=8462-4$lt100', ['obs-5']],
   ['/Observation?component-code-value-quantity=8462-4$gt100', []],
+  // the unit of a composite's quantity: system|code, ||code, ||human unit, and a unit no value has
+  [`/Observation?code-value-quantity=8480-6$gt130|${encodeURIComponent(UCUM)}|mm[Hg]`, ['obs-2']],
+  ['/Observation?code-value-quantity=8480-6$gt100||mmHg', ['obs-1', 'obs-2', 'obs-6']],
+  ['/Observation?code-value-quantity=8480-6$gt100||kg', []],
+  [`/Observation?component-code-value-quantity=8462-4$lt100|${encodeURIComponent(UCUM)}|mm[Hg]`, ['obs-5']],
+  [`/Observation?component-code-value-quantity=8462-4$lt100|http://example.org/units|mm[Hg]`, []],
+  // ne keeps the unit: values in mm[Hg] that are not 120 (obs-6 has no unit code, obs-5 no value)
+  ['/Observation?value-quantity=ne120||mm[Hg]&code=8480-6', ['obs-2']],
   ['/Observation?combo-code-value-quantity=8480-6$150', ['obs-2']],
   ['/Observation?combo-code-value-quantity=8480-6$140', ['obs-5']],
   // uri

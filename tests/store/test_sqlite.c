@@ -993,11 +993,44 @@ static void test_migration_1_to_2(void **state)
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 1);
 
 	f->s = open_store(f->dir, 0);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 3); /* and on to 3 (dictionary bodies) */
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 4); /* and on to 3 (dictionary bodies) and 4 */
 	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 				      " AND name IN ('ix_string_r', 'ix_uri_r')"),
 			 2);
 	expect_body(f->s, f->a, "Patient", "old", 1, "{\"i\":1}", false);
+}
+
+/*
+ * A schema-3 database (a quantity row per unit form) gets the schema-4 quantity table on open: the
+ * old rows go (the search layer's fingerprint names the new layout, so the index is rebuilt), the
+ * resources stay.
+ */
+static void test_migration_3_to_4(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "q", "{\"i\":1}");
+	jl_store_close(f->s);
+	f->s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE ix_quantity;"
+				      "CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL,"
+				      " hi REAL NOT NULL, PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;"
+				      "INSERT INTO ix_quantity VALUES (7, 1, 5.0, 5.0), (8, 1, 5.0, 5.0);"
+				      "PRAGMA user_version = 3",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	f->s = open_store(f->dir, 0);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_quantity"), 0);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_quantity') WHERE name IN ('us', 'uc', 'uu')"),
+			 3);
+	expect_body(f->s, f->a, "Observation", "q", 1, "{\"i\":1}", false);
 }
 
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
@@ -1659,6 +1692,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),

@@ -25,6 +25,7 @@
 #include "store/sqlite.h"
 #include "store/sqlite_ckpt.h"
 #include "store/sqlite_ix.h"
+#include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/zdict.h"
 
@@ -2108,6 +2109,7 @@ jl_rc jl__store_sqlite_open(const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag
 	if (!out)
 		return JL_EINVAL;
 	*out = NULL;
+	(void)jl__sqpcache_install(); /* before SQLite's first use in this process; harmless later */
 	if (!cfg || !cfg->dir || !cfg->dir[0] || cfg->readers < 0 || cfg->group_max < 0) {
 		rc = JL_EINVAL;
 		DIAG(d, "invalid", "store configuration: a data directory is required");

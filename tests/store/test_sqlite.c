@@ -25,6 +25,7 @@
 
 #include "base/time.h"
 #include "store/sqlite.h"
+#include "store/sqlite_pcache.h"
 #include "store/store.h"
 
 typedef struct fx {
@@ -1033,6 +1034,47 @@ static void test_migration_3_to_4(void **state)
 	expect_body(f->s, f->a, "Observation", "q", 1, "{\"i\":1}", false);
 }
 
+/*
+ * The page cache wrapper (sqlite_pcache.h) is in place — the store was this process's first use of
+ * SQLite — and a workload of page splits, updates, rollbacks (a failing call in a group) and deletes
+ * reads back exactly what was committed.
+ */
+static void test_page_cache_wrapper(void **state)
+{
+	fx_t *f = *state;
+	assert_true(jl__sqpcache_install());
+	char id[32], body[600];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "p%d", i);
+		snprintf(body, sizeof body, "{\"i\":%d,\"pad\":\"%0*d\"}", i, 400 + i % 100, i);
+		ok_write(f->s, JL_WRITE_CREATE, "Patient", id, body);
+	}
+	for (int i = 0; i < 3000; i += 7) {
+		snprintf(id, sizeof id, "p%d", i);
+		ok_write(f->s, i % 2 ? JL_WRITE_DELETE : JL_WRITE_UPDATE, "Patient", id, i % 2 ? NULL : "{\"u\":1}");
+	}
+	/* a call that fails after writing rolls back inside its group */
+	jl_write_t w[2] = {mk(JL_WRITE_CREATE, "Patient", "rolled", "{}"), mk(JL_WRITE_UPDATE, "Patient", "p1", "{}")};
+	w[1].if_match = 99;
+	assert_int_not_equal(jl_store_write(f->s, w, 2, 0), JL_OK);
+	jl_store_close(f->s);
+	f->s = open_store(f->dir, 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "p%d", i);
+		if (i % 7 == 0) {
+			if (i % 2)
+				expect_body(f->s, f->a, "Patient", id, 2, NULL, true);
+			else
+				expect_body(f->s, f->a, "Patient", id, 2, "{\"u\":1}", false);
+		} else {
+			snprintf(body, sizeof body, "{\"i\":%d,\"pad\":\"%0*d\"}", i, 400 + i % 100, i);
+			expect_body(f->s, f->a, "Patient", id, 1, body, false);
+		}
+	}
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("rolled"), 0, &v), JL_ENOTFOUND);
+}
+
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
 static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
 {
@@ -1693,6 +1735,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),

@@ -62,6 +62,54 @@ typedef struct member {
 
 /* ---- numerator rules ---- */
 
+/* The day `months` calendar months after `day` (the day of month clamped to the month's end). */
+static int32_t add_months(int32_t day, int32_t months)
+{
+	int y, m, d;
+	jl_facts_civil(day, &y, &m, &d);
+	int32_t mi = y * 12 + (m - 1) + months;
+	int ny = (int)(mi / 12), nm = (int)(mi % 12) + 1;
+	int32_t last = jl_facts_day(nm == 12 ? ny + 1 : ny, nm == 12 ? 1 : nm + 1, 1) - 1;
+	int32_t r = jl_facts_day(ny, nm, 1) + d - 1;
+	return r < last ? r : last;
+}
+
+/*
+ * 4:2:2 (§4.5), appropriate to the child's age at the reference date: each
+ * scheduled check (age a months) has the window [a − tol, a + tol] months
+ * after birth; check-ups up to the reference date are matched to checks in
+ * age order, each check-up to at most one check, the earliest unused one in
+ * the window (so a check-up outside every window counts for nothing). A
+ * check is due once its window has closed by the reference date. Met when
+ * in every year of life the matched checks are at least the due ones;
+ * a child too young for any check is met or not as the rule says.
+ */
+static bool eval_schedule(const jl_fact_person_t *p, const jl_fact_ev_t *ev, const jl_pred_t *pr, const win_t *w)
+{
+	uint32_t next = 0; /* the first check-up not yet used */
+	int32_t due_total = 0;
+	uint32_t k = 0;
+	bool met = true;
+	for (uint32_t y = 0; y < pr->nsched_years; y++) {
+		int32_t due = 0, done = 0;
+		for (uint32_t j = 0; j < pr->sched_per_year[y]; j++, k++) {
+			int32_t lo = add_months(p->birth, (int32_t)pr->sched_months[k] - pr->sched_tol_months);
+			int32_t hi = add_months(p->birth, (int32_t)pr->sched_months[k] + pr->sched_tol_months);
+			if (hi <= w->ref)
+				due++;
+			while (next < p->nev && (ev[next].day < lo || !in_kinds(pr->kinds, pr->nkinds, ev[next].kind)))
+				next++;
+			if (next < p->nev && ev[next].day <= hi && ev[next].day <= w->ref) {
+				done++;
+				next++;
+			}
+		}
+		due_total += due;
+		met &= done >= due;
+	}
+	return due_total ? met : pr->sched_none_due_met;
+}
+
 static bool eval_pred(const jl_facts_t *f, const jl_fact_person_t *p, const jl_pred_t *pr, const member_t *m,
 		      const win_t *w)
 {
@@ -124,6 +172,8 @@ static bool eval_pred(const jl_facts_t *f, const jl_fact_person_t *p, const jl_p
 				return true;
 		}
 		return false;
+	case JL_RULE_SCHEDULE:
+		return eval_schedule(p, ev, pr, w);
 	case JL_RULE_IMMUNIZATION:
 		for (uint32_t i = 0; i < p->nev; i++)
 			if (ev[i].day >= lo && ev[i].day <= hi && in_kinds(pr->kinds, pr->nkinds, ev[i].kind) &&

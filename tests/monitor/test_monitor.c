@@ -436,6 +436,94 @@ static jl_rc gen_truth(void *arg, jl_gen_truth file, jl_str_t line)
 	return JL_OK;
 }
 
+/* Check-ups of one child on the given days ("" ends the list). */
+static void checks(jl_facts_t *f, const char *pid, const char *const *days)
+{
+	for (; **days; days++)
+		encounter(f, pid, "child-health-check", "AMB", *days, 0, 0);
+}
+
+/*
+ * 3岁以下儿童系统管理率, the 4:2:2 rule (§4.5) appropriate to the age at the
+ * reference date (30 September, the 妇幼年报 year): checks at 3, 6, 8, 12,
+ * 18, 24, 30, 36 months ± 1 month; due once the window has closed.
+ */
+static void test_schedule_422(void **state)
+{
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &CAT, &REG), JL_OK);
+	/* 32 months on 2024-09-30: 4 + 2 + 1 (30 months) due, all done: met. */
+	patient(&f, "c-full", "female", "2022-01-15", V1, "", "", "");
+	checks(&f, "c-full", (const char *const[]){"2022-04-15", "2022-07-15", "2022-09-15", "2023-01-15", "2023-07-15",
+						  "2024-01-15", "2024-07-15", ""});
+	/* The same child without the 24-month check: 1 of 2 in the 2nd year in 2024; in 2023 only 18 was due. */
+	patient(&f, "c-miss-y2", "male", "2022-01-15", V1, "", "", "");
+	checks(&f, "c-miss-y2", (const char *const[]){"2022-04-15", "2022-07-15", "2022-09-15", "2023-01-15",
+						     "2023-07-15", "2024-07-15", ""});
+	/*
+	 * 15 months: the 满月 check (1 month) and one at 10 months fall in no
+	 * window, so only 3 of the 4 first-year checks count: not met.
+	 */
+	patient(&f, "c-outside", "male", "2023-06-10", V2, "", "", "");
+	checks(&f, "c-outside", (const char *const[]){"2023-07-10", "2023-09-10", "2023-12-10", "2024-04-10",
+						     "2024-06-10", ""});
+	/* 15 months, the four first-year checks; too young for any of the 2nd year's: met. */
+	patient(&f, "c-young-y2", "female", "2023-06-10", V2, "", "", "");
+	checks(&f, "c-young-y2", (const char *const[]){"2023-09-12", "2023-12-01", "2024-02-25", "2024-06-20", ""});
+	/* 3 months: the 3-month window is still open, nothing due yet: met (noneDue). */
+	patient(&f, "c-infant", "male", "2024-07-01", V1, "", "", "");
+	/* 7 months: 3 and 6 due, only 3 done (the 8-month window is open): not met. */
+	patient(&f, "c-open", "female", "2024-02-20", V1, "", "", "");
+	checks(&f, "c-open", (const char *const[]){"2024-05-18", ""});
+	/* Exactly 3 on 2024-09-30: not under 3 then; 2 years old on 2023-09-30, with no check. */
+	patient(&f, "c-three", "male", "2021-09-30", V1, "", "", "");
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	jl_result_t r = result(c, "child-under3-system-management", "532900");
+	assert_int_equal(r.den, 6);
+	assert_int_equal(r.num, 3); /* c-full, c-young-y2, c-infant */
+	r = result(c, "child-under3-system-management", "532901"); /* V2's county: c-outside, c-young-y2 */
+	assert_int_equal(r.den, 2);
+	assert_int_equal(r.num, 1);
+	jl_engine_free(c);
+
+	/* Age at the 2023 reference date: c-miss-y2 had all that was due then; c-three missed everything. */
+	assert_int_equal(jl_engine_compute(&f, 2023, &c), JL_OK);
+	r = result(c, "child-under3-system-management", "532900");
+	assert_int_equal(r.den, 5); /* c-full, c-miss-y2, c-outside, c-young-y2, c-three */
+	assert_int_equal(r.num, 4); /* the two 3-month-olds have nothing due yet */
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
+/* A schedule rule is checked like every other: the message names the element. */
+static void test_schedule_catalog_errors(void **state)
+{
+	static const char *const bad[][2] = {
+	    {"\"ageMonths\": [3, 6, 8, 12], \"perYear\": [4, 2]", "indicators[0].numerator.perYear"},
+	    {"\"ageMonths\": [6, 3], \"perYear\": [2]", "indicators[0].numerator.ageMonths"},
+	    {"\"perYear\": [1]", "indicators[0].numerator.ageMonths"},
+	    {"\"ageMonths\": [3], \"perYear\": [1], \"noneDue\": \"maybe\"", "indicators[0].numerator.noneDue"},
+	    {"\"ageMonths\": [3], \"perYear\": [1], \"toleranceMonths\": 9", "indicators[0].numerator.toleranceMonths"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char json[1024];
+		snprintf(json, sizeof json,
+			 "{\"ageBands\": [0], \"indicators\": [{\"id\": \"x\", \"name\": \"x\", \"denominator\": "
+			 "{\"population\": \"residents\", \"ageMax\": 3}, \"numerator\": {\"rule\": \"schedule\", "
+			 "\"kinds\": [\"enc:child-health-check\"], %s}}]}",
+			 bad[i][0]);
+		jl_catalog_t c;
+		jl_diag_t d;
+		jl_diag_init(&d, A);
+		assert_int_equal(jl_catalog_load(A, jl_cstr(json), &c, &d), JL_EINVALID);
+		assert_true(d.n >= 1);
+		assert_string_equal(d.items[0].expr, bad[i][1]);
+	}
+}
+
 static void test_generated_region(void **state)
 {
 	jl_facts_t f;
@@ -523,6 +611,8 @@ int main(void)
 		cmocka_unit_test(test_intervals),
 		cmocka_unit_test(test_lifetable_preston),
 		cmocka_unit_test(test_ncd_probability),
+		cmocka_unit_test(test_schedule_422),
+		cmocka_unit_test(test_schedule_catalog_errors),
 		cmocka_unit_test(test_generated_region),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

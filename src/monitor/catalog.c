@@ -425,6 +425,11 @@ static jl_rc read_target(rd_t *r, const jl_json_t *o, jl_cat_target_t *t)
 	}
 	if (t->kind <= JL_T_LT && !t->has_value)
 		return bad(r, "value", "a bound needs its value");
+	if (t->kind == JL_T_ANNUAL && (!t->has_value || t->value == 0))
+		return bad(r, "value", "annual_change needs the change per year in the indicator's unit, e.g. -0.5 "
+				       "(每年降低0.5个百分点)");
+	if (t->has_baseline && !t->baseline_year)
+		return bad(r, "baselineYear", "a baseline needs its year");
 	return rc;
 }
 

@@ -207,7 +207,20 @@ static void score(jl_jw_t *w, const jl_indicator_t *ind, const jl_result_t *r)
 	jl_jw_obj_end(w);
 }
 
-/* ci95, target, gap, met, small numbers: extensions of the group (or stratum). */
+static void ext_decimal(jl_jw_t *w, const char *url, double v)
+{
+	jl_jw_obj_begin(w);
+	jl_jw_keyc(w, "url");
+	jl_jw_strc(w, url);
+	num(w, "valueDecimal", v);
+	jl_jw_obj_end(w);
+}
+
+/*
+ * ci95, target, gap, met, small numbers and, for targets against the
+ * previous year, its value, the change, the path value and on-track:
+ * extensions of the group (or stratum).
+ */
 static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 {
 	static const char *const kinds[] = {"", "ge", "gt", "le", "lt", "delta_from_baseline", "annual_change",
@@ -263,6 +276,15 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 			num(w, "valueDecimal", r->target_value);
 			jl_jw_obj_end(w);
 		}
+		if (t->has_baseline) {
+			ext_decimal(w, "baseline", t->baseline);
+			jl_jw_obj_begin(w);
+			jl_jw_keyc(w, "url");
+			jl_jw_strc(w, "baselineYear");
+			jl_jw_keyc(w, "valueInteger");
+			jl_jw_int(w, t->baseline_year);
+			jl_jw_obj_end(w);
+		}
 		jl_jw_obj_begin(w);
 		jl_jw_keyc(w, "url");
 		jl_jw_strc(w, "year");
@@ -285,6 +307,20 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		}
 		jl_jw_arr_end(w);
 		jl_jw_obj_end(w);
+		if (r->has_prev) {
+			ext_decimal(w, SD "measurereport-previous-value", r->prev_value);
+			ext_decimal(w, SD "measurereport-change", r->change);
+		}
+		if (r->has_path)
+			ext_decimal(w, SD "measurereport-path-value", r->path);
+		if (r->on_track >= 0) {
+			jl_jw_obj_begin(w);
+			jl_jw_keyc(w, "url");
+			jl_jw_strc(w, SD "measurereport-on-track");
+			jl_jw_keyc(w, "valueBoolean");
+			jl_jw_bool(w, r->on_track == 1);
+			jl_jw_obj_end(w);
+		}
 		if (r->has_gap) {
 			jl_jw_obj_begin(w);
 			jl_jw_keyc(w, "url");

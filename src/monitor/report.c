@@ -25,6 +25,17 @@ static int status(const jl_indicator_t *ind, const jl_result_t *r)
 		return ST_NODATA;
 	if (r->suppressed)
 		return ST_SMALL;
+	if (r->target && (r->target->kind == JL_T_ANNUAL || r->target->kind == JL_T_INCREASING)) {
+		/*
+		 * Against last year: the year's change decides; short of it but on
+		 * the plan's path is near; without last year, the path alone.
+		 */
+		if (r->met == 1)
+			return ST_MET;
+		if (r->met == 0)
+			return r->on_track == 1 ? ST_NEAR : ST_MISSED;
+		return r->on_track < 0 ? ST_NOTARGET : r->on_track ? ST_MET : ST_MISSED;
+	}
 	if (!r->target || r->met < 0)
 		return ST_NOTARGET;
 	if (r->met == 1)
@@ -66,10 +77,52 @@ static void target_text(jl_buf_t *b, const jl_result_t *r)
 		jl_buf_puts(b, "—");
 		return;
 	}
+	if (r->target->kind == JL_T_ANNUAL) {
+		jl_buf_printf(b, "每年 %+.2f / year (%d)", r->target_value, r->target->year);
+		if (r->has_path)
+			jl_buf_printf(b, "<br><small>进度 path %.2f</small>", r->path);
+		return;
+	}
 	html(b, kind_sign[r->target->kind]);
 	if (r->target->has_value)
 		jl_buf_printf(b, " %.2f", r->target_value);
 	jl_buf_printf(b, " (%d)", r->target->year);
+}
+
+/*
+ * A target against last year, in words: the change, what was asked, and
+ * where the value stands against the plan's path.
+ */
+static void change_sentence(const jl_indicator_t *ind, const jl_result_t *r, int st, jl_buf_t *zh, jl_buf_t *en)
+{
+	const char *unit = ind->unit;
+	bool annual = r->target->kind == JL_T_ANNUAL;
+	jl_buf_printf(zh, "<li class=\"st-%s\">", st_class[st]);
+	html(zh, ind->name);
+	jl_buf_printf(zh, "为 %.2f%s", r->value, unit);
+	jl_buf_printf(en, "<li class=\"st-%s\">", st_class[st]);
+	html(en, name_en(ind));
+	jl_buf_printf(en, " was %.2f %s", r->value, unit);
+	if (r->has_prev) {
+		jl_buf_printf(zh, "，较上年变化 %+.2f", r->change);
+		jl_buf_printf(en, ", a change of %+.2f on the year before", r->change);
+		if (annual) {
+			jl_buf_printf(zh, "（目标每年 %+.2f），%s", r->target_value, r->met == 1 ? "达到" : "未达到");
+			jl_buf_printf(en, " (target %+.2f a year): %s", r->target_value, r->met == 1 ? "met" : "missed");
+		} else {
+			jl_buf_printf(zh, "，%s", r->met == 1 ? "持续提升" : "未提升");
+			jl_buf_printf(en, ": %s", r->met == 1 ? "still increasing" : "not increasing");
+		}
+	} else {
+		jl_buf_puts(zh, "，无上年数值");
+		jl_buf_puts(en, ", with no value for the year before");
+	}
+	if (r->has_path) {
+		jl_buf_printf(zh, "；按规划进度应为 %.2f，%s", r->path, r->on_track == 1 ? "符合进度" : "落后于进度");
+		jl_buf_printf(en, "; the plan's path is %.2f: %s", r->path, r->on_track == 1 ? "on track" : "off track");
+	}
+	jl_buf_printf(zh, "%s。</li>\n", r->suppressed ? "（分母较小，仅供参考）" : "");
+	jl_buf_printf(en, "%s.</li>\n", r->suppressed ? " (small denominator: indicative only)" : "");
 }
 
 static void main_table(const jl_cube_t *c, uint32_t node, jl_buf_t *b)
@@ -112,6 +165,12 @@ static void sentences(const jl_cube_t *c, uint32_t node, jl_buf_t *zh, jl_buf_t 
 		jl_engine_result(c, i, node, 0, -1, &r);
 		int st = status(ind, &r);
 		counts[st]++;
+		if (r.target && r.has_value && st <= ST_MISSED &&
+		    (r.target->kind == JL_T_ANNUAL || r.target->kind == JL_T_INCREASING)) {
+			verdict[st]++;
+			change_sentence(ind, &r, st, zh, en);
+			continue;
+		}
 		if (!r.target || !r.target->has_value || !r.has_value || r.met < 0)
 			continue;
 		double ach = ind->direction == JL_DIR_LOWER ? (r.value > 0 ? r.target_value / r.value : 1)
@@ -226,7 +285,9 @@ static void chart_data(const jl_cube_t *const *cubes, size_t ncubes, uint32_t no
 			jl_jw_keyc(w, "year");
 			jl_jw_int(w, cubes[y]->year);
 			jnum(w, "value", ry.has_value, ry.value);
-			jnum(w, "target", ry.target && ry.target->has_value, ry.target_value);
+			double line = 0;
+			bool has_line = jl_engine_target_line(&ry, &line);
+			jnum(w, "target", has_line, line);
 			jl_jw_obj_end(w);
 		}
 		jl_jw_arr_end(w);

@@ -235,13 +235,21 @@ static void point(jl_jw_t *w, int32_t year, const jl_result_t *r)
 	} else {
 		jl_jw_null(w);
 	}
-	num(w, "target", r->target && r->target->has_value ? r->target_value : NAN);
+	double line;
+	/* The level the target asks for that year: the bound, or an annual_change's path. */
+	num(w, "target", jl_engine_target_line(r, &line) ? line : NAN);
 	num(w, "gap", r->has_gap ? r->gap : NAN);
 	jl_jw_keyc(w, "met");
 	if (r->met < 0)
 		jl_jw_null(w);
 	else
 		jl_jw_bool(w, r->met == 1);
+	num(w, "change", r->has_prev ? r->change : NAN);
+	jl_jw_keyc(w, "onTrack");
+	if (r->on_track < 0)
+		jl_jw_null(w);
+	else
+		jl_jw_bool(w, r->on_track == 1);
 	jl_jw_obj_end(w);
 }
 

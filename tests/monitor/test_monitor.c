@@ -524,6 +524,101 @@ static void test_schedule_catalog_errors(void **state)
 	}
 }
 
+/* A summary MeasureReport of an aggregate indicator (as posted by a region). */
+static void aggregate(jl_facts_t *f, const char *id, const char *measure, const char *region, int year, const char *value)
+{
+	add(f,
+	    "{\"resourceType\":\"MeasureReport\",\"id\":\"%s\",\"status\":\"complete\",\"type\":\"summary\","
+	    "\"measure\":\"https://jianlian.example/fhir/Measure/%s\",\"subject\":{\"identifier\":{\"value\":\"%s\"}},"
+	    "\"period\":{\"start\":\"%d-01-01\",\"end\":\"%d-12-31\"},\"group\":[{\"measureScore\":{\"value\":%s}}]}",
+	    id, measure, region, year, year, value);
+}
+
+/*
+ * Targets against the previous year (§7): annual_change (the plan's
+ * child-myopia row, −0.5 percentage points a year from 52.7 in 2020; and a
+ * regional +10 row on a count indicator) with the on-track path, and
+ * increasing.
+ */
+static void test_annual_change_targets(void **state)
+{
+	jl_catalog_t cat;
+	jl_diag_t d;
+	jl_diag_init(&d, A);
+	assert_int_equal(jl_catalog_load(A, JL_STR_NULL, &cat, &d), JL_OK);
+	const char *rows = "{\"targets\": ["
+			   "{\"indicator\": \"elderly-health-management\", \"region\": \"532930\", \"year\": 2025, "
+			   "\"kind\": \"annual_change\", \"value\": 10, \"baseline\": 30, \"baselineYear\": 2022},"
+			   "{\"indicator\": \"elderly-health-management\", \"region\": \"532900\", \"year\": 2025, "
+			   "\"kind\": \"increasing\"}]}";
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr(rows), &d), JL_OK);
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &cat, &REG), JL_OK);
+	aggregate(&f, "m1", "child-myopia", "532900", 2023, "52.0");
+	aggregate(&f, "m2", "child-myopia", "532900", 2024, "51.6"); /* −0.4: missed; path 50.7: off track */
+	aggregate(&f, "m3", "child-myopia", "532901", 2023, "50.2");
+	aggregate(&f, "m4", "child-myopia", "532901", 2024, "49.7"); /* exactly −0.5: met; on track */
+	aggregate(&f, "m5", "child-myopia", "532922", 2024, "50.1"); /* no 2023 report: met unknown */
+	/* Two residents of 65+ in V1 (洱源县 532930): one checked in 2023, both in 2024. */
+	patient(&f, "e1", "male", "1950-03-01", V1, "", "", "");
+	patient(&f, "e2", "female", "1951-03-01", V1, "", "", "");
+	encounter(&f, "e1", "elderly-check", "AMB", "2023-04-01", 0, 0);
+	encounter(&f, "e1", "elderly-check", "AMB", "2024-04-01", 0, 0);
+	encounter(&f, "e2", "elderly-check", "AMB", "2024-05-01", 0, 0);
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	assert_non_null(c->prev);
+	int32_t pref = jl_regions_find(&REG, jl_cstr("532900")), dali = jl_regions_find(&REG, jl_cstr("532901"));
+	int32_t eryuan = jl_regions_find(&REG, jl_cstr("532930")), yangbi = jl_regions_find(&REG, jl_cstr("532922"));
+	uint32_t my = ind("child-myopia"), el = ind("elderly-health-management");
+	jl_result_t r;
+	jl_engine_result(c, my, (uint32_t)pref, 0, -1, &r);
+	assert_int_equal(r.target->kind, JL_T_ANNUAL);
+	assert_true(r.has_prev && fabs(r.prev_value - 52.0) < 1e-4);
+	assert_true(fabs(r.change - -0.4) < 1e-9);
+	assert_true(r.has_gap && fabs(r.gap - 0.1) < 1e-9);
+	assert_int_equal(r.met, 0);
+	assert_true(r.has_path && fabs(r.path - 50.7) < 1e-9); /* 52.7 − 0.5 × 4 */
+	assert_int_equal(r.on_track, 0);
+	jl_engine_result(c, my, (uint32_t)dali, 0, -1, &r);
+	assert_true(fabs(r.change - -0.5) < 1e-9);
+	assert_int_equal(r.met, 1); /* "0.5个百分点以上": −0.5 itself is enough */
+	assert_true(fabs(r.gap) < 1e-9);
+	assert_int_equal(r.on_track, 1);
+	jl_engine_result(c, my, (uint32_t)yangbi, 0, -1, &r);
+	assert_false(r.has_prev);
+	assert_false(r.has_gap);
+	assert_int_equal(r.met, -1);
+	assert_int_equal(r.on_track, 1); /* 50.1 is below the 50.7 path even without last year */
+
+	jl_engine_result(c, el, (uint32_t)eryuan, 0, -1, &r); /* 50 % → 100 %: +50 pp ≥ +10; path 30 + 10 × 2 */
+	assert_int_equal(r.target->kind, JL_T_ANNUAL);
+	assert_true(r.has_prev && fabs(r.prev_value - 50.0) < 1e-9 && fabs(r.change - 50.0) < 1e-9);
+	assert_true(fabs(r.gap - 40.0) < 1e-9);
+	assert_int_equal(r.met, 1);
+	assert_true(fabs(r.path - 50.0) < 1e-9);
+	assert_int_equal(r.on_track, 1);
+	jl_engine_result(c, el, (uint32_t)pref, 0, -1, &r); /* increasing: 100 > 50 */
+	assert_int_equal(r.target->kind, JL_T_INCREASING);
+	assert_int_equal(r.met, 1);
+	assert_false(r.has_gap);
+	jl_engine_result(c, el, (uint32_t)dali, 0, -1, &r); /* nobody there: no value, nothing judged */
+	assert_false(r.has_value);
+	assert_int_equal(r.met, -1);
+	/* An indicator without such targets is not computed for the previous year. */
+	assert_true(c->prev->slot[ind("htn-bp-control")] < 0);
+	jl_engine_free(c);
+
+	/* 2023 against 2022: e1 alone checked in 2023, nobody in 2022 → 0 % → 50 %: increasing, met. */
+	assert_int_equal(jl_engine_compute(&f, 2023, &c), JL_OK);
+	jl_engine_result(c, el, (uint32_t)pref, 0, -1, &r);
+	assert_true(r.has_prev && r.prev_value == 0.0);
+	assert_int_equal(r.met, 1);
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
 static void test_generated_region(void **state)
 {
 	jl_facts_t f;
@@ -613,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_ncd_probability),
 		cmocka_unit_test(test_schedule_422),
 		cmocka_unit_test(test_schedule_catalog_errors),
+		cmocka_unit_test(test_annual_change_targets),
 		cmocka_unit_test(test_generated_region),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -455,3 +455,38 @@ test('serve --targets: checked at start (row and element named), then used by ev
     rmSync(d2, { recursive: true, force: true });
   }
 });
+
+test('aggregate inputs: PATCH is checked like create and update, alone and in a transaction', async () => {
+  const id = 'lit-532922-2023';
+  const put = await req(srv, 'PUT', `/MeasureReport/${id}`, {
+    body: { ...aggregate('health-literacy', 30, { region: '532922', start: '2023-01-01', end: '2023-12-31' }), id } });
+  assert.equal(put.status, 201, put.text);
+  const JSON_PATCH = { 'Content-Type': 'application/json-patch+json' };
+  const patch = (ops) => req(srv, 'PATCH', `/MeasureReport/${id}`, { body: JSON.stringify(ops), headers: JSON_PATCH });
+  for (const [ops, where] of [
+    [[{ op: 'replace', path: '/group/0/measureScore/value', value: 150 }], 'MeasureReport.group[0].measureScore.value'],
+    [[{ op: 'replace', path: '/subject/identifier/value', value: '532999' }], 'MeasureReport.subject.identifier.value'],
+    [[{ op: 'replace', path: '/period/end', value: '2024-06-30' }], 'MeasureReport.period.end'],
+  ]) {
+    const issues = outcome(assert, await patch(ops), 422);
+    assert.deepEqual(issues[0].expression, [where], JSON.stringify(issues));
+  }
+  // FHIRPath Patch too
+  const fp = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' },
+    { name: 'path', valueString: 'MeasureReport.group[0].measureScore.value' }, { name: 'value', valueDecimal: -3 }] }] };
+  outcome(assert, await req(srv, 'PATCH', `/MeasureReport/${id}`, { body: fp }), 422);
+  // in a transaction: the entry fails, nothing is written
+  const bin = { resourceType: 'Binary', contentType: 'application/json-patch+json',
+    data: Buffer.from(JSON.stringify([{ op: 'replace', path: '/group/0/measureScore/value', value: 101 }])).toString('base64') };
+  const tx = await req(srv, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction',
+    entry: [{ resource: bin, request: { method: 'PATCH', url: `MeasureReport/${id}` } }] } });
+  const ti = outcome(assert, tx, 422);
+  assert.match(ti[0].diagnostics, /^Entry 0 \(PATCH MeasureReport\//);
+  const cur = await req(srv, 'GET', `/MeasureReport/${id}`);
+  assert.equal(cur.json.meta.versionId, '1', 'nothing written');
+  assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2023')).json, 'health-literacy').value, 30);
+  // a patch within the range is written and read by the engine
+  const ok = await patch([{ op: 'replace', path: '/group/0/measureScore/value', value: 31.5 }]);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2023')).json, 'health-literacy').value, 31.5);
+});

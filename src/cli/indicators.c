@@ -73,7 +73,17 @@ static void table(const jl_cube_t *c, uint32_t node, const char *only)
 			printf(" %10s", "-");
 		if (r.has_gap)
 			printf(" %+8.2f%s", r.gap, r.met == 1 ? " met" : r.met == 0 ? " missed" : "");
-		printf("  %s%s\n", ind->unit, r.suppressed ? " (small numbers)" : "");
+		printf("  %s%s", ind->unit, r.suppressed ? " (small numbers)" : "");
+		if (r.target && (r.target->kind == JL_T_ANNUAL || r.target->kind == JL_T_INCREASING)) {
+			/* a target against last year: the target column is the change asked a year */
+			printf("  [%s", r.target->kind == JL_T_ANNUAL ? "per year" : "increasing");
+			if (r.has_prev)
+				printf(", change %+.2f%s", r.change, r.met == 1 ? " met" : r.met == 0 ? " missed" : "");
+			if (r.has_path)
+				printf(", path %.2f%s", r.path, r.on_track == 1 ? " on track" : r.on_track == 0 ? " off track" : "");
+			printf("]");
+		}
+		printf("\n");
 	}
 }
 

@@ -400,7 +400,7 @@ static jl_rc compute(const jl_facts_t *f, int32_t year, const bool *want, jl_cub
 	bool lt = false;
 	const jl_indicator_t *ncd = NULL;
 	for (uint32_t i = 0; i < cat->ninds; i++) {
-		bool on = !want || want[i];
+		bool on = !want || (i < 256 && want[i]); /* want has 256 entries, as the windows below */
 		c->slot[i] = on ? (int32_t)nslots++ : -1;
 		lt |= on && cat->inds[i].method != JL_METHOD_COUNT && cat->inds[i].method != JL_METHOD_AGGREGATE;
 		if (cat->inds[i].method == JL_METHOD_NCD)

@@ -467,6 +467,51 @@ void jl_engine_free(jl_cube_t *c)
 	jl_free(JL_MEM_MISC, c);
 }
 
+/* ---- who was counted ---- */
+
+typedef struct who {
+	eval_ctx_t x;
+	uint32_t v0, v1;  /* the node's villages [v0, v1) */
+	bool den, num;
+} who_t;
+
+static void who_den(void *arg, const member_t *m)
+{
+	who_t *k = arg;
+	if ((uint32_t)m->village < k->v0 || (uint32_t)m->village >= k->v1)
+		return;
+	k->den = true;
+	if (k->x.ind->num_pop.pop == JL_POP_NONE && eval_pred(k->x.f, k->x.p, &k->x.ind->num, m, &k->x.w))
+		k->num = true;
+}
+
+static void who_num(void *arg, const member_t *m)
+{
+	who_t *k = arg;
+	if ((uint32_t)m->village >= k->v0 && (uint32_t)m->village < k->v1)
+		k->num = true;
+}
+
+void jl_engine_members(const jl_cube_t *c, uint32_t i, uint32_t node, jl_engine_member_fn fn, void *arg)
+{
+	const jl_indicator_t *ind = &c->cat->inds[i];
+	const jl_region_node_t *nd = &c->reg->nodes[node];
+	if (ind->method != JL_METHOD_COUNT)
+		return;
+	who_t k = {.x = {.c = (jl_cube_t *)c, .f = c->f, .ind = ind}, .v0 = nd->vill0, .v1 = nd->vill0 + nd->nvill};
+	jl_engine_window(c, ind, &k.x.w.start, &k.x.w.end);
+	k.x.w.ref = k.x.w.end;
+	for (uint32_t pi = 0; pi < c->f->npersons; pi++) {
+		k.x.p = &c->f->persons[pi];
+		k.den = k.num = false;
+		members(c->f, k.x.p, &ind->den, &k.x.w, who_den, &k);
+		if (ind->num_pop.pop)
+			members(c->f, k.x.p, &ind->num_pop, &k.x.w, who_num, &k);
+		if (k.den || k.num)
+			fn(arg, k.x.p, k.den, k.num);
+	}
+}
+
 /* ---- results ---- */
 
 static void sum_lt(const jl_cube_t *c, const jl_region_node_t *nd, int sex, double *pop, double *deaths, double *ncd)

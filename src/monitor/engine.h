@@ -90,6 +90,17 @@ void jl_engine_result(const jl_cube_t *c, uint32_t i, uint32_t node, int sex, in
 void jl_engine_window(const jl_cube_t *c, const jl_indicator_t *ind, int32_t *start, int32_t *end);
 
 /*
+ * Who was counted (subject lists): calls fn once per person of the facts
+ * who is in indicator i's denominator at node (den true, num whether the
+ * numerator rule held for at least one of their memberships) or, for a
+ * numerator population of its own (deaths), in it (num true). A person
+ * counted twice (two deliveries) is reported once. COUNT indicators only
+ * (others report nobody). Read-only on the cube; thread-safe.
+ */
+typedef void (*jl_engine_member_fn)(void *arg, const jl_fact_person_t *p, bool den, bool num);
+void jl_engine_members(const jl_cube_t *c, uint32_t i, uint32_t node, jl_engine_member_fn fn, void *arg);
+
+/*
  * The whole catalogue at one node as JSON: region, year, snapshot, and per
  * indicator the result, strata (sex, age band) and the children's results.
  * only: NULL for every indicator, else one id.

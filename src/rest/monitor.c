@@ -645,9 +645,9 @@ void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t 
 	if (!eval_params(api, req, resp, out, &p) || !eval_year(req, resp, out, &p, &year) ||
 	    !eval_subject(req, resp, out, &p, &code))
 		return;
-	if (p.report_type.n && !jl_str_eqc(p.report_type, "summary")) {
-		jl__api_fail(req, resp, out, JL_EINVAL, "reportType",
-			     "Only reportType=summary is offered (regional indicators, not patient lists)");
+	bool list = jl_str_eqc(p.report_type, "subject-list");
+	if (p.report_type.n && !list && !jl_str_eqc(p.report_type, "summary")) {
+		jl__api_fail(req, resp, out, JL_EINVAL, "reportType", "reportType must be summary or subject-list");
 		return;
 	}
 	jl_diag_t d;
@@ -666,8 +666,21 @@ void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t 
 	jl_buf_clear(&resp->body);
 	jl_jw_t w;
 	jl_jw_init(&w, &resp->body, 0);
-	jl_measure_report(v.cube, (uint32_t)(ind - cat->inds), v.node, jl_now_us(), &w);
-	jl_mcache_put(&v);
+	if (list) {
+		/* the people counted, for the region's own staff: a parameter problem is 400, naming it */
+		rc = jl_measure_subject_list(v.cube, (uint32_t)(ind - cat->inds), v.node, api->store, jl_now_us(),
+					     req->ctx->arena, &w, &d);
+		jl_mcache_put(&v);
+		if (rc) {
+			jl_buf_clear(&resp->body);
+			jl_rest_outcome(resp, rc == JL_EINVALID || rc == JL_ETOOBIG ? 400 : jl_rest_status(rc), &d,
+					out->pretty);
+			return;
+		}
+	} else {
+		jl_measure_report(v.cube, (uint32_t)(ind - cat->inds), v.node, jl_now_us(), &w);
+		jl_mcache_put(&v);
+	}
 	if (jl_buf_status(&resp->body)) {
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory while writing the MeasureReport");
 		return;

@@ -241,7 +241,8 @@ test('$evaluate-measure errors: 404 unknown measure or region, 400 bad period or
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31'), 400)[0].expression, ['subject']);
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=Dali'), 400)[0].expression, ['subject']);
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532999'), 404)[0].expression, ['subject']);
-  outcome(assert, await evaluate('htn-bp-control', ok + '&reportType=subject-list'), 400);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', ok + '&reportType=population'), 400)[0].expression, ['reportType']);
+  assert.deepEqual(outcome(assert, await evaluate('life-expectancy', ok + '&reportType=subject-list'), 400)[0].expression, ['reportType']);
   outcome(assert, await req(srv, 'PUT', '/Measure/htn-bp-control/$evaluate-measure?' + ok, { body: {} }), 405);
 });
 
@@ -489,4 +490,37 @@ test('aggregate inputs: PATCH is checked like create and update, alone and in a 
   const ok = await patch([{ op: 'replace', path: '/group/0/measureScore/value', value: 31.5 }]);
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2023')).json, 'health-literacy').value, 31.5);
+});
+
+test('$evaluate-measure reportType=subject-list: the Patients counted, as contained Lists', async () => {
+  for (const [id, region] of [['htn-bp-control', '532901'], ['infant-mortality', '532900'], ['child-under3-system-management', '532901']]) {
+    const q = `periodStart=2024-01-01&periodEnd=2024-12-31&subject=${region}`;
+    const sum = (await evaluate(id, q)).json;
+    const r = await evaluate(id, q + '&reportType=subject-list');
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    const mr = r.json;
+    assert.equal(mr.type, 'subject-list');
+    assert.deepEqual(pops(mr.group[0]), pops(sum.group[0]), 'the same counts as the summary');
+    const list = (name) => mr.contained.find((c) => c.resourceType === 'List' && c.id === name);
+    const refs = {};
+    for (const p of mr.group[0].population) {
+      const name = p.code.coding[0].code;
+      assert.equal(p.subjectResults.reference, '#' + name);
+      refs[name] = (list(name).entry || []).map((e) => e.item.reference);
+      // each person once; here nobody is counted twice, so the list is as long as the count
+      assert.equal(new Set(refs[name]).size, refs[name].length);
+      assert.equal(refs[name].length, p.count, `${id} ${name}`);
+      assert.ok(refs[name].every((x) => /^Patient\/[A-Za-z0-9.-]+$/.test(x)));
+    }
+    if (id !== 'infant-mortality') // a rule on each member: the numerator is among the denominator
+      assert.ok(refs.numerator.every((x) => refs.denominator.includes(x)));
+    for (const ref of [...refs.numerator.slice(0, 2), ...refs.denominator.slice(0, 2)]) {
+      const p = await req(srv, 'GET', '/' + ref);
+      assert.equal(p.status, 200, ref);
+    }
+    // the report is a valid MeasureReport: the server stores it as one
+    const { date, ...stored } = mr;
+    const c = await req(srv, 'POST', '/MeasureReport', { body: stored });
+    assert.equal(c.status, 201, c.text.slice(0, 500));
+  }
 });

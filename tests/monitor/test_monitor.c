@@ -436,6 +436,20 @@ static jl_rc gen_truth(void *arg, jl_gen_truth file, jl_str_t line)
 	return JL_OK;
 }
 
+/* What jl_engine_members reports. */
+typedef struct who {
+	int nden, nnum;
+	int64_t num[16];
+} who_t;
+
+static void on_who(void *arg, const jl_fact_person_t *p, bool den, bool num)
+{
+	who_t *w = arg;
+	w->nden += den;
+	if (num && w->nnum < 16)
+		w->num[w->nnum++] = p->h;
+}
+
 /* Check-ups of one child on the given days ("" ends the list). */
 static void checks(jl_facts_t *f, const char *pid, const char *const *days)
 {
@@ -487,6 +501,20 @@ static void test_schedule_422(void **state)
 	r = result(c, "child-under3-system-management", "532901"); /* V2's county: c-outside, c-young-y2 */
 	assert_int_equal(r.den, 2);
 	assert_int_equal(r.num, 1);
+	/* Who was counted: the same people, by name. */
+	who_t who = {0};
+	jl_engine_members(c, ind("child-under3-system-management"), (uint32_t)jl_regions_find(&REG, jl_cstr("532900")),
+			  on_who, &who);
+	assert_int_equal(who.nden, 6);
+	assert_int_equal(who.nnum, 3);
+	const char *met[] = {"c-full", "c-young-y2", "c-infant"};
+	for (int k = 0; k < 3; k++) {
+		int64_t h = jl_store_target2(JL_STR("Patient"), jl_cstr(met[k]));
+		bool found = false;
+		for (int j = 0; j < who.nnum; j++)
+			found |= who.num[j] == h;
+		assert_true(found);
+	}
 	jl_engine_free(c);
 
 	/* Age at the 2023 reference date: c-miss-y2 had all that was due then; c-three missed everything. */

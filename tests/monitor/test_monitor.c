@@ -18,6 +18,7 @@
 
 #include "gen/gen.h"
 #include "monitor/engine.h"
+#include "monitor/measure.h"
 
 #define V1 "532930101002" /* a village of 洱源县 */
 #define V2 "532901003016" /* a village of 大理市 */
@@ -647,6 +648,39 @@ static void test_annual_change_targets(void **state)
 	jl_facts_dispose(&f);
 }
 
+/* A subject list is refused, before any store access, for a non-count indicator or too many people. */
+static void test_subject_list_limits(void **state)
+{
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &CAT, &REG), JL_OK);
+	for (int k = 0; k <= JL_MEASURE_MAX_SUBJECTS; k++) {
+		char id[16];
+		snprintf(id, sizeof id, "r%d", k);
+		patient(&f, id, k % 2 ? "male" : "female", "1980-01-01", k % 2 ? V1 : V2, "", "", "");
+	}
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_MISC, 0);
+	jl_jw_t w;
+	jl_jw_init(&w, &b, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	uint32_t pref = (uint32_t)jl_regions_find(&REG, jl_cstr("532900"));
+	assert_int_equal(jl_measure_subject_list(c, ind("ehr-coverage"), pref, NULL, 0, a, &w, &d), JL_ETOOBIG);
+	assert_string_equal(d.items[0].expr, "subject");
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_measure_subject_list(c, ind("life-expectancy"), pref, NULL, 0, a, &w, &d), JL_EINVALID);
+	assert_string_equal(d.items[0].expr, "reportType");
+	assert_int_equal(b.n, 0); /* nothing written */
+	jl_buf_dispose(&b);
+	jl_arena_free(a);
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
 static void test_generated_region(void **state)
 {
 	jl_facts_t f;
@@ -737,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_schedule_422),
 		cmocka_unit_test(test_schedule_catalog_errors),
 		cmocka_unit_test(test_annual_change_targets),
+		cmocka_unit_test(test_subject_list_limits),
 		cmocka_unit_test(test_generated_region),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -416,6 +416,12 @@ static jl_rc read_target(rd_t *r, const jl_json_t *o, jl_cat_target_t *t)
 	t->baseline = opt_num(r, o, "baseline", 0, &rc);
 	t->baseline_year = opt_int(r, o, "baselineYear", 0, &rc);
 	t->delta = opt_num(r, o, "delta", 0, &rc);
+	t->has_tolerance = jl_json_get(o, "tolerance") != NULL;
+	t->tolerance = opt_num(r, o, "tolerance", 0, &rc);
+	if (t->has_tolerance && (t->tolerance < 0 || t->kind != JL_T_STABLE))
+		return bad(r, "tolerance", "a tolerance (≥ 0, the indicator's unit) belongs to a stable target");
+	if (t->kind == JL_T_STABLE && t->has_tolerance && !t->has_baseline)
+		return bad(r, "baseline", "a stable target with a tolerance needs the baseline it keeps to");
 	t->source = opt_str(r, o, "source", "", &rc);
 	if (t->kind == JL_T_DELTA) {
 		if (!t->has_baseline || !jl_json_get(o, "delta"))

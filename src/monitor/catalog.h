@@ -160,8 +160,9 @@ typedef struct jl_cat_target {
 	char region[13];          /* "000000" = national */
 	int32_t year;
 	uint8_t kind;             /* jl_tkind */
-	bool has_value, has_baseline;
+	bool has_value, has_baseline, has_tolerance;
 	double value, baseline, delta;
+	double tolerance;         /* stable: how far from the baseline still counts as stable (the unit's) */
 	int32_t baseline_year;
 	const char *source;
 } jl_cat_target_t;

@@ -597,6 +597,14 @@ static void set_target(const jl_cube_t *c, const jl_indicator_t *ind, uint32_t n
 		judge_change(c, ind, node, r);
 		return;
 	}
+	if (r->target->kind == JL_T_STABLE) { /* 保持稳定: within the tolerance of the baseline, when one is given */
+		if (r->has_value && r->target->has_tolerance) {
+			r->has_gap = true;
+			r->gap = shown(shown(r->value) - r->target->baseline);
+			r->met = fabs(r->gap) <= r->target->tolerance;
+		}
+		return;
+	}
 	if (!r->target->has_value)
 		return;
 	if (!r->has_value || r->target->kind > JL_T_DELTA)
@@ -619,6 +627,10 @@ bool jl_engine_target_line(const jl_result_t *r, double *out)
 	if (r->target->kind == JL_T_ANNUAL) {
 		*out = r->path;
 		return r->has_path;
+	}
+	if (r->target->kind == JL_T_STABLE) {
+		*out = r->target->baseline;
+		return r->target->has_baseline;
 	}
 	*out = r->target_value;
 	return r->target->has_value && r->target->kind <= JL_T_DELTA;
@@ -739,6 +751,8 @@ static void result_fields(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		jl_jw_keyc(w, "baselineYear");
 		jl_jw_int(w, r->target->baseline_year);
 	}
+	if (r->target->has_tolerance)
+		jw_num(w, "tolerance", r->target->tolerance);
 	jl_jw_keyc(w, "year");
 	jl_jw_int(w, r->target->year);
 	jl_jw_keyc(w, "region");

@@ -75,8 +75,8 @@ typedef struct jl_result {
 /*
  * The level the indicator should have in the result's year, for a target
  * line on a chart: the bound for ge/gt/le/lt/delta_from_baseline, the path
- * for annual_change; false when the target gives none (stable, increasing,
- * no target).
+ * for annual_change, the baseline for stable; false when the target gives
+ * none (increasing, no target).
  */
 bool jl_engine_target_line(const jl_result_t *r, double *out);
 

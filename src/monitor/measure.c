@@ -284,6 +284,8 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 			num(w, "valueDecimal", r->target_value);
 			jl_jw_obj_end(w);
 		}
+		if (t->has_tolerance)
+			ext_decimal(w, "tolerance", t->tolerance);
 		if (t->has_baseline) {
 			ext_decimal(w, "baseline", t->baseline);
 			jl_jw_obj_begin(w);

@@ -40,6 +40,8 @@ static int status(const jl_indicator_t *ind, const jl_result_t *r)
 		return ST_NOTARGET;
 	if (r->met == 1)
 		return ST_MET;
+	if (r->target->kind == JL_T_STABLE) /* no bound to be near to */
+		return ST_MISSED;
 	double t = r->target_value, v = r->value;
 	double ach = ind->direction == JL_DIR_LOWER ? (v > 0 ? t / v : 1) : (t != 0 ? v / t : 0);
 	return ach >= 0.9 ? ST_NEAR : ST_MISSED;
@@ -81,6 +83,13 @@ static void target_text(jl_buf_t *b, const jl_result_t *r)
 		jl_buf_printf(b, "每年 %+.2f / year (%d)", r->target_value, r->target->year);
 		if (r->has_path)
 			jl_buf_printf(b, "<br><small>进度 path %.2f</small>", r->path);
+		return;
+	}
+	if (r->target->kind == JL_T_STABLE && r->target->has_baseline) {
+		jl_buf_printf(b, "保持稳定 stable %.2f", r->target->baseline);
+		if (r->target->has_tolerance)
+			jl_buf_printf(b, " ± %.2f", r->target->tolerance);
+		jl_buf_printf(b, " (%d)", r->target->year);
 		return;
 	}
 	html(b, kind_sign[r->target->kind]);
@@ -169,6 +178,20 @@ static void sentences(const jl_cube_t *c, uint32_t node, jl_buf_t *zh, jl_buf_t 
 		    (r.target->kind == JL_T_ANNUAL || r.target->kind == JL_T_INCREASING)) {
 			verdict[st]++;
 			change_sentence(ind, &r, st, zh, en);
+			continue;
+		}
+		if (r.target && r.target->kind == JL_T_STABLE && r.has_value && r.met >= 0) {
+			verdict[r.met == 1 ? 0 : 2]++;
+			jl_buf_printf(zh, "<li class=\"st-%s\">", st_class[st]);
+			html(zh, ind->name);
+			jl_buf_printf(zh, "为 %.2f%s，与基线 %.2f 相差 %+.2f，%s保持稳定（允许 ± %.2f）%s。</li>\n", r.value,
+				      ind->unit, r.target->baseline, r.gap, r.met == 1 ? "" : "未", r.target->tolerance,
+				      r.suppressed ? "（分母较小，仅供参考）" : "");
+			jl_buf_printf(en, "<li class=\"st-%s\">", st_class[st]);
+			html(en, name_en(ind));
+			jl_buf_printf(en, " was %.2f %s, %+.2f from the baseline %.2f: %s (tolerance ± %.2f)%s.</li>\n",
+				      r.value, ind->unit, r.gap, r.target->baseline, r.met == 1 ? "stable" : "not stable",
+				      r.target->tolerance, r.suppressed ? " (small denominator: indicative only)" : "");
 			continue;
 		}
 		if (!r.target || !r.target->has_value || !r.has_value || r.met < 0)

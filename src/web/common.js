@@ -49,6 +49,7 @@ export function status(r, target, direction) {
   const t = r.target || target;
   let s;
   if (t && (t.kind === 'annual_change' || t.kind === 'increasing')) s = changeStatus(r);
+  else if (t && t.kind === 'stable') s = r.met === true ? 'met' : r.met === false ? 'missed' : 'notarget';
   else if (r.met === true) s = 'met';
   else if (!t || t.value === undefined || t.value === null) s = 'notarget';
   else {
@@ -97,7 +98,9 @@ export function targetText(t, L = LABELS.zh, r = null) {
   const sign = (v) => (v > 0 ? '+' : '') + fmt(v, 2);
   let s;
   if (t.kind === 'annual_change') s = `${L.perYear} ${sign(t.value)}`;
-  else if (t.kind === 'increasing' || t.kind === 'stable') s = L[t.kind] + (t.baseline !== undefined ? ` (${fmt(t.baseline)})` : '');
+  else if (t.kind === 'increasing' || t.kind === 'stable') {
+    s = L[t.kind] + (t.baseline !== undefined ? ` (${fmt(t.baseline)}${t.tolerance !== undefined ? ` ± ${fmt(t.tolerance, 2)}` : ''})` : '');
+  }
   else if (t.value === undefined || t.value === null) s = t.kind + (t.baseline !== undefined ? ` (${fmt(t.baseline)})` : '');
   else s = `${KIND_SIGN[t.kind] || t.kind} ${fmt(t.value)}`;
   if (r && r.change !== undefined) s += ` · ${L.vsLastYear} ${sign(r.change)}`;

@@ -635,6 +635,28 @@ static void test_annual_change_targets(void **state)
 	jl_engine_result(c, el, (uint32_t)dali, 0, -1, &r); /* nobody there: no value, nothing judged */
 	assert_false(r.has_value);
 	assert_int_equal(r.met, -1);
+	/* stable (保持稳定) with a tolerance: within it of the baseline. */
+	const char *stable = "{\"targets\": [{\"indicator\": \"child-myopia\", \"region\": \"532901\", \"year\": 2025, "
+			     "\"kind\": \"stable\", \"baseline\": 50.0, \"baselineYear\": 2020, \"tolerance\": 0.3}, "
+			     "{\"indicator\": \"child-myopia\", \"region\": \"532922\", \"year\": 2025, "
+			     "\"kind\": \"stable\", \"baseline\": 50.5, \"baselineYear\": 2020, \"tolerance\": 0.3}]}";
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr(stable), &d), JL_OK);
+	jl_engine_result(c, my, (uint32_t)dali, 0, -1, &r); /* 49.7: 0.3 below 50.0, just within */
+	assert_int_equal(r.target->kind, JL_T_STABLE);
+	assert_true(r.has_gap && fabs(r.gap - -0.3) < 1e-9);
+	assert_int_equal(r.met, 1);
+	double line;
+	assert_true(jl_engine_target_line(&r, &line) && line == 50.0);
+	jl_engine_result(c, my, (uint32_t)yangbi, 0, -1, &r); /* 50.1: 0.4 below 50.5, outside */
+	assert_int_equal(r.met, 0);
+	assert_true(fabs(r.gap - -0.4) < 1e-9);
+	/* A tolerance belongs to a stable row; the message names the row's element. */
+	jl_diag_init(&d, A);
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr("{\"targets\": [{\"indicator\": \"child-myopia\", "
+							 "\"region\": \"532901\", \"year\": 2025, \"kind\": \"le\", "
+							 "\"value\": 50, \"tolerance\": 1}]}"), &d),
+			 JL_EINVALID);
+	assert_string_equal(d.items[0].expr, "targets[0].tolerance");
 	/* An indicator without such targets is not computed for the previous year. */
 	assert_true(c->prev->slot[ind("htn-bp-control")] < 0);
 	jl_engine_free(c);

@@ -43,6 +43,12 @@ void jl_cli_print_diag(const jl_diag_t *d);
  * Returns an exit code; *s is NULL unless JL_EXIT_OK.
  */
 int jl_cli_open_data(const char *cmd, const char *data, struct jl_store **s);
+/*
+ * The whole of a small file (at most 64 MiB), NUL-terminated, from
+ * jl_malloc (free with jl_free(JL_MEM_MISC, …)); *n its length. NULL when
+ * it cannot be read or is larger.
+ */
+char *jl_cli_read_file(const char *path, size_t *n);
 /* A calendar year (1950–2200) given as option --<flag>; false, with a message, otherwise. */
 bool jl_cli_parse_year(const char *cmd, const char *flag, const char *arg, int32_t *year);
 

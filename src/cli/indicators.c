@@ -39,24 +39,6 @@ static void usage(FILE *f)
 		   "2 usage error (bad option, unknown region or indicator).\n");
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	long len = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	char *buf = len >= 0 && len < (64 << 20) ? jl_malloc(JL_MEM_MISC, (size_t)len + 1) : NULL;
-	if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-		jl_free(JL_MEM_MISC, buf);
-		buf = NULL;
-	}
-	fclose(fp);
-	*n = buf ? (size_t)len : 0;
-	return buf;
-}
-
 static void print_value(const jl_result_t *r)
 {
 	if (!r->has_value)
@@ -91,7 +73,17 @@ static void table(const jl_cube_t *c, uint32_t node, const char *only)
 			printf(" %10s", "-");
 		if (r.has_gap)
 			printf(" %+8.2f%s", r.gap, r.met == 1 ? " met" : r.met == 0 ? " missed" : "");
-		printf("  %s%s\n", ind->unit, r.suppressed ? " (small numbers)" : "");
+		printf("  %s%s", ind->unit, r.suppressed ? " (small numbers)" : "");
+		if (r.target && (r.target->kind == JL_T_ANNUAL || r.target->kind == JL_T_INCREASING)) {
+			/* a target against last year: the target column is the change asked a year */
+			printf("  [%s", r.target->kind == JL_T_ANNUAL ? "per year" : "increasing");
+			if (r.has_prev)
+				printf(", change %+.2f%s", r.change, r.met == 1 ? " met" : r.met == 0 ? " missed" : "");
+			if (r.has_path)
+				printf(", path %.2f%s", r.path, r.on_track == 1 ? " on track" : r.on_track == 0 ? " off track" : "");
+			printf("]");
+		}
+		printf("\n");
 	}
 }
 
@@ -153,7 +145,7 @@ int jl_cmd_indicators(int argc, char **argv)
 	jl_cube_t *cube = NULL;
 	char *text = NULL;
 	size_t n = 0;
-	if (catalog && !(text = slurp(catalog, &n))) {
+	if (catalog && !(text = jl_cli_read_file(catalog, &n))) {
 		fprintf(stderr, "jianlian indicators: cannot read %s\n", catalog);
 		goto out;
 	}
@@ -165,7 +157,7 @@ int jl_cmd_indicators(int argc, char **argv)
 	jl_free(JL_MEM_MISC, text);
 	text = NULL;
 	if (targets) {
-		if (!(text = slurp(targets, &n))) {
+		if (!(text = jl_cli_read_file(targets, &n))) {
 			fprintf(stderr, "jianlian indicators: cannot read %s\n", targets);
 			goto out;
 		}

@@ -8,6 +8,7 @@
  * synchronously here with sigwait, so no handler runs in the middle of a
  * request.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,8 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/cli.h"
+#include "monitor/catalog.h"
+#include "monitor/region.h"
 #include "rest/bulk.h"
 #include "rest/import.h"
 #include "rest/monitor.h"
@@ -49,6 +52,8 @@ static void serve_usage(FILE *f)
 		   "  --export-file-size SIZE  split $export NDJSON files at this size (default 1G)\n"
 		   "  --import-dir DIR    $import reads input files from this directory only (default: none,\n"
 		   "                      $import refuses every input)\n"
+		   "  --targets FILE      extra indicator target rows ({\"targets\": [...]}, as `jianlian indicators\n"
+		   "                      --targets`), checked at start; /monitor and $evaluate-measure use them\n"
 		   "  --admin-token TOKEN unlocks admin-only features such as _debug=plan (also $JIANLIAN_ADMIN_TOKEN)\n"
 		   "  --log-level LEVEL   debug, info, warn or error (default info)\n"
 		   "  --no-access-log     do not log one line per request\n"
@@ -56,6 +61,60 @@ static void serve_usage(FILE *f)
 		   "  --help              print this help and exit\n"
 		   "\n"
 		   "Logs are JSON lines on standard error. SIGTERM or SIGINT stops the server cleanly.\n");
+}
+
+/*
+ * Every row's region is a division code the server knows (national
+ * "000000", a province, or a node of a prefecture's hierarchy), so that a
+ * mistyped code is an error at start, not a target that never applies.
+ * The rows' shape was checked by the catalogue already.
+ */
+static jl_rc target_regions_known(jl_arena_t *a, jl_str_t text, jl_diag_t *d)
+{
+	char *copy = jl_arena_strndup(a, text.p, text.n);
+	jl_json_t *root;
+	jl_json_err_t e;
+	if (!copy || jl_json_parse(a, copy, text.n, NULL, &root, &e))
+		return JL_ENOMEM; /* it parsed once already */
+	const jl_json_t *rows = jl_json_get(root, "targets");
+	for (uint32_t i = 0; jl_json_is(rows, JL_JSON_ARRAY) && i < rows->n; i++) {
+		jl_str_t code = jl_json_str(jl_json_get(&rows->u.a[i], "region"));
+		uint32_t pref = jl_regions_pref_of(code);
+		if (jl_str_eqc(code, "000000") || (pref && pref % 10000 == 0 && code.n == 6))
+			continue;
+		jl_regions_t reg;
+		jl_diag_t quiet;
+		jl_diag_init(&quiet, a);
+		if (pref && jl_regions_load(a, pref, &reg, &quiet) == JL_OK && jl_regions_find(&reg, code) >= 0)
+			continue;
+		char where[40];
+		snprintf(where, sizeof where, "targets[%u].region", i);
+		jl_diag_err(d, "not-found", where, "%s: no region has the division code %.*s", where, JL_STR_FMT(code));
+		return JL_EINVALID;
+	}
+	return JL_OK;
+}
+
+/*
+ * Checks a targets file against the built-in catalogue before anything
+ * starts, so that a bad row is reported as the file's (the issue names the
+ * row and element, e.g. targets[2].kind) rather than as a failing service.
+ */
+static bool targets_ok(jl_arena_t *a, const char *path, jl_str_t text)
+{
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_catalog_t cat;
+	jl_rc rc = jl_catalog_load(a, JL_STR_NULL, &cat, &d);
+	if (!rc)
+		rc = jl_catalog_add_targets(a, &cat, text, &d);
+	if (!rc)
+		rc = target_regions_known(a, text, &d);
+	if (!rc)
+		return true;
+	fprintf(stderr, "jianlian serve: bad targets file %s\n", path);
+	jl_cli_print_diag(&d);
+	return false;
 }
 
 int jl_cmd_serve(int argc, char **argv)
@@ -72,7 +131,7 @@ int jl_cmd_serve(int argc, char **argv)
 		{"max-bundle-entries", required_argument, NULL, 'E'},
 		{"export-ttl", required_argument, NULL, 'X'}, {"export-jobs", required_argument, NULL, 'J'},
 		{"export-file-size", required_argument, NULL, 'F'},
-		{"import-dir", required_argument, NULL, 'I'},
+		{"import-dir", required_argument, NULL, 'I'}, {"targets", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, '?' + 256},
 		{NULL, 0, NULL, 0},
 	};
@@ -84,7 +143,7 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_bulk_cfg_defaults(&bcfg);
 	jl_imports_cfg_t icfg;
 	jl_imports_cfg_defaults(&icfg);
-	const char *data = "var/jianlian";
+	const char *data = "var/jianlian", *targets = NULL;
 	jl_log_level level = JL_LOG_INFO;
 	bool auto_reindex = true;
 	int c;
@@ -195,6 +254,7 @@ int jl_cmd_serve(int argc, char **argv)
 			}
 			break;
 		case 'n': scfg.access_log = false; break;
+		case 'G': targets = optarg; break;
 		case '?' + 256: serve_usage(stdout); return JL_EXIT_OK;
 		default:
 			fprintf(stderr, "jianlian serve: unknown or incomplete option '%s'\n", argv[optind - 1]);
@@ -238,7 +298,15 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_api_t api;
 	jl_search_defs_t *defs = NULL;
 	bool api_up = false;
+	char *targets_text = NULL; /* the catalogue copies what it keeps */
+	size_t targets_n = 0;
 	jl_store_cfg_t stcfg = {.dir = data};
+	if (targets && !(targets_text = jl_cli_read_file(targets, &targets_n))) {
+		fprintf(stderr, "jianlian serve: cannot read the targets file %s: %s\n", targets, strerror(errno));
+		goto out;
+	}
+	if (targets_text && !targets_ok(a, targets, jl_str(targets_text, targets_n)))
+		goto out;
 	if (jl_store_open("sqlite", &stcfg, &store, &d) != JL_OK) {
 		fprintf(stderr, "jianlian serve: cannot open the data directory %s\n", data);
 		jl_cli_print_diag(&d);
@@ -253,11 +321,13 @@ int jl_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	api_up = true;
-	if (jl_rest_monitor_start(&api, JL_STR_NULL, &d) != JL_OK) {
+	if (jl_rest_monitor_start(&api, targets_text ? jl_str(targets_text, targets_n) : JL_STR_NULL, &d) != JL_OK) {
 		fprintf(stderr, "jianlian serve: cannot start the indicator service\n");
 		jl_cli_print_diag(&d);
 		goto out;
 	}
+	jl_free(JL_MEM_MISC, targets_text); /* the catalogue keeps its own copy */
+	targets_text = NULL;
 	bcfg.dir = jl_arena_printf(a, "%s/export", data);
 	if (!bcfg.dir || jl_bulk_start(&bcfg, store, &log, &api.bulk, &d) != JL_OK) {
 		fprintf(stderr, "jianlian serve: cannot start bulk export\n");
@@ -312,6 +382,7 @@ out:
 	jl_search_defs_free(defs);
 	if (rc == JL_EXIT_OK)
 		jl_log_msg(&log, JL_LOG_INFO, "stopped cleanly");
+	jl_free(JL_MEM_MISC, targets_text);
 	jl_arena_free(a);
 	return rc;
 }

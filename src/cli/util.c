@@ -71,6 +71,30 @@ int jl_cli_open_data(const char *cmd, const char *data, jl_store_t **s)
 	return ex;
 }
 
+char *jl_cli_read_file(const char *path, size_t *n)
+{
+	*n = 0;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return NULL;
+	char *buf = NULL;
+	long len = -1;
+	if (fseek(fp, 0, SEEK_END) == 0)
+		len = ftell(fp);
+	if (len >= 0 && len < (64 << 20) && fseek(fp, 0, SEEK_SET) == 0)
+		buf = jl_malloc(JL_MEM_MISC, (size_t)len + 1);
+	if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+		jl_free(JL_MEM_MISC, buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	if (buf) {
+		buf[len] = 0;
+		*n = (size_t)len;
+	}
+	return buf;
+}
+
 bool jl_cli_parse_year(const char *cmd, const char *flag, const char *arg, int32_t *year)
 {
 	char *end = NULL;

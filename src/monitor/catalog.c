@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/json.h"
+#include "base/time.h"
 
 __asm__(".section .rodata\n"
 	".balign 16\n"
@@ -204,19 +206,83 @@ static bool read_days(rd_t *r, const jl_json_t *o, int32_t *lo, int32_t *hi, jl_
 	return true;
 }
 
+/* A whole number within [lo, hi] at v (an array element); false when not. */
+static bool small_int(const jl_json_t *v, int32_t lo, int32_t hi, int32_t *out)
+{
+	if (!v || v->type != JL_JSON_NUMBER)
+		return false;
+	char buf[32];
+	size_t n = v->n < sizeof buf - 1 ? v->n : sizeof buf - 1;
+	memcpy(buf, v->u.s, n);
+	buf[n] = 0;
+	char *end;
+	long x = strtol(buf, &end, 10);
+	if (*end || x < lo || x > hi)
+		return false;
+	*out = (int32_t)x;
+	return true;
+}
+
+/*
+ * The schedule rule (4:2:2, §4.5): "ageMonths" ascending, "perYear" splitting
+ * them into years of life (its counts add up to the number of ages),
+ * "toleranceMonths" (default 1, §4.5's ±1 month) and "noneDue" ("met",
+ * default, or "not-met": a member too young for any check).
+ */
+static jl_rc read_schedule(rd_t *r, const jl_json_t *o, jl_pred_t *p)
+{
+	const jl_json_t *ages = jl_json_get(o, "ageMonths"), *per = jl_json_get(o, "perYear");
+	if (!jl_json_is(ages, JL_JSON_ARRAY) || !ages->n || ages->n > JL_CAT_MAX_SCHED)
+		return bad(r, "ageMonths", "must be an array of 1 to 12 ages in months");
+	for (uint32_t i = 0; i < ages->n; i++) {
+		int32_t m;
+		if (!small_int(&ages->u.a[i], 1, 240, &m) || (i && m <= p->sched_months[i - 1]))
+			return bad(r, "ageMonths", "ages are whole months (1-240) in ascending order");
+		p->sched_months[i] = (uint16_t)m;
+	}
+	p->nsched = (uint8_t)ages->n;
+	if (!jl_json_is(per, JL_JSON_ARRAY) || !per->n || per->n > JL_CAT_MAX_SCHED_YEARS)
+		return bad(r, "perYear", "must be an array of 1 to 6 counts, the checks of each year of life (4:2:2 = [4, 2, 2])");
+	int32_t sum = 0;
+	for (uint32_t i = 0; i < per->n; i++) {
+		int32_t k;
+		if (!small_int(&per->u.a[i], 0, JL_CAT_MAX_SCHED, &k))
+			return bad(r, "perYear", "counts are whole numbers 0-12");
+		p->sched_per_year[i] = (uint8_t)k;
+		sum += k;
+	}
+	p->nsched_years = (uint8_t)per->n;
+	if (sum != p->nsched)
+		return bad(r, "perYear", "the counts must add up to the number of ageMonths");
+	jl_rc rc = JL_OK;
+	int32_t tol = opt_int(r, o, "toleranceMonths", 1, &rc);
+	if (rc)
+		return rc;
+	if (tol < 0 || tol > 6)
+		return bad(r, "toleranceMonths", "must be 0-6 months");
+	p->sched_tol_months = (uint8_t)tol;
+	const char *none = opt_str(r, o, "noneDue", "met", &rc);
+	if (rc)
+		return rc;
+	if (strcmp(none, "met") && strcmp(none, "not-met"))
+		return bad(r, "noneDue", "must be \"met\" or \"not-met\"");
+	p->sched_none_due_met = !strcmp(none, "met");
+	return JL_OK;
+}
+
 static jl_rc read_pred(rd_t *r, const jl_json_t *o, jl_pred_t *p)
 {
 	jl_rc rc = JL_OK;
 	memset(p, 0, sizeof *p);
 	const char *rule = opt_str(r, o, "rule", "", &rc);
 	static const char *const names[] = {"", "encounters", "followups", "last-measure", "first-measure",
-					    "identifier", "episode", "immunization", "all"};
+					    "identifier", "episode", "immunization", "all", "schedule"};
 	for (uint8_t i = 1; i < sizeof names / sizeof *names; i++)
 		if (!strcmp(rule, names[i]))
 			p->rule = i;
 	if (!p->rule)
 		return bad(r, "rule", "unknown rule (encounters, followups, last-measure, first-measure, identifier, "
-				      "episode, immunization, all)");
+				      "episode, immunization, all, schedule)");
 	p->nkinds = read_kinds(r, o, "kinds", p->kinds, 4, &rc);
 	p->nlinked = read_kinds(r, o, "linkedTo", p->linked, 4, &rc);
 	p->classes = read_classes(r, o, &rc);
@@ -249,6 +315,10 @@ static jl_rc read_pred(rd_t *r, const jl_json_t *o, jl_pred_t *p)
 		if (!p->system)
 			return bad(r, "system", "an identifier rule needs the identifier system");
 		break;
+	case JL_RULE_SCHEDULE:
+		if (!p->nkinds)
+			return bad(r, "kinds", "a schedule rule needs the event kinds that are checks");
+		return read_schedule(r, o, p);
 	case JL_RULE_ALL: {
 		const jl_json_t *of = jl_json_get(o, "of");
 		if (!jl_json_is(of, JL_JSON_ARRAY) || !of->n)
@@ -346,6 +416,12 @@ static jl_rc read_target(rd_t *r, const jl_json_t *o, jl_cat_target_t *t)
 	t->baseline = opt_num(r, o, "baseline", 0, &rc);
 	t->baseline_year = opt_int(r, o, "baselineYear", 0, &rc);
 	t->delta = opt_num(r, o, "delta", 0, &rc);
+	t->has_tolerance = jl_json_get(o, "tolerance") != NULL;
+	t->tolerance = opt_num(r, o, "tolerance", 0, &rc);
+	if (t->has_tolerance && (t->tolerance < 0 || t->kind != JL_T_STABLE))
+		return bad(r, "tolerance", "a tolerance (≥ 0, the indicator's unit) belongs to a stable target");
+	if (t->kind == JL_T_STABLE && t->has_tolerance && !t->has_baseline)
+		return bad(r, "baseline", "a stable target with a tolerance needs the baseline it keeps to");
 	t->source = opt_str(r, o, "source", "", &rc);
 	if (t->kind == JL_T_DELTA) {
 		if (!t->has_baseline || !jl_json_get(o, "delta"))
@@ -355,6 +431,11 @@ static jl_rc read_target(rd_t *r, const jl_json_t *o, jl_cat_target_t *t)
 	}
 	if (t->kind <= JL_T_LT && !t->has_value)
 		return bad(r, "value", "a bound needs its value");
+	if (t->kind == JL_T_ANNUAL && (!t->has_value || t->value == 0))
+		return bad(r, "value", "annual_change needs the change per year in the indicator's unit, e.g. -0.5 "
+				       "(每年降低0.5个百分点)");
+	if (t->has_baseline && !t->baseline_year)
+		return bad(r, "baselineYear", "a baseline needs its year");
 	return rc;
 }
 
@@ -415,6 +496,8 @@ jl_rc jl_catalog_load(jl_arena_t *a, jl_str_t json, jl_catalog_t *c, jl_diag_t *
 	jl_rc rc = parse(&r, json, &root);
 	if (rc)
 		return rc;
+	c->hash = jl_hash_bytes(0, json.p, json.n);
+	c->loaded_us = jl_now_us();
 	c->nkinds = 1;
 	/* Kinds the populations themselves use (deliveries; pregnancy for maternal deaths). */
 	(void)intern(&r, jl_cstr("enc:delivery"), &rc);
@@ -533,6 +616,7 @@ jl_rc jl_catalog_add_targets(jl_arena_t *a, jl_catalog_t *c, jl_str_t json, jl_d
 		snprintf(r.path, sizeof r.path, "targets");
 		return bad(&r, NULL, "missing: a targets file is {\"targets\": [rows]}");
 	}
+	c->hash = jl_hash_bytes(c->hash, json.p, json.n);
 	return read_targets(&r, t);
 }
 

@@ -34,6 +34,8 @@
 #define JL_CAT_MAX_KINDS 64
 #define JL_CAT_MAX_BANDS 12
 #define JL_CAT_MAX_ICD 8
+#define JL_CAT_MAX_SCHED 12 /* ages of a schedule rule */
+#define JL_CAT_MAX_SCHED_YEARS 6
 
 typedef enum jl_pop {
 	JL_POP_NONE = 0,
@@ -56,6 +58,7 @@ typedef enum jl_rule {
 	JL_RULE_EPISODE,      /* an episode of the kinds at the reference date / overlapping the days */
 	JL_RULE_IMMUNIZATION, /* a dose of a vaccine in the days (relative to birth) */
 	JL_RULE_ALL,          /* every sub-rule */
+	JL_RULE_SCHEDULE,     /* checks at set ages, counted per year of life (4:2:2, §4.5) */
 } jl_rule;
 
 typedef enum jl_cat_method {
@@ -105,6 +108,17 @@ typedef struct jl_pred {
 	int32_t dose;
 	const char *system;       /* IDENTIFIER */
 	const jl_followup_rule_t *fr;
+	/*
+	 * SCHEDULE: the checks' ages in months (ascending), how many of them
+	 * belong to each year of life (4:2:2 = {4, 2, 2}, in age order), the
+	 * window around each age (± months), and whether a member with no
+	 * check due yet counts as met.
+	 */
+	uint8_t nsched, nsched_years;
+	uint16_t sched_months[JL_CAT_MAX_SCHED];
+	uint8_t sched_per_year[JL_CAT_MAX_SCHED_YEARS];
+	uint8_t sched_tol_months;
+	bool sched_none_due_met;
 	struct jl_pred *all;
 	uint32_t nall;
 } jl_pred_t;
@@ -146,8 +160,9 @@ typedef struct jl_cat_target {
 	char region[13];          /* "000000" = national */
 	int32_t year;
 	uint8_t kind;             /* jl_tkind */
-	bool has_value, has_baseline;
+	bool has_value, has_baseline, has_tolerance;
 	double value, baseline, delta;
+	double tolerance;         /* stable: how far from the baseline still counts as stable (the unit's) */
 	int32_t baseline_year;
 	const char *source;
 } jl_cat_target_t;
@@ -165,6 +180,15 @@ typedef struct jl_catalog {
 	uint32_t ninds;
 	jl_cat_target_t *targets;
 	uint32_t ntargets;
+	/*
+	 * What the catalogue was made of: a hash of its text and of every
+	 * targets text added, and the instant it was loaded (the engine that
+	 * reads it is the running program's). Validators of answers (ETags) use
+	 * both, so they change when the definitions, the targets or the
+	 * program may have.
+	 */
+	uint64_t hash;
+	int64_t loaded_us;
 } jl_catalog_t;
 
 /*

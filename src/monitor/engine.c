@@ -62,6 +62,54 @@ typedef struct member {
 
 /* ---- numerator rules ---- */
 
+/* The day `months` calendar months after `day` (the day of month clamped to the month's end). */
+static int32_t add_months(int32_t day, int32_t months)
+{
+	int y, m, d;
+	jl_facts_civil(day, &y, &m, &d);
+	int32_t mi = y * 12 + (m - 1) + months;
+	int ny = (int)(mi / 12), nm = (int)(mi % 12) + 1;
+	int32_t last = jl_facts_day(nm == 12 ? ny + 1 : ny, nm == 12 ? 1 : nm + 1, 1) - 1;
+	int32_t r = jl_facts_day(ny, nm, 1) + d - 1;
+	return r < last ? r : last;
+}
+
+/*
+ * 4:2:2 (§4.5), appropriate to the child's age at the reference date: each
+ * scheduled check (age a months) has the window [a − tol, a + tol] months
+ * after birth; check-ups up to the reference date are matched to checks in
+ * age order, each check-up to at most one check, the earliest unused one in
+ * the window (so a check-up outside every window counts for nothing). A
+ * check is due once its window has closed by the reference date. Met when
+ * in every year of life the matched checks are at least the due ones;
+ * a child too young for any check is met or not as the rule says.
+ */
+static bool eval_schedule(const jl_fact_person_t *p, const jl_fact_ev_t *ev, const jl_pred_t *pr, const win_t *w)
+{
+	uint32_t next = 0; /* the first check-up not yet used */
+	int32_t due_total = 0;
+	uint32_t k = 0;
+	bool met = true;
+	for (uint32_t y = 0; y < pr->nsched_years; y++) {
+		int32_t due = 0, done = 0;
+		for (uint32_t j = 0; j < pr->sched_per_year[y]; j++, k++) {
+			int32_t lo = add_months(p->birth, (int32_t)pr->sched_months[k] - pr->sched_tol_months);
+			int32_t hi = add_months(p->birth, (int32_t)pr->sched_months[k] + pr->sched_tol_months);
+			if (hi <= w->ref)
+				due++;
+			while (next < p->nev && (ev[next].day < lo || !in_kinds(pr->kinds, pr->nkinds, ev[next].kind)))
+				next++;
+			if (next < p->nev && ev[next].day <= hi && ev[next].day <= w->ref) {
+				done++;
+				next++;
+			}
+		}
+		due_total += due;
+		met &= done >= due;
+	}
+	return due_total ? met : pr->sched_none_due_met;
+}
+
 static bool eval_pred(const jl_facts_t *f, const jl_fact_person_t *p, const jl_pred_t *pr, const member_t *m,
 		      const win_t *w)
 {
@@ -124,6 +172,8 @@ static bool eval_pred(const jl_facts_t *f, const jl_fact_person_t *p, const jl_p
 				return true;
 		}
 		return false;
+	case JL_RULE_SCHEDULE:
+		return eval_schedule(p, ev, pr, w);
 	case JL_RULE_IMMUNIZATION:
 		for (uint32_t i = 0; i < p->nev; i++)
 			if (ev[i].day >= lo && ev[i].day <= hi && in_kinds(pr->kinds, pr->nkinds, ev[i].kind) &&
@@ -318,47 +368,68 @@ static void add_lifetable(jl_cube_t *c, const jl_fact_person_t *p, const jl_icd_
 	}
 }
 
-jl_rc jl_engine_compute(const jl_facts_t *f, int32_t year, jl_cube_t **out)
+/* Whether some target row of indicator i compares with the previous year. */
+static bool needs_prev(const jl_catalog_t *cat, uint32_t i)
 {
-	jl_cube_t *c = jl_malloc(JL_MEM_MISC, sizeof *c);
+	for (uint32_t k = 0; k < cat->ntargets; k++)
+		if ((cat->targets[k].kind == JL_T_ANNUAL || cat->targets[k].kind == JL_T_INCREASING) &&
+		    !strcmp(cat->targets[k].indicator, cat->inds[i].id))
+			return true;
+	return false;
+}
+
+/* The cube of `year` for the indicators in `want` (NULL: all). */
+static jl_rc compute(const jl_facts_t *f, int32_t year, const bool *want, jl_cube_t **out)
+{
+	const jl_catalog_t *cat = f->cat;
+	jl_cube_t *c = jl_calloc(JL_MEM_MISC, 1, sizeof *c);
 	if (!c)
 		return JL_ENOMEM;
-	memset(c, 0, sizeof *c);
 	c->f = f;
-	c->cat = f->cat;
+	c->cat = cat;
 	c->reg = f->reg;
 	c->year = year;
 	c->nv = f->reg->nvillages ? f->reg->nvillages : 1;
-	c->nb = f->cat->nbands;
-	size_t ncells = (size_t)f->cat->ninds * c->nv * 3 * c->nb, nlt = (size_t)c->nv * 3 * 3 * JL_LT_GROUPS;
-	c->cells = jl_malloc(JL_MEM_MISC, ncells * sizeof *c->cells);
-	c->lt = jl_malloc(JL_MEM_MISC, nlt * sizeof *c->lt);
-	if (!c->cells || !c->lt) {
+	c->nb = cat->nbands;
+	c->slot = jl_malloc(JL_MEM_MISC, (cat->ninds ? cat->ninds : 1) * sizeof *c->slot);
+	if (!c->slot) {
 		jl_engine_free(c);
 		return JL_ENOMEM;
 	}
-	memset(c->cells, 0, ncells * sizeof *c->cells);
-	memset(c->lt, 0, nlt * sizeof *c->lt);
+	uint32_t nslots = 0;
+	bool lt = false;
+	const jl_indicator_t *ncd = NULL;
+	for (uint32_t i = 0; i < cat->ninds; i++) {
+		bool on = !want || (i < 256 && want[i]); /* want has 256 entries, as the windows below */
+		c->slot[i] = on ? (int32_t)nslots++ : -1;
+		lt |= on && cat->inds[i].method != JL_METHOD_COUNT && cat->inds[i].method != JL_METHOD_AGGREGATE;
+		if (cat->inds[i].method == JL_METHOD_NCD)
+			ncd = &cat->inds[i];
+	}
+	size_t ncells = (size_t)nslots * c->nv * 3 * c->nb, nlt = (size_t)c->nv * 3 * 3 * JL_LT_GROUPS;
+	c->cells = jl_calloc(JL_MEM_MISC, ncells ? ncells : 1, sizeof *c->cells);
+	c->lt = lt ? jl_calloc(JL_MEM_MISC, nlt, sizeof *c->lt) : NULL;
+	if (!c->cells || (lt && !c->lt)) {
+		jl_engine_free(c);
+		return JL_ENOMEM;
+	}
 	c->snapshot_us = f->snapshot_us;
 	c->computed_us = jl_now_us();
-	const jl_indicator_t *ncd = NULL;
-	for (uint32_t i = 0; i < f->cat->ninds; i++)
-		if (f->cat->inds[i].method == JL_METHOD_NCD)
-			ncd = &f->cat->inds[i];
 	win_t wins[256];
-	for (uint32_t i = 0; i < f->cat->ninds && i < 256; i++) {
-		jl_engine_window(c, &f->cat->inds[i], &wins[i].start, &wins[i].end);
+	for (uint32_t i = 0; i < cat->ninds && i < 256; i++) {
+		jl_engine_window(c, &cat->inds[i], &wins[i].start, &wins[i].end);
 		wins[i].ref = wins[i].end;
 	}
 	for (uint32_t pi = 0; pi < f->npersons; pi++) {
 		const jl_fact_person_t *p = &f->persons[pi];
-		add_lifetable(c, p, ncd ? ncd->icd : NULL, ncd ? ncd->nicd : 0);
-		for (uint32_t i = 0; i < f->cat->ninds && i < 256; i++) {
-			const jl_indicator_t *ind = &f->cat->inds[i];
-			if (ind->method != JL_METHOD_COUNT)
+		if (c->lt)
+			add_lifetable(c, p, ncd ? ncd->icd : NULL, ncd ? ncd->nicd : 0);
+		for (uint32_t i = 0; i < cat->ninds && i < 256; i++) {
+			const jl_indicator_t *ind = &cat->inds[i];
+			if (ind->method != JL_METHOD_COUNT || c->slot[i] < 0)
 				continue;
 			eval_ctx_t x = {.c = c, .f = f, .p = p, .ind = ind, .w = wins[i],
-					.base = c->cells + (size_t)i * c->nv * 3 * c->nb};
+					.base = c->cells + (size_t)c->slot[i] * c->nv * 3 * c->nb};
 			members(f, p, &ind->den, &x.w, on_den, &x);
 			if (ind->num_pop.pop)
 				members(f, p, &ind->num_pop, &x.w, on_num, &x);
@@ -368,13 +439,77 @@ jl_rc jl_engine_compute(const jl_facts_t *f, int32_t year, jl_cube_t **out)
 	return JL_OK;
 }
 
+jl_rc jl_engine_compute(const jl_facts_t *f, int32_t year, jl_cube_t **out)
+{
+	jl_cube_t *c;
+	jl_rc rc = compute(f, year, NULL, &c);
+	if (rc)
+		return rc;
+	bool want[256] = {false}, any = false;
+	for (uint32_t i = 0; i < f->cat->ninds && i < 256; i++)
+		any |= want[i] = needs_prev(f->cat, i);
+	if (any && (rc = compute(f, year - 1, want, &c->prev)) != JL_OK) {
+		jl_engine_free(c);
+		return rc;
+	}
+	*out = c;
+	return JL_OK;
+}
+
 void jl_engine_free(jl_cube_t *c)
 {
 	if (!c)
 		return;
+	jl_engine_free(c->prev);
+	jl_free(JL_MEM_MISC, c->slot);
 	jl_free(JL_MEM_MISC, c->cells);
 	jl_free(JL_MEM_MISC, c->lt);
 	jl_free(JL_MEM_MISC, c);
+}
+
+/* ---- who was counted ---- */
+
+typedef struct who {
+	eval_ctx_t x;
+	uint32_t v0, v1;  /* the node's villages [v0, v1) */
+	bool den, num;
+} who_t;
+
+static void who_den(void *arg, const member_t *m)
+{
+	who_t *k = arg;
+	if ((uint32_t)m->village < k->v0 || (uint32_t)m->village >= k->v1)
+		return;
+	k->den = true;
+	if (k->x.ind->num_pop.pop == JL_POP_NONE && eval_pred(k->x.f, k->x.p, &k->x.ind->num, m, &k->x.w))
+		k->num = true;
+}
+
+static void who_num(void *arg, const member_t *m)
+{
+	who_t *k = arg;
+	if ((uint32_t)m->village >= k->v0 && (uint32_t)m->village < k->v1)
+		k->num = true;
+}
+
+void jl_engine_members(const jl_cube_t *c, uint32_t i, uint32_t node, jl_engine_member_fn fn, void *arg)
+{
+	const jl_indicator_t *ind = &c->cat->inds[i];
+	const jl_region_node_t *nd = &c->reg->nodes[node];
+	if (ind->method != JL_METHOD_COUNT)
+		return;
+	who_t k = {.x = {.c = (jl_cube_t *)c, .f = c->f, .ind = ind}, .v0 = nd->vill0, .v1 = nd->vill0 + nd->nvill};
+	jl_engine_window(c, ind, &k.x.w.start, &k.x.w.end);
+	k.x.w.ref = k.x.w.end;
+	for (uint32_t pi = 0; pi < c->f->npersons; pi++) {
+		k.x.p = &c->f->persons[pi];
+		k.den = k.num = false;
+		members(c->f, k.x.p, &ind->den, &k.x.w, who_den, &k);
+		if (ind->num_pop.pop)
+			members(c->f, k.x.p, &ind->num_pop, &k.x.w, who_num, &k);
+		if (k.den || k.num)
+			fn(arg, k.x.p, k.den, k.num);
+	}
 }
 
 /* ---- results ---- */
@@ -397,6 +532,55 @@ static void sum_lt(const jl_cube_t *c, const jl_region_node_t *nd, int sex, doub
 		}
 }
 
+/*
+ * Targets against the previous year (§7). annual_change ("每年降低0.5个百分点
+ * 以上": value −0.5 per year, in the indicator's unit, so percentage points
+ * for a %): the change since last year must be at least that large in the
+ * target's direction (≤ −0.5 here; ≥ v for a positive v), gap = change − v;
+ * on track when the value is on the right side of the straight path from the
+ * baseline, baseline + v × (year − baselineYear). increasing ("持续提升"):
+ * strictly above last year. No previous value: met unknown.
+ */
+/* Judgements are made on the values as written (four decimals), so that 52.2 − 52.7 is −0.5, not −0.4999996. */
+static double shown(double v)
+{
+	return round(v * 1e4) / 1e4;
+}
+
+static void judge_change(const jl_cube_t *c, const jl_indicator_t *ind, uint32_t node, jl_result_t *r)
+{
+	const jl_cat_target_t *t = r->target;
+	r->on_track = -1;
+	if (c->prev && r->has_value) {
+		jl_result_t p;
+		jl_engine_result(c->prev, (uint32_t)(ind - c->cat->inds), node, 0, -1, &p);
+		if (p.has_value) {
+			r->has_prev = true;
+			r->prev_value = p.value;
+			r->change = shown(shown(r->value) - shown(p.value));
+		}
+	}
+	if (t->kind == JL_T_INCREASING) {
+		if (r->has_prev)
+			r->met = r->change > 0;
+		return;
+	}
+	if (!t->has_value)
+		return;
+	bool down = t->value < 0;
+	if (r->has_prev) {
+		r->has_gap = true;
+		r->gap = shown(r->change - t->value);
+		r->met = down ? r->change <= t->value : r->change >= t->value;
+	}
+	if (t->has_baseline && t->baseline_year && c->year > t->baseline_year) {
+		r->has_path = true;
+		r->path = shown(t->baseline + t->value * (c->year - t->baseline_year));
+		if (r->has_value)
+			r->on_track = down ? shown(r->value) <= r->path : shown(r->value) >= r->path;
+	}
+}
+
 static void set_target(const jl_cube_t *c, const jl_indicator_t *ind, uint32_t node, jl_result_t *r)
 {
 	const char *codes[8];
@@ -406,9 +590,23 @@ static void set_target(const jl_cube_t *c, const jl_indicator_t *ind, uint32_t n
 	codes[n++] = "000000";
 	r->target = jl_catalog_target(c->cat, ind->id, codes, n, c->year);
 	r->met = -1;
-	if (!r->target || !r->target->has_value)
+	if (!r->target)
 		return;
 	r->target_value = r->target->value;
+	if (r->target->kind == JL_T_ANNUAL || r->target->kind == JL_T_INCREASING) {
+		judge_change(c, ind, node, r);
+		return;
+	}
+	if (r->target->kind == JL_T_STABLE) { /* 保持稳定: within the tolerance of the baseline, when one is given */
+		if (r->has_value && r->target->has_tolerance) {
+			r->has_gap = true;
+			r->gap = shown(shown(r->value) - r->target->baseline);
+			r->met = fabs(r->gap) <= r->target->tolerance;
+		}
+		return;
+	}
+	if (!r->target->has_value)
+		return;
 	if (!r->has_value || r->target->kind > JL_T_DELTA)
 		return;
 	r->has_gap = true;
@@ -422,14 +620,35 @@ static void set_target(const jl_cube_t *c, const jl_indicator_t *ind, uint32_t n
 	}
 }
 
+bool jl_engine_target_line(const jl_result_t *r, double *out)
+{
+	if (!r->target)
+		return false;
+	if (r->target->kind == JL_T_ANNUAL) {
+		*out = r->path;
+		return r->has_path;
+	}
+	if (r->target->kind == JL_T_STABLE) {
+		*out = r->target->baseline;
+		return r->target->has_baseline;
+	}
+	*out = r->target_value;
+	return r->target->has_value && r->target->kind <= JL_T_DELTA;
+}
+
 void jl_engine_result(const jl_cube_t *c, uint32_t i, uint32_t node, int sex, int band, jl_result_t *r)
 {
 	const jl_indicator_t *ind = &c->cat->inds[i];
 	const jl_region_node_t *nd = &c->reg->nodes[node];
 	memset(r, 0, sizeof *r);
 	r->lo = r->hi = NAN;
+	r->on_track = -1;
+	if (c->slot[i] < 0) { /* not computed in this (previous-year) cube */
+		r->met = -1;
+		return;
+	}
 	if (ind->method == JL_METHOD_COUNT) {
-		const jl_cell_t *base = c->cells + (size_t)i * c->nv * 3 * c->nb;
+		const jl_cell_t *base = c->cells + (size_t)c->slot[i] * c->nv * 3 * c->nb;
 		for (uint32_t v = nd->vill0; v < nd->vill0 + nd->nvill; v++)
 			for (int s = 0; s < 3; s++)
 				for (uint32_t b = 0; b < c->nb; b++)
@@ -532,6 +751,8 @@ static void result_fields(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		jl_jw_keyc(w, "baselineYear");
 		jl_jw_int(w, r->target->baseline_year);
 	}
+	if (r->target->has_tolerance)
+		jw_num(w, "tolerance", r->target->tolerance);
 	jl_jw_keyc(w, "year");
 	jl_jw_int(w, r->target->year);
 	jl_jw_keyc(w, "region");
@@ -539,6 +760,16 @@ static void result_fields(jl_jw_t *w, const jl_result_t *r, bool with_target)
 	jl_jw_keyc(w, "source");
 	jl_jw_strc(w, r->target->source);
 	jl_jw_obj_end(w);
+	if (r->has_prev) {
+		jw_num(w, "previousValue", r->prev_value);
+		jw_num(w, "change", r->change);
+	}
+	if (r->has_path)
+		jw_num(w, "pathValue", r->path);
+	if (r->on_track >= 0) {
+		jl_jw_keyc(w, "onTrack");
+		jl_jw_bool(w, r->on_track == 1);
+	}
 	if (r->has_gap)
 		jw_num(w, "gap", r->gap);
 	if (r->met >= 0) {

@@ -9,8 +9,9 @@
  *
  * Output: JSON per region and year (jl_engine_json) carrying the counts,
  * the value (none when the denominator is empty), a 95 % CI, the target and
- * the gap. (The FHIR MeasureReport form for $evaluate-measure is not written
- * yet; docs/indicators.md.)
+ * the gap; targets that compare with the previous year (annual_change,
+ * increasing) are judged against a second, smaller cube of that year kept
+ * with this one.
  *
  * A cube is read-only after jl_engine_compute and may be shared.
  */
@@ -31,13 +32,22 @@ typedef struct jl_cube {
 	const jl_regions_t *reg;
 	int32_t year;
 	uint32_t nv, nb;        /* villages, age bands */
-	jl_cell_t *cells;       /* [ind][village][sex 0..2][band] */
-	double *lt;             /* [village][sex 0..2][3: pop, deaths, ncd deaths][JL_LT_GROUPS] */
+	int32_t *slot;          /* per indicator: its block of cells, -1 when not computed */
+	jl_cell_t *cells;       /* [slot][village][sex 0..2][band] */
+	double *lt;             /* [village][sex 0..2][3: pop, deaths, ncd deaths][JL_LT_GROUPS]; NULL if not computed */
+	/*
+	 * The previous year, for the indicators whose targets compare with it
+	 * (annual_change, increasing); NULL when the catalogue has none.
+	 */
+	struct jl_cube *prev;
 	int64_t snapshot_us;    /* the data the cube was computed from */
 	int64_t computed_us;
 } jl_cube_t;
 
-/* Computes the cube of `year`. The facts must outlive it. JL_ENOMEM. */
+/*
+ * Computes the cube of `year` (and, when some target needs it, the previous
+ * year's values of those indicators). The facts must outlive it. JL_ENOMEM.
+ */
 jl_rc jl_engine_compute(const jl_facts_t *f, int32_t year, jl_cube_t **out) JL_MUST_USE;
 void jl_engine_free(jl_cube_t *c);
 
@@ -50,10 +60,25 @@ typedef struct jl_result {
 	const jl_cat_target_t *target;
 	double target_value;    /* when target && target->has_value */
 	bool has_gap;
-	double gap;             /* value − target_value */
+	double gap;             /* bounds: value − target_value; annual_change: change − target_value */
 	int met;                /* 1 met, 0 missed, -1 unknown */
+	/* annual_change and increasing: the previous year's value and the change since (in the unit: pp for %). */
+	bool has_prev;
+	double prev_value, change;
+	/* annual_change: the required path baseline + value × (year − baselineYear), and whether value is on it. */
+	bool has_path;
+	double path;
+	int on_track;           /* 1, 0, -1 unknown */
 	const jl_fact_aggr_t *aggr; /* AGGREGATE: the report used */
 } jl_result_t;
+
+/*
+ * The level the indicator should have in the result's year, for a target
+ * line on a chart: the bound for ge/gt/le/lt/delta_from_baseline, the path
+ * for annual_change, the baseline for stable; false when the target gives
+ * none (increasing, no target).
+ */
+bool jl_engine_target_line(const jl_result_t *r, double *out);
 
 /*
  * The result of indicator i at node (sex 0 and band -1: all; sex 1/2, band b:
@@ -63,6 +88,17 @@ void jl_engine_result(const jl_cube_t *c, uint32_t i, uint32_t node, int sex, in
 
 /* Window of indicator i in the cube's year: first and last day; reference date = last. */
 void jl_engine_window(const jl_cube_t *c, const jl_indicator_t *ind, int32_t *start, int32_t *end);
+
+/*
+ * Who was counted (subject lists): calls fn once per person of the facts
+ * who is in indicator i's denominator at node (den true, num whether the
+ * numerator rule held for at least one of their memberships) or, for a
+ * numerator population of its own (deaths), in it (num true). A person
+ * counted twice (two deliveries) is reported once. COUNT indicators only
+ * (others report nobody). Read-only on the cube; thread-safe.
+ */
+typedef void (*jl_engine_member_fn)(void *arg, const jl_fact_person_t *p, bool den, bool num);
+void jl_engine_members(const jl_cube_t *c, uint32_t i, uint32_t node, jl_engine_member_fn fn, void *arg);
 
 /*
  * The whole catalogue at one node as JSON: region, year, snapshot, and per

@@ -173,7 +173,8 @@ static void day_str(int32_t day, char *out)
 	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
 
-static void populations(jl_jw_t *w, const jl_result_t *r)
+/* with_lists: each population points at its contained List (subject-list reports). */
+static void populations(jl_jw_t *w, const jl_result_t *r, bool with_lists)
 {
 	jl_jw_keyc(w, "population");
 	jl_jw_arr_begin(w);
@@ -184,6 +185,13 @@ static void populations(jl_jw_t *w, const jl_result_t *r)
 		concept(w, "http://terminology.hl7.org/CodeSystem/measure-population", pops[i], NULL);
 		jl_jw_keyc(w, "count");
 		jl_jw_int(w, i ? r->den : r->num);
+		if (with_lists) {
+			jl_jw_keyc(w, "subjectResults");
+			jl_jw_obj_begin(w);
+			jl_jw_keyc(w, "reference");
+			jl_jw_strc(w, i ? "#denominator" : "#numerator");
+			jl_jw_obj_end(w);
+		}
 		jl_jw_obj_end(w);
 	}
 	jl_jw_arr_end(w);
@@ -207,7 +215,20 @@ static void score(jl_jw_t *w, const jl_indicator_t *ind, const jl_result_t *r)
 	jl_jw_obj_end(w);
 }
 
-/* ci95, target, gap, met, small numbers: extensions of the group (or stratum). */
+static void ext_decimal(jl_jw_t *w, const char *url, double v)
+{
+	jl_jw_obj_begin(w);
+	jl_jw_keyc(w, "url");
+	jl_jw_strc(w, url);
+	num(w, "valueDecimal", v);
+	jl_jw_obj_end(w);
+}
+
+/*
+ * ci95, target, gap, met, small numbers and, for targets against the
+ * previous year, its value, the change, the path value and on-track:
+ * extensions of the group (or stratum).
+ */
 static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 {
 	static const char *const kinds[] = {"", "ge", "gt", "le", "lt", "delta_from_baseline", "annual_change",
@@ -263,6 +284,17 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 			num(w, "valueDecimal", r->target_value);
 			jl_jw_obj_end(w);
 		}
+		if (t->has_tolerance)
+			ext_decimal(w, "tolerance", t->tolerance);
+		if (t->has_baseline) {
+			ext_decimal(w, "baseline", t->baseline);
+			jl_jw_obj_begin(w);
+			jl_jw_keyc(w, "url");
+			jl_jw_strc(w, "baselineYear");
+			jl_jw_keyc(w, "valueInteger");
+			jl_jw_int(w, t->baseline_year);
+			jl_jw_obj_end(w);
+		}
 		jl_jw_obj_begin(w);
 		jl_jw_keyc(w, "url");
 		jl_jw_strc(w, "year");
@@ -285,6 +317,20 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		}
 		jl_jw_arr_end(w);
 		jl_jw_obj_end(w);
+		if (r->has_prev) {
+			ext_decimal(w, SD "measurereport-previous-value", r->prev_value);
+			ext_decimal(w, SD "measurereport-change", r->change);
+		}
+		if (r->has_path)
+			ext_decimal(w, SD "measurereport-path-value", r->path);
+		if (r->on_track >= 0) {
+			jl_jw_obj_begin(w);
+			jl_jw_keyc(w, "url");
+			jl_jw_strc(w, SD "measurereport-on-track");
+			jl_jw_keyc(w, "valueBoolean");
+			jl_jw_bool(w, r->on_track == 1);
+			jl_jw_obj_end(w);
+		}
 		if (r->has_gap) {
 			jl_jw_obj_begin(w);
 			jl_jw_keyc(w, "url");
@@ -318,7 +364,7 @@ static void stratum(jl_jw_t *w, const jl_indicator_t *ind, const jl_result_t *r,
 		jl_jw_strc(w, text);
 		jl_jw_obj_end(w);
 	}
-	populations(w, r);
+	populations(w, r, false);
 	score(w, ind, r);
 	jl_jw_obj_end(w);
 }
@@ -378,7 +424,59 @@ static void stratifiers(const jl_cube_t *c, uint32_t i, uint32_t node, jl_jw_t *
 	jl_jw_arr_end(w);
 }
 
+/* A subject list's people: the Patient ids of each population, found by the store scan. */
+typedef struct subjects {
+	jl_str_t *ids[2];   /* numerator, denominator */
+	uint32_t n[2];
+} subjects_t;
+
+static void report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t date_us, const subjects_t *sl, jl_jw_t *w);
+
 void jl_measure_report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t date_us, jl_jw_t *w)
+{
+	report(c, i, node, date_us, NULL, w);
+}
+
+/* The contained Lists of a subject-list report. */
+static void lists(jl_jw_t *w, const subjects_t *sl)
+{
+	static const char *const names[] = {"numerator", "denominator"};
+	jl_jw_keyc(w, "contained");
+	jl_jw_arr_begin(w);
+	for (int k = 0; k < 2; k++) {
+		jl_jw_obj_begin(w);
+		jl_jw_keyc(w, "resourceType");
+		jl_jw_strc(w, "List");
+		jl_jw_keyc(w, "id");
+		jl_jw_strc(w, names[k]);
+		jl_jw_keyc(w, "status");
+		jl_jw_strc(w, "current");
+		jl_jw_keyc(w, "mode");
+		jl_jw_strc(w, "snapshot");
+		jl_jw_keyc(w, "title");
+		jl_jw_strc(w, names[k]);
+		if (sl->n[k]) {
+			jl_jw_keyc(w, "entry");
+			jl_jw_arr_begin(w);
+			for (uint32_t j = 0; j < sl->n[k]; j++) {
+				char ref[128];
+				snprintf(ref, sizeof ref, "Patient/%.*s", JL_STR_FMT(sl->ids[k][j]));
+				jl_jw_obj_begin(w);
+				jl_jw_keyc(w, "item");
+				jl_jw_obj_begin(w);
+				jl_jw_keyc(w, "reference");
+				jl_jw_strc(w, ref);
+				jl_jw_obj_end(w);
+				jl_jw_obj_end(w);
+			}
+			jl_jw_arr_end(w);
+		}
+		jl_jw_obj_end(w);
+	}
+	jl_jw_arr_end(w);
+}
+
+static void report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t date_us, const subjects_t *sl, jl_jw_t *w)
 {
 	const jl_indicator_t *ind = &c->cat->inds[i];
 	const jl_region_node_t *nd = &c->reg->nodes[node];
@@ -400,7 +498,9 @@ void jl_measure_report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t da
 	jl_jw_keyc(w, "status");
 	jl_jw_strc(w, "complete");
 	jl_jw_keyc(w, "type");
-	jl_jw_strc(w, "summary");
+	jl_jw_strc(w, sl ? "subject-list" : "summary");
+	if (sl)
+		lists(w, sl);
 	jl_jw_keyc(w, "measure");
 	snprintf(buf, sizeof buf, "%s%s", c->cat->canonical, ind->id);
 	jl_jw_strc(w, buf);
@@ -446,13 +546,109 @@ void jl_measure_report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t da
 	jl_jw_obj_begin(w);
 	result_exts(w, &r, true);
 	if (ind->method != JL_METHOD_AGGREGATE)
-		populations(w, &r);
+		populations(w, &r, sl != NULL);
 	score(w, ind, &r);
 	if (ind->method != JL_METHOD_AGGREGATE)
 		stratifiers(c, i, node, w);
 	jl_jw_obj_end(w);
 	jl_jw_arr_end(w);
 	jl_jw_obj_end(w);
+}
+
+/* ---- subject lists ---- */
+
+typedef struct who {
+	int64_t *h[2];      /* person hashes of the numerator and the denominator, sorted before the scan */
+	uint32_t n[2];
+	bool too_many[2];
+	subjects_t *sl;
+	jl_arena_t *a;
+} who_t;
+
+static void on_member(void *arg, const jl_fact_person_t *p, bool den, bool num)
+{
+	who_t *k = arg;
+	bool in[2] = {num, den};
+	for (int j = 0; j < 2; j++) {
+		if (!in[j])
+			continue;
+		if (k->n[j] >= JL_MEASURE_MAX_SUBJECTS)
+			k->too_many[j] = true;
+		else
+			k->h[j][k->n[j]++] = p->h;
+	}
+}
+
+static int cmp_h(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Every Patient of the store: its hash against the two sorted lists, the id kept where it is found. */
+static jl_rc on_patient(void *arg, const jl_version_t *v, jl_rc body_rc)
+{
+	who_t *k = arg;
+	int64_t h = jl_store_target2(JL_STR("Patient"), v->id);
+	for (int j = 0; j < 2; j++) {
+		if (!k->n[j] || k->sl->n[j] >= k->n[j] || !bsearch(&h, k->h[j], k->n[j], sizeof h, cmp_h))
+			continue;
+		jl_str_t id = jl_arena_str(k->a, v->id);
+		if (!id.p)
+			return JL_ENOMEM;
+		k->sl->ids[j][k->sl->n[j]++] = id;
+	}
+	return JL_OK;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+	const jl_str_t *a = x, *b = y;
+	size_t n = a->n < b->n ? a->n : b->n;
+	int r = memcmp(a->p, b->p, n);
+	return r ? r : (a->n > b->n) - (a->n < b->n);
+}
+
+jl_rc jl_measure_subject_list(const jl_cube_t *c, uint32_t i, uint32_t node, jl_store_t *s, int64_t date_us,
+			      jl_arena_t *a, jl_jw_t *w, jl_diag_t *d)
+{
+	const jl_indicator_t *ind = &c->cat->inds[i];
+	if (ind->method != JL_METHOD_COUNT) {
+		jl_diag_err(d, "not-supported", "reportType",
+			    "A subject list is offered for indicators counted from the records; %s is not one", ind->id);
+		return JL_EINVALID;
+	}
+	subjects_t sl = {0};
+	who_t k = {.sl = &sl, .a = a};
+	for (int j = 0; j < 2; j++) {
+		k.h[j] = jl_arena_alloc(a, JL_MEASURE_MAX_SUBJECTS * sizeof *k.h[j]);
+		sl.ids[j] = jl_arena_alloc(a, JL_MEASURE_MAX_SUBJECTS * sizeof *sl.ids[j]);
+		if (!k.h[j] || !sl.ids[j])
+			return JL_ENOMEM;
+	}
+	jl_engine_members(c, i, node, on_member, &k);
+	if (k.too_many[0] || k.too_many[1]) {
+		jl_diag_err(d, "too-costly", "subject",
+			    "A subject list names at most %d people per population, and the %s of %s has more: ask for a "
+			    "smaller region (a county, township or village)",
+			    JL_MEASURE_MAX_SUBJECTS, k.too_many[1] ? "denominator" : "numerator", c->reg->nodes[node].code);
+		return JL_ETOOBIG;
+	}
+	for (int j = 0; j < 2; j++)
+		if (k.n[j])
+			qsort(k.h[j], k.n[j], sizeof *k.h[j], cmp_h);
+	jl_scan_type_t st = {.type = JL_STR("Patient")};
+	jl_scan_query_t q = {.types = &st, .ntypes = 1};
+	jl_rc rc = k.n[0] || k.n[1] ? jl_store_scan(s, &q, on_patient, &k) : JL_OK;
+	if (rc) {
+		jl_diag_err(d, "exception", NULL, "Reading the Patients for the subject list failed (%s)", jl_rc_name(rc));
+		return rc;
+	}
+	for (int j = 0; j < 2; j++) /* in id order, whatever order the store keeps */
+		if (sl.n[j])
+			qsort(sl.ids[j], sl.n[j], sizeof *sl.ids[j], cmp_id);
+	report(c, i, node, date_us, &sl, w);
+	return JL_OK;
 }
 
 /* ---- aggregate inputs ---- */

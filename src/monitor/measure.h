@@ -31,6 +31,24 @@ void jl_measure_resource(const jl_catalog_t *cat, const jl_indicator_t *ind, jl_
  */
 void jl_measure_report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t date_us, jl_jw_t *w);
 
+/* Most subjects a subject-list report lists per population. */
+#define JL_MEASURE_MAX_SUBJECTS 10000
+
+/*
+ * The subject-list MeasureReport of indicator i at node: the summary
+ * report's content with type subject-list, and per population (numerator,
+ * denominator) a contained List of the Patients counted, referenced from
+ * population.subjectResults. Each person is listed once (a mother with two
+ * deliveries counts twice but is listed once). The ids are found by one
+ * scan of the store's Patients: a Patient deleted since the cube's snapshot
+ * is left out. COUNT indicators only. JL_EINVALID (issue in d naming
+ * "reportType") for other methods; JL_ETOOBIG (issue naming "subject") when
+ * a population has more than JL_MEASURE_MAX_SUBJECTS people; JL_EIO,
+ * JL_ENOMEM. Nothing is written to w on error.
+ */
+jl_rc jl_measure_subject_list(const jl_cube_t *c, uint32_t i, uint32_t node, jl_store_t *s, int64_t date_us,
+			      jl_arena_t *a, jl_jw_t *w, jl_diag_t *d) JL_MUST_USE;
+
 /* Does a division code name a region? (code as written in the report) */
 typedef bool (*jl_measure_region_fn)(void *arg, jl_str_t code);
 

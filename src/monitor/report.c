@@ -25,10 +25,23 @@ static int status(const jl_indicator_t *ind, const jl_result_t *r)
 		return ST_NODATA;
 	if (r->suppressed)
 		return ST_SMALL;
+	if (r->target && (r->target->kind == JL_T_ANNUAL || r->target->kind == JL_T_INCREASING)) {
+		/*
+		 * Against last year: the year's change decides; short of it but on
+		 * the plan's path is near; without last year, the path alone.
+		 */
+		if (r->met == 1)
+			return ST_MET;
+		if (r->met == 0)
+			return r->on_track == 1 ? ST_NEAR : ST_MISSED;
+		return r->on_track < 0 ? ST_NOTARGET : r->on_track ? ST_MET : ST_MISSED;
+	}
 	if (!r->target || r->met < 0)
 		return ST_NOTARGET;
 	if (r->met == 1)
 		return ST_MET;
+	if (r->target->kind == JL_T_STABLE) /* no bound to be near to */
+		return ST_MISSED;
 	double t = r->target_value, v = r->value;
 	double ach = ind->direction == JL_DIR_LOWER ? (v > 0 ? t / v : 1) : (t != 0 ? v / t : 0);
 	return ach >= 0.9 ? ST_NEAR : ST_MISSED;
@@ -66,10 +79,59 @@ static void target_text(jl_buf_t *b, const jl_result_t *r)
 		jl_buf_puts(b, "—");
 		return;
 	}
+	if (r->target->kind == JL_T_ANNUAL) {
+		jl_buf_printf(b, "每年 %+.2f / year (%d)", r->target_value, r->target->year);
+		if (r->has_path)
+			jl_buf_printf(b, "<br><small>进度 path %.2f</small>", r->path);
+		return;
+	}
+	if (r->target->kind == JL_T_STABLE && r->target->has_baseline) {
+		jl_buf_printf(b, "保持稳定 stable %.2f", r->target->baseline);
+		if (r->target->has_tolerance)
+			jl_buf_printf(b, " ± %.2f", r->target->tolerance);
+		jl_buf_printf(b, " (%d)", r->target->year);
+		return;
+	}
 	html(b, kind_sign[r->target->kind]);
 	if (r->target->has_value)
 		jl_buf_printf(b, " %.2f", r->target_value);
 	jl_buf_printf(b, " (%d)", r->target->year);
+}
+
+/*
+ * A target against last year, in words: the change, what was asked, and
+ * where the value stands against the plan's path.
+ */
+static void change_sentence(const jl_indicator_t *ind, const jl_result_t *r, int st, jl_buf_t *zh, jl_buf_t *en)
+{
+	const char *unit = ind->unit;
+	bool annual = r->target->kind == JL_T_ANNUAL;
+	jl_buf_printf(zh, "<li class=\"st-%s\">", st_class[st]);
+	html(zh, ind->name);
+	jl_buf_printf(zh, "为 %.2f%s", r->value, unit);
+	jl_buf_printf(en, "<li class=\"st-%s\">", st_class[st]);
+	html(en, name_en(ind));
+	jl_buf_printf(en, " was %.2f %s", r->value, unit);
+	if (r->has_prev) {
+		jl_buf_printf(zh, "，较上年变化 %+.2f", r->change);
+		jl_buf_printf(en, ", a change of %+.2f on the year before", r->change);
+		if (annual) {
+			jl_buf_printf(zh, "（目标每年 %+.2f），%s", r->target_value, r->met == 1 ? "达到" : "未达到");
+			jl_buf_printf(en, " (target %+.2f a year): %s", r->target_value, r->met == 1 ? "met" : "missed");
+		} else {
+			jl_buf_printf(zh, "，%s", r->met == 1 ? "持续提升" : "未提升");
+			jl_buf_printf(en, ": %s", r->met == 1 ? "still increasing" : "not increasing");
+		}
+	} else {
+		jl_buf_puts(zh, "，无上年数值");
+		jl_buf_puts(en, ", with no value for the year before");
+	}
+	if (r->has_path) {
+		jl_buf_printf(zh, "；按规划进度应为 %.2f，%s", r->path, r->on_track == 1 ? "符合进度" : "落后于进度");
+		jl_buf_printf(en, "; the plan's path is %.2f: %s", r->path, r->on_track == 1 ? "on track" : "off track");
+	}
+	jl_buf_printf(zh, "%s。</li>\n", r->suppressed ? "（分母较小，仅供参考）" : "");
+	jl_buf_printf(en, "%s.</li>\n", r->suppressed ? " (small denominator: indicative only)" : "");
 }
 
 static void main_table(const jl_cube_t *c, uint32_t node, jl_buf_t *b)
@@ -112,6 +174,26 @@ static void sentences(const jl_cube_t *c, uint32_t node, jl_buf_t *zh, jl_buf_t 
 		jl_engine_result(c, i, node, 0, -1, &r);
 		int st = status(ind, &r);
 		counts[st]++;
+		if (r.target && r.has_value && st <= ST_MISSED &&
+		    (r.target->kind == JL_T_ANNUAL || r.target->kind == JL_T_INCREASING)) {
+			verdict[st]++;
+			change_sentence(ind, &r, st, zh, en);
+			continue;
+		}
+		if (r.target && r.target->kind == JL_T_STABLE && r.has_value && r.met >= 0) {
+			verdict[r.met == 1 ? 0 : 2]++;
+			jl_buf_printf(zh, "<li class=\"st-%s\">", st_class[st]);
+			html(zh, ind->name);
+			jl_buf_printf(zh, "为 %.2f%s，与基线 %.2f 相差 %+.2f，%s保持稳定（允许 ± %.2f）%s。</li>\n", r.value,
+				      ind->unit, r.target->baseline, r.gap, r.met == 1 ? "" : "未", r.target->tolerance,
+				      r.suppressed ? "（分母较小，仅供参考）" : "");
+			jl_buf_printf(en, "<li class=\"st-%s\">", st_class[st]);
+			html(en, name_en(ind));
+			jl_buf_printf(en, " was %.2f %s, %+.2f from the baseline %.2f: %s (tolerance ± %.2f)%s.</li>\n",
+				      r.value, ind->unit, r.gap, r.target->baseline, r.met == 1 ? "stable" : "not stable",
+				      r.target->tolerance, r.suppressed ? " (small denominator: indicative only)" : "");
+			continue;
+		}
 		if (!r.target || !r.target->has_value || !r.has_value || r.met < 0)
 			continue;
 		double ach = ind->direction == JL_DIR_LOWER ? (r.value > 0 ? r.target_value / r.value : 1)
@@ -226,7 +308,9 @@ static void chart_data(const jl_cube_t *const *cubes, size_t ncubes, uint32_t no
 			jl_jw_keyc(w, "year");
 			jl_jw_int(w, cubes[y]->year);
 			jnum(w, "value", ry.has_value, ry.value);
-			jnum(w, "target", ry.target && ry.target->has_value, ry.target_value);
+			double line = 0;
+			bool has_line = jl_engine_target_line(&ry, &line);
+			jnum(w, "target", has_line, line);
 			jl_jw_obj_end(w);
 		}
 		jl_jw_arr_end(w);

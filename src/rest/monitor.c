@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/time.h"
 #include "fhir/model.h"
 #include "fhir/resource.h"
@@ -101,6 +102,79 @@ static void send_json(jl_http_req_t *req, jl_http_resp_t *resp)
 	ok_json(resp);
 }
 
+/* ---- validators: ETag / If-None-Match ---- */
+
+/*
+ * An answer under /monitor (and /report) is a function of the request
+ * (path and query), the store's data (each cube's snapshot: the newest
+ * last-updated instant, which every write moves, store/sqlite.c), the
+ * catalogue and its targets (their texts' hash) and the running program
+ * (the instant the catalogue was loaded, so a restart — perhaps with a new
+ * engine — changes every validator). The weak ETag hashes exactly these, so
+ * it changes whenever the answer can. ("computed" may differ between two
+ * answers with the same ETag: the same result, recomputed.)
+ */
+static uint64_t etag_base(jl_api_t *api, jl_http_req_t *req)
+{
+	const jl_catalog_t *cat = jl_mcache_catalog(api->monitor);
+	uint64_t h = jl_hash_bytes(cat->hash, &cat->loaded_us, sizeof cat->loaded_us);
+	h = jl_hash_bytes(h, req->path.p, req->path.n);
+	for (size_t i = 0; i < req->nquery; i++) {
+		h = jl_hash_bytes(h, req->query[i].k.p, req->query[i].k.n);
+		h = jl_hash_bytes(h, "=", 1);
+		h = jl_hash_bytes(h, req->query[i].v.p, req->query[i].v.n);
+		h = jl_hash_bytes(h, "&", 1);
+	}
+	return h;
+}
+
+static uint64_t etag_cube(uint64_t h, const jl_cube_t *c)
+{
+	h = jl_hash_bytes(h, &c->snapshot_us, sizeof c->snapshot_us);
+	return jl_hash_bytes(h, &c->year, sizeof c->year);
+}
+
+/* Whether an If-None-Match list ("*", or entity tags) names tag (weak comparison, RFC 9110 13.1.2). */
+static bool etag_listed(const char *inm, jl_str_t tag)
+{
+	jl_str_t opaque = jl_str(tag.p + 2, tag.n - 2); /* without "W/" */
+	for (const char *p = inm; p && *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		const char *e = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!e)
+			return false;
+		if ((size_t)(e + 1 - p) == opaque.n && !memcmp(p, opaque.p, opaque.n))
+			return true;
+		p = e + 1;
+	}
+	return false;
+}
+
+/*
+ * Sets the answer's ETag (and Cache-Control: no-cache, so clients
+ * revalidate); when the request's If-None-Match names it, turns the answer
+ * into a 304 without a body and returns true.
+ */
+static bool not_modified(jl_http_req_t *req, jl_http_resp_t *resp, uint64_t h)
+{
+	char *tag = jl_arena_printf(req->ctx->arena, "W/\"m%016llx\"", (unsigned long long)h);
+	if (!tag)
+		return false;
+	jl_http_set_header(resp, req->ctx->arena, "ETag", jl_cstr(tag));
+	jl_http_set_header(resp, req->ctx->arena, "Cache-Control", JL_STR("no-cache"));
+	if (!etag_listed(jl_http_header(req, "If-None-Match"), jl_cstr(tag)))
+		return false;
+	jl_buf_clear(&resp->body);
+	resp->status = 304;
+	resp->no_body = true;
+	return true;
+}
+
 /* GET /monitor/indicators?region=&year=[&indicator=] */
 static void indicators(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 {
@@ -124,6 +198,10 @@ static void indicators(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	jl_rc rc = jl_mcache_get(api->monitor, *region, year, &v, &d);
 	if (rc) {
 		fail_diag(resp, rc, &d);
+		return;
+	}
+	if (not_modified(req, resp, etag_cube(etag_base(api, req), v.cube))) {
+		jl_mcache_put(&v);
 		return;
 	}
 	jl_buf_clear(&resp->body);
@@ -166,6 +244,10 @@ static void regions(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	jl_rc rc = jl_mcache_region(api->monitor, *code, &v, &d);
 	if (rc) {
 		fail_diag(resp, rc, &d);
+		return;
+	}
+	if (not_modified(req, resp, etag_base(api, req))) { /* the hierarchy is the program's */
+		jl_mcache_put(&v);
 		return;
 	}
 	const jl_region_node_t *nd = &v.reg->nodes[v.node];
@@ -235,13 +317,21 @@ static void point(jl_jw_t *w, int32_t year, const jl_result_t *r)
 	} else {
 		jl_jw_null(w);
 	}
-	num(w, "target", r->target && r->target->has_value ? r->target_value : NAN);
+	double line;
+	/* The level the target asks for that year: the bound, or an annual_change's path. */
+	num(w, "target", jl_engine_target_line(r, &line) ? line : NAN);
 	num(w, "gap", r->has_gap ? r->gap : NAN);
 	jl_jw_keyc(w, "met");
 	if (r->met < 0)
 		jl_jw_null(w);
 	else
 		jl_jw_bool(w, r->met == 1);
+	num(w, "change", r->has_prev ? r->change : NAN);
+	jl_jw_keyc(w, "onTrack");
+	if (r->on_track < 0)
+		jl_jw_null(w);
+	else
+		jl_jw_bool(w, r->on_track == 1);
 	jl_jw_obj_end(w);
 }
 
@@ -272,6 +362,7 @@ static void trend(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	jl_buf_clear(&resp->body);
 	jl_jw_t w;
 	jl_jw_init(&w, &resp->body, 0);
+	uint64_t tag = etag_base(api, req);
 	for (int32_t y = from; y <= to; y++) {
 		jl_mview_t v;
 		jl_rc rc = jl_mcache_get(api->monitor, *region, y, &v, &d);
@@ -297,11 +388,13 @@ static void trend(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 		jl_result_t r;
 		jl_engine_result(v.cube, i, v.node, 0, -1, &r);
 		point(&w, y, &r);
+		tag = etag_cube(tag, v.cube);
 		jl_mcache_put(&v);
 	}
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
-	send_json(req, resp);
+	if (!not_modified(req, resp, tag))
+		send_json(req, resp);
 }
 
 /* GET /monitor/catalog */
@@ -310,6 +403,8 @@ static void catalog(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 	static const char *const names[] = {NULL};
 	static const char *const methods[] = {"count", "life-table", "ncd-30-70", "aggregate"};
 	if (!known_params(req, resp, names))
+		return;
+	if (not_modified(req, resp, etag_base(api, req)))
 		return;
 	const jl_catalog_t *cat = jl_mcache_catalog(api->monitor);
 	jl_buf_clear(&resp->body);
@@ -375,7 +470,14 @@ void jl__api_report(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 			break;
 		cubes[held] = v[held].cube;
 	}
+	bool same = false;
 	if (!rc) {
+		uint64_t tag = etag_base(api, req);
+		for (int k = 0; k < held; k++)
+			tag = etag_cube(tag, cubes[k]);
+		same = not_modified(req, resp, tag);
+	}
+	if (!rc && !same) {
 		jl_buf_clear(&resp->body);
 		rc = jl_report_html(cubes, REPORT_YEARS, v[0].node, &resp->body);
 	}
@@ -388,6 +490,8 @@ void jl__api_report(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp)
 			fail(req, resp, rc, NULL, "The report could not be built (%s)", jl_rc_name(rc));
 		return;
 	}
+	if (same)
+		return;
 	resp->status = 200;
 	resp->content_type = "text/html; charset=utf-8";
 }
@@ -541,9 +645,9 @@ void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t 
 	if (!eval_params(api, req, resp, out, &p) || !eval_year(req, resp, out, &p, &year) ||
 	    !eval_subject(req, resp, out, &p, &code))
 		return;
-	if (p.report_type.n && !jl_str_eqc(p.report_type, "summary")) {
-		jl__api_fail(req, resp, out, JL_EINVAL, "reportType",
-			     "Only reportType=summary is offered (regional indicators, not patient lists)");
+	bool list = jl_str_eqc(p.report_type, "subject-list");
+	if (p.report_type.n && !list && !jl_str_eqc(p.report_type, "summary")) {
+		jl__api_fail(req, resp, out, JL_EINVAL, "reportType", "reportType must be summary or subject-list");
 		return;
 	}
 	jl_diag_t d;
@@ -562,8 +666,21 @@ void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t 
 	jl_buf_clear(&resp->body);
 	jl_jw_t w;
 	jl_jw_init(&w, &resp->body, 0);
-	jl_measure_report(v.cube, (uint32_t)(ind - cat->inds), v.node, jl_now_us(), &w);
-	jl_mcache_put(&v);
+	if (list) {
+		/* the people counted, for the region's own staff: a parameter problem is 400, naming it */
+		rc = jl_measure_subject_list(v.cube, (uint32_t)(ind - cat->inds), v.node, api->store, jl_now_us(),
+					     req->ctx->arena, &w, &d);
+		jl_mcache_put(&v);
+		if (rc) {
+			jl_buf_clear(&resp->body);
+			jl_rest_outcome(resp, rc == JL_EINVALID || rc == JL_ETOOBIG ? 400 : jl_rest_status(rc), &d,
+					out->pretty);
+			return;
+		}
+	} else {
+		jl_measure_report(v.cube, (uint32_t)(ind - cat->inds), v.node, jl_now_us(), &w);
+		jl_mcache_put(&v);
+	}
 	if (jl_buf_status(&resp->body)) {
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory while writing the MeasureReport");
 		return;

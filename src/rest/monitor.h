@@ -36,8 +36,8 @@ void jl__api_evaluate_measure(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t 
 			      const jl_target_t *t);
 
 /*
- * The extra check of a MeasureReport about to be written (create or
- * update): one that reports a catalogue aggregate-input measure must name
+ * The extra check of a MeasureReport about to be written (create, update
+ * or patch, alone or in a batch/transaction entry): one that reports a catalogue aggregate-input measure must name
  * a known region, cover one whole calendar year and carry a value in the
  * indicator's range. false: the answer (422 naming the element) is sent.
  */

@@ -27,6 +27,7 @@
 #include "fhir/validate.h"
 #include "rest/api.h"
 #include "rest/encoding.h"
+#include "rest/monitor.h"
 #include "rest/outcome.h"
 
 typedef enum { FMT_NONE, FMT_JSON_PATCH, FMT_FHIRPATH } patch_fmt;
@@ -265,6 +266,9 @@ static void attempt(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, pop
 		jl_rest_outcome(resp, 422, &d, op->out.pretty);
 		return;
 	}
+	/* Aggregate inputs of the plan indicators are checked as on create and update (rest/monitor.c). */
+	if (jl_str_eqc(t->type_name, "MeasureReport") && !jl__api_monitor_check(api, req, resp, &op->out, res))
+		return;
 	/* Written only over the version the patch was applied to. */
 	op->retries = 0;
 	op->w = (jl_write_t){.kind = JL_WRITE_UPDATE, .type = t->type_name, .id = t->id, .if_match = cur.ver};

@@ -14,6 +14,8 @@ export const LABELS = {
     counts: (m, n, x) => `有目标的指标 ${m + n + x} 项：达标 ${m} 项，接近 ${n} 项，未达标 ${x} 项。`,
     levels: { province: '省', prefecture: '地市', county: '县区', township: '乡镇', village: '村' },
     noMap: '该级地区没有地图边界数据，以条形图显示下级地区。',
+    perYear: '每年', increasing: '持续提升', stable: '保持稳定', vsLastYear: '较上年',
+    onTrack: '符合进度', offTrack: '落后于进度', path: '进度值',
   },
   en: {
     title: 'Jianlian · Plan monitoring', region: 'Region', year: 'Year', lang: '中文', dashboard: 'Indicators',
@@ -25,6 +27,8 @@ export const LABELS = {
     counts: (m, n, x) => `${m + n + x} indicators with a target: ${m} met, ${n} near, ${x} missed.`,
     levels: { province: 'province', prefecture: 'prefecture', county: 'county', township: 'township', village: 'village' },
     noMap: 'No boundary data at this level: sub-regions are shown as bars.',
+    perYear: 'a year', increasing: 'increasing', stable: 'stable', vsLastYear: 'vs last year',
+    onTrack: 'on track', offTrack: 'off track', path: 'path',
   },
 };
 
@@ -44,7 +48,9 @@ export function status(r, target, direction) {
   if (!r || r.value === null || r.value === undefined) return 'nodata';
   const t = r.target || target;
   let s;
-  if (r.met === true) s = 'met';
+  if (t && (t.kind === 'annual_change' || t.kind === 'increasing')) s = changeStatus(r);
+  else if (t && t.kind === 'stable') s = r.met === true ? 'met' : r.met === false ? 'missed' : 'notarget';
+  else if (r.met === true) s = 'met';
   else if (!t || t.value === undefined || t.value === null) s = 'notarget';
   else {
     const dir = direction || 'higher';
@@ -58,6 +64,16 @@ export function status(r, target, direction) {
   }
   // §7: a small denominator is shown in grey whatever it is against the target.
   return r.smallNumbers ? 'suppressed' : s;
+}
+
+// Targets against last year (as src/monitor/report.c): the year's change
+// decides; short of it but on the plan's path is near; without last year,
+// the path alone.
+function changeStatus(r) {
+  if (r.met === true) return 'met';
+  if (r.met === false) return r.onTrack === true ? 'near' : 'missed';
+  if (r.onTrack === true) return 'met';
+  return r.onTrack === false ? 'missed' : 'notarget';
 }
 
 function meets(v, t) {
@@ -75,10 +91,21 @@ export function fmt(v, digits = 1) {
   return Number(v).toFixed(digits);
 }
 
-export function targetText(t) {
+// The target in words; with a result r, a target against last year also
+// shows the change and whether the value is on the plan's path.
+export function targetText(t, L = LABELS.zh, r = null) {
   if (!t) return '—';
-  if (t.value === undefined || t.value === null) return t.kind + (t.baseline !== undefined ? ` (${fmt(t.baseline)})` : '');
-  return `${KIND_SIGN[t.kind] || t.kind} ${fmt(t.value)}`;
+  const sign = (v) => (v > 0 ? '+' : '') + fmt(v, 2);
+  let s;
+  if (t.kind === 'annual_change') s = `${L.perYear} ${sign(t.value)}`;
+  else if (t.kind === 'increasing' || t.kind === 'stable') {
+    s = L[t.kind] + (t.baseline !== undefined ? ` (${fmt(t.baseline)}${t.tolerance !== undefined ? ` ± ${fmt(t.tolerance, 2)}` : ''})` : '');
+  }
+  else if (t.value === undefined || t.value === null) s = t.kind + (t.baseline !== undefined ? ` (${fmt(t.baseline)})` : '');
+  else s = `${KIND_SIGN[t.kind] || t.kind} ${fmt(t.value)}`;
+  if (r && r.change !== undefined) s += ` · ${L.vsLastYear} ${sign(r.change)}`;
+  if (r && r.pathValue !== undefined) s += ` · ${L.path} ${fmt(r.pathValue, 2)} ${r.onTrack ? L.onTrack : L.offTrack}`;
+  return s;
 }
 
 export function indName(ind, lang) {

@@ -124,7 +124,7 @@ function renderTable() {
       `<td><i class="dot" style="background:${COLOURS[s]}"></i>${escapeHtml(indName(ind, state.lang))}</td>` +
       `<td class="n">${fmt(ind.value, 2)}</td><td>${escapeHtml(ind.unit)}</td>` +
       `<td class="n">${ind.numerator ?? ''}</td><td class="n">${ind.denominator ?? ''}</td><td class="n">${ci}</td>` +
-      `<td>${escapeHtml(targetText(ind.target))}</td><td class="n">${ind.gap !== undefined ? fmt(ind.gap, 2) : ''}</td>` +
+      `<td>${escapeHtml(targetText(ind.target, l, ind))}</td><td class="n">${ind.gap !== undefined ? fmt(ind.gap, 2) : ''}</td>` +
       `<td class="st st-${s}">${escapeHtml(l[s])}</td></tr>`;
   });
   $('indicators').innerHTML =

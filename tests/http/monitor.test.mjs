@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, startServer, req, outcome } from './lib.mjs';
@@ -241,7 +241,8 @@ test('$evaluate-measure errors: 404 unknown measure or region, 400 bad period or
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31'), 400)[0].expression, ['subject']);
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=Dali'), 400)[0].expression, ['subject']);
   assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532999'), 404)[0].expression, ['subject']);
-  outcome(assert, await evaluate('htn-bp-control', ok + '&reportType=subject-list'), 400);
+  assert.deepEqual(outcome(assert, await evaluate('htn-bp-control', ok + '&reportType=population'), 400)[0].expression, ['reportType']);
+  assert.deepEqual(outcome(assert, await evaluate('life-expectancy', ok + '&reportType=subject-list'), 400)[0].expression, ['reportType']);
   outcome(assert, await req(srv, 'PUT', '/Measure/htn-bp-control/$evaluate-measure?' + ok, { body: {} }), 405);
 });
 
@@ -290,4 +291,236 @@ test('aggregate inputs: checked before they are written, then read by the engine
   assert.deepEqual(e.json.evaluatedResource, [{ reference: 'MeasureReport/agg-2' }]);
   // another region or year is not touched
   assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2024')).json, 'health-literacy').value, null);
+});
+
+// ---- targets against the previous year (annual_change) ----
+
+test('annual_change: the change on last year, met, the plan\'s path and on-track in the JSON, trend and MeasureReport', async () => {
+  // 全国儿童青少年总体近视率: national row, −0.5 percentage points a year from 52.7 in 2020 (path 50.7 in 2024)
+  for (const [year, value] of [[2023, 50.2], [2024, 49.7]]) {
+    const r = await req(srv, 'POST', '/MeasureReport', {
+      body: aggregate('child-myopia', value, { start: `${year}-01-01`, end: `${year}-12-31` }) });
+    assert.equal(r.status, 201, r.text);
+  }
+  const got = ind((await mon('/monitor/indicators?region=532901&year=2024')).json, 'child-myopia');
+  assert.equal(got.value, 49.7);
+  assert.equal(got.target.kind, 'annual_change');
+  assert.equal(got.target.value, -0.5);
+  assert.equal(got.target.baseline, 52.7);
+  assert.equal(got.target.baselineYear, 2020);
+  assert.equal(got.previousValue, 50.2);
+  assert.equal(got.change, -0.5);
+  assert.equal(got.gap, 0);
+  assert.equal(got.met, true, 'a fall of exactly 0.5 points is "0.5个百分点以上"');
+  assert.equal(got.pathValue, 50.7);
+  assert.equal(got.onTrack, true);
+  // the year before has no 2022 value: no change, met unknown, still a path (52.7 − 1.5)
+  const y23 = ind((await mon('/monitor/indicators?region=532901&year=2023')).json, 'child-myopia');
+  assert.equal(y23.change, undefined);
+  assert.equal(y23.met, undefined);
+  assert.equal(y23.pathValue, 51.2);
+  assert.equal(y23.onTrack, true);
+  // the trend's target line is the path; each point carries its change and on-track
+  const t = await mon('/monitor/trend?region=532901&indicator=child-myopia&from=2023&to=2024');
+  assert.deepEqual(t.json.points.map((p) => [p.year, p.value, p.target, p.change, p.met, p.onTrack]),
+    [[2023, 50.2, 51.2, null, null, true], [2024, 49.7, 50.7, -0.5, true, true]]);
+  // the MeasureReport carries the same through its extensions
+  const e = await evaluate('child-myopia', 'periodStart=2024-01-01&periodEnd=2024-12-31&subject=532901');
+  assert.equal(e.status, 200, e.text.slice(0, 300));
+  const g = e.json.group[0];
+  assert.equal(ext(g, 'measurereport-previous-value').valueDecimal, 50.2);
+  assert.equal(ext(g, 'measurereport-change').valueDecimal, -0.5);
+  assert.equal(ext(g, 'measurereport-path-value').valueDecimal, 50.7);
+  assert.equal(ext(g, 'measurereport-on-track').valueBoolean, true);
+  assert.equal(ext(g, 'measurereport-target-met').valueBoolean, true);
+  assert.equal(ext(g, 'measurereport-gap').valueDecimal, 0);
+  const tx = ext(g, 'measurereport-target').extension;
+  assert.equal(tx.find((x) => x.url === 'kind').valueCode, 'annual_change');
+  assert.equal(tx.find((x) => x.url === 'baseline').valueDecimal, 52.7);
+  assert.equal(tx.find((x) => x.url === 'baselineYear').valueInteger, 2020);
+  // a smaller fall misses this year's target but stays on the path: the console and the report call it "near"
+  const less = await req(srv, 'PUT', '/MeasureReport/myopia-2024', {
+    body: { ...aggregate('child-myopia', 49.9), id: 'myopia-2024' } });
+  assert.equal(less.status, 201, less.text);
+  const after = ind((await mon('/monitor/indicators?region=532901&year=2024')).json, 'child-myopia');
+  assert.deepEqual([after.change, after.gap, after.met, after.onTrack], [-0.3, 0.2, false, true]);
+  const html = (await mon('/report?region=532901&year=2024')).text;
+  assert.match(html, /<tr id="ind-child-myopia">.*每年 -0\.50 \/ year \(2025\).*st-near/);
+  assert.match(html, /较上年变化 -0\.30（目标每年 -0\.50），未达到；按规划进度应为 50\.70，符合进度/);
+});
+
+// ---- validators ----
+
+test('ETag / If-None-Match: 304 until the data (or the question) changes', async () => {
+  const paths = ['/monitor/indicators?region=532901&year=2024', '/monitor/indicators?region=532901&year=2024&indicator=ehr-coverage',
+    '/monitor/trend?region=532901&indicator=ehr-coverage&from=2022&to=2024', '/monitor/regions?code=532901',
+    '/monitor/catalog', '/report?region=532901&year=2024'];
+  const tags = {};
+  for (const p of paths) {
+    const a = await mon(p);
+    assert.equal(a.status, 200, p);
+    const tag = a.headers.get('etag');
+    assert.match(tag, /^W\/"m[0-9a-f]{16}"$/, p);
+    assert.equal(a.headers.get('cache-control'), 'no-cache');
+    tags[p] = tag;
+    const b = await fetch(srv.url + p, { headers: { 'If-None-Match': tag } });
+    assert.equal(b.status, 304, p);
+    assert.equal(await b.text(), '');
+    assert.equal(b.headers.get('etag'), tag);
+    // in a list, strong or weak, or "*"
+    const opaque = tag.slice(2);
+    for (const inm of [`"x", ${opaque}`, `W/"y" , ${tag}`, '*'])
+      assert.equal((await fetch(srv.url + p, { headers: { 'If-None-Match': inm } })).status, 304, `${p} ${inm}`);
+    assert.equal((await fetch(srv.url + p, { headers: { 'If-None-Match': 'W/"m0000000000000000"' } })).status, 200, p);
+  }
+  // another question, another tag
+  assert.notEqual((await mon('/monitor/indicators?region=532901&year=2023')).headers.get('etag'), tags[paths[0]]);
+  assert.notEqual((await mon('/monitor/indicators?region=532900&year=2024')).headers.get('etag'), tags[paths[0]]);
+  // a write anywhere moves the snapshot: the data answers change tag, the hierarchy and catalogue do not
+  const w = await req(srv, 'POST', '/MeasureReport', { body: aggregate('health-literacy', 26.0, { region: '532922' }) });
+  assert.equal(w.status, 201, w.text);
+  for (const p of paths) {
+    const r = await fetch(srv.url + p, { headers: { 'If-None-Match': tags[p] } });
+    const fixed = p.startsWith('/monitor/regions') || p === '/monitor/catalog';
+    assert.equal(r.status, fixed ? 304 : 200, p);
+    if (!fixed) {
+      assert.notEqual(r.headers.get('etag'), tags[p], p);
+      await r.arrayBuffer();
+    }
+  }
+  // errors carry no validator
+  const bad = await mon('/monitor/indicators?region=532999&year=2024');
+  assert.equal(bad.status, 404);
+  assert.equal(bad.headers.get('etag'), null);
+});
+
+// ---- serve --targets ----
+
+test('serve --targets: checked at start (row and element named), then used by every answer', async () => {
+  const d2 = mkdtempSync(join(tmpdir(), 'jl-mon-t-'));
+  try {
+    const file = join(d2, 'targets.json');
+    const start = (rows) => {
+      writeFileSync(file, typeof rows === 'string' ? rows : JSON.stringify({ targets: rows }));
+      return spawnSync(BIN, ['serve', '--port', '0', '--data', join(d2, 'data'), '--targets', file],
+        { encoding: 'utf8', timeout: 30000 });
+    };
+    const row = { indicator: 'htn-bp-control', region: '532901', year: 2025, kind: 'ge', value: 60, source: '县卫健局 2024' };
+    for (const [rows, where] of [
+      [[row, { ...row, kind: 'gee' }], 'targets[1].kind'],
+      [[{ ...row, indicator: 'no-such' }], 'targets[0].indicator'],
+      [[{ ...row, region: '532999' }], 'targets[0].region'],
+      [[{ ...row, year: 'soon' }], 'targets[0].year'],
+      [[{ ...row, kind: 'annual_change', value: undefined }], 'targets[0].value'],
+      ['{"targets": [', 'line 1'],
+      ['{"rows": []}', 'targets'],
+    ]) {
+      const r = start(rows);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /bad targets file/);
+      assert.ok(r.stderr.includes(where), `${where}: ${r.stderr}`);
+    }
+    const missing = spawnSync(BIN, ['serve', '--port', '0', '--data', join(d2, 'data'), '--targets', join(d2, 'none.json')],
+      { encoding: 'utf8', timeout: 30000 });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cannot read the targets file/);
+
+    const g = run('gen', '--residents', '300', '--into', join(d2, 'data'), '--quiet');
+    assert.equal(g.status, 0, g.stderr);
+    writeFileSync(file, JSON.stringify({ targets: [row, { ...row, indicator: 'child-myopia', kind: 'annual_change', value: -1, baseline: 50, baselineYear: 2022 }] }));
+    const want = run('indicators', '--region', '532901', '--period', '2024', '--data', join(d2, 'data'), '--targets', file);
+    assert.equal(want.status, 0, want.stderr);
+    const s2 = await startServer(['--targets', file], { dataDir: join(d2, 'data') });
+    try {
+      const r = await fetch(s2.url + '/monitor/indicators?region=532901&year=2024');
+      const j = await r.json();
+      const bp = ind(j, 'htn-bp-control');
+      assert.deepEqual(bp.target, { kind: 'ge', value: 60, year: 2025, region: '532901', source: '县卫健局 2024' });
+      assert.equal(bp.gap, Number((bp.value - 60).toFixed(4)));
+      assert.equal(bp.met, bp.value >= 60);
+      assert.deepEqual(strip(j), strip(JSON.parse(want.stdout)), 'the CLI with the same file agrees');
+      assert.equal(ind(j, 'child-myopia').target.value, -1);
+      // a township of the county inherits the county's row; the prefecture has none for this indicator
+      const town = (await (await fetch(s2.url + '/monitor/regions?code=532901')).json()).children[0].code;
+      assert.equal(ind(await (await fetch(s2.url + `/monitor/indicators?region=${town}&year=2024`)).json(), 'htn-bp-control').target.region, '532901');
+      assert.equal(ind(await (await fetch(s2.url + '/monitor/indicators?region=532900&year=2024')).json(), 'htn-bp-control').target, undefined);
+      const e = await req(s2, 'GET', '/Measure/htn-bp-control/$evaluate-measure?periodStart=2024-01-01&periodEnd=2024-12-31&subject=532901');
+      assert.equal(e.status, 200, e.text.slice(0, 300));
+      const tx = ext(e.json.group[0], 'measurereport-target').extension;
+      assert.equal(tx.find((x) => x.url === 'value').valueDecimal, 60);
+      assert.equal(tx.find((x) => x.url === 'region').valueString, '532901');
+    } finally {
+      await s2.stop();
+    }
+  } finally {
+    rmSync(d2, { recursive: true, force: true });
+  }
+});
+
+test('aggregate inputs: PATCH is checked like create and update, alone and in a transaction', async () => {
+  const id = 'lit-532922-2023';
+  const put = await req(srv, 'PUT', `/MeasureReport/${id}`, {
+    body: { ...aggregate('health-literacy', 30, { region: '532922', start: '2023-01-01', end: '2023-12-31' }), id } });
+  assert.equal(put.status, 201, put.text);
+  const JSON_PATCH = { 'Content-Type': 'application/json-patch+json' };
+  const patch = (ops) => req(srv, 'PATCH', `/MeasureReport/${id}`, { body: JSON.stringify(ops), headers: JSON_PATCH });
+  for (const [ops, where] of [
+    [[{ op: 'replace', path: '/group/0/measureScore/value', value: 150 }], 'MeasureReport.group[0].measureScore.value'],
+    [[{ op: 'replace', path: '/subject/identifier/value', value: '532999' }], 'MeasureReport.subject.identifier.value'],
+    [[{ op: 'replace', path: '/period/end', value: '2024-06-30' }], 'MeasureReport.period.end'],
+  ]) {
+    const issues = outcome(assert, await patch(ops), 422);
+    assert.deepEqual(issues[0].expression, [where], JSON.stringify(issues));
+  }
+  // FHIRPath Patch too
+  const fp = { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' },
+    { name: 'path', valueString: 'MeasureReport.group[0].measureScore.value' }, { name: 'value', valueDecimal: -3 }] }] };
+  outcome(assert, await req(srv, 'PATCH', `/MeasureReport/${id}`, { body: fp }), 422);
+  // in a transaction: the entry fails, nothing is written
+  const bin = { resourceType: 'Binary', contentType: 'application/json-patch+json',
+    data: Buffer.from(JSON.stringify([{ op: 'replace', path: '/group/0/measureScore/value', value: 101 }])).toString('base64') };
+  const tx = await req(srv, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction',
+    entry: [{ resource: bin, request: { method: 'PATCH', url: `MeasureReport/${id}` } }] } });
+  const ti = outcome(assert, tx, 422);
+  assert.match(ti[0].diagnostics, /^Entry 0 \(PATCH MeasureReport\//);
+  const cur = await req(srv, 'GET', `/MeasureReport/${id}`);
+  assert.equal(cur.json.meta.versionId, '1', 'nothing written');
+  assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2023')).json, 'health-literacy').value, 30);
+  // a patch within the range is written and read by the engine
+  const ok = await patch([{ op: 'replace', path: '/group/0/measureScore/value', value: 31.5 }]);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ind((await mon('/monitor/indicators?region=532922&year=2023')).json, 'health-literacy').value, 31.5);
+});
+
+test('$evaluate-measure reportType=subject-list: the Patients counted, as contained Lists', async () => {
+  for (const [id, region] of [['htn-bp-control', '532901'], ['infant-mortality', '532900'], ['child-under3-system-management', '532901']]) {
+    const q = `periodStart=2024-01-01&periodEnd=2024-12-31&subject=${region}`;
+    const sum = (await evaluate(id, q)).json;
+    const r = await evaluate(id, q + '&reportType=subject-list');
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    const mr = r.json;
+    assert.equal(mr.type, 'subject-list');
+    assert.deepEqual(pops(mr.group[0]), pops(sum.group[0]), 'the same counts as the summary');
+    const list = (name) => mr.contained.find((c) => c.resourceType === 'List' && c.id === name);
+    const refs = {};
+    for (const p of mr.group[0].population) {
+      const name = p.code.coding[0].code;
+      assert.equal(p.subjectResults.reference, '#' + name);
+      refs[name] = (list(name).entry || []).map((e) => e.item.reference);
+      // each person once; here nobody is counted twice, so the list is as long as the count
+      assert.equal(new Set(refs[name]).size, refs[name].length);
+      assert.equal(refs[name].length, p.count, `${id} ${name}`);
+      assert.ok(refs[name].every((x) => /^Patient\/[A-Za-z0-9.-]+$/.test(x)));
+    }
+    if (id !== 'infant-mortality') // a rule on each member: the numerator is among the denominator
+      assert.ok(refs.numerator.every((x) => refs.denominator.includes(x)));
+    for (const ref of [...refs.numerator.slice(0, 2), ...refs.denominator.slice(0, 2)]) {
+      const p = await req(srv, 'GET', '/' + ref);
+      assert.equal(p.status, 200, ref);
+    }
+    // the report is a valid MeasureReport: the server stores it as one
+    const { date, ...stored } = mr;
+    const c = await req(srv, 'POST', '/MeasureReport', { body: stored });
+    assert.equal(c.status, 201, c.text.slice(0, 500));
+  }
 });

@@ -18,6 +18,7 @@
 
 #include "gen/gen.h"
 #include "monitor/engine.h"
+#include "monitor/measure.h"
 
 #define V1 "532930101002" /* a village of 洱源县 */
 #define V2 "532901003016" /* a village of 大理市 */
@@ -436,6 +437,272 @@ static jl_rc gen_truth(void *arg, jl_gen_truth file, jl_str_t line)
 	return JL_OK;
 }
 
+/* What jl_engine_members reports. */
+typedef struct who {
+	int nden, nnum;
+	int64_t num[16];
+} who_t;
+
+static void on_who(void *arg, const jl_fact_person_t *p, bool den, bool num)
+{
+	who_t *w = arg;
+	w->nden += den;
+	if (num && w->nnum < 16)
+		w->num[w->nnum++] = p->h;
+}
+
+/* Check-ups of one child on the given days ("" ends the list). */
+static void checks(jl_facts_t *f, const char *pid, const char *const *days)
+{
+	for (; **days; days++)
+		encounter(f, pid, "child-health-check", "AMB", *days, 0, 0);
+}
+
+/*
+ * 3岁以下儿童系统管理率, the 4:2:2 rule (§4.5) appropriate to the age at the
+ * reference date (30 September, the 妇幼年报 year): checks at 3, 6, 8, 12,
+ * 18, 24, 30, 36 months ± 1 month; due once the window has closed.
+ */
+static void test_schedule_422(void **state)
+{
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &CAT, &REG), JL_OK);
+	/* 32 months on 2024-09-30: 4 + 2 + 1 (30 months) due, all done: met. */
+	patient(&f, "c-full", "female", "2022-01-15", V1, "", "", "");
+	checks(&f, "c-full", (const char *const[]){"2022-04-15", "2022-07-15", "2022-09-15", "2023-01-15", "2023-07-15",
+						  "2024-01-15", "2024-07-15", ""});
+	/* The same child without the 24-month check: 1 of 2 in the 2nd year in 2024; in 2023 only 18 was due. */
+	patient(&f, "c-miss-y2", "male", "2022-01-15", V1, "", "", "");
+	checks(&f, "c-miss-y2", (const char *const[]){"2022-04-15", "2022-07-15", "2022-09-15", "2023-01-15",
+						     "2023-07-15", "2024-07-15", ""});
+	/*
+	 * 15 months: the 满月 check (1 month) and one at 10 months fall in no
+	 * window, so only 3 of the 4 first-year checks count: not met.
+	 */
+	patient(&f, "c-outside", "male", "2023-06-10", V2, "", "", "");
+	checks(&f, "c-outside", (const char *const[]){"2023-07-10", "2023-09-10", "2023-12-10", "2024-04-10",
+						     "2024-06-10", ""});
+	/* 15 months, the four first-year checks; too young for any of the 2nd year's: met. */
+	patient(&f, "c-young-y2", "female", "2023-06-10", V2, "", "", "");
+	checks(&f, "c-young-y2", (const char *const[]){"2023-09-12", "2023-12-01", "2024-02-25", "2024-06-20", ""});
+	/* 3 months: the 3-month window is still open, nothing due yet: met (noneDue). */
+	patient(&f, "c-infant", "male", "2024-07-01", V1, "", "", "");
+	/* 7 months: 3 and 6 due, only 3 done (the 8-month window is open): not met. */
+	patient(&f, "c-open", "female", "2024-02-20", V1, "", "", "");
+	checks(&f, "c-open", (const char *const[]){"2024-05-18", ""});
+	/* Exactly 3 on 2024-09-30: not under 3 then; 2 years old on 2023-09-30, with no check. */
+	patient(&f, "c-three", "male", "2021-09-30", V1, "", "", "");
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	jl_result_t r = result(c, "child-under3-system-management", "532900");
+	assert_int_equal(r.den, 6);
+	assert_int_equal(r.num, 3); /* c-full, c-young-y2, c-infant */
+	r = result(c, "child-under3-system-management", "532901"); /* V2's county: c-outside, c-young-y2 */
+	assert_int_equal(r.den, 2);
+	assert_int_equal(r.num, 1);
+	/* Who was counted: the same people, by name. */
+	who_t who = {0};
+	jl_engine_members(c, ind("child-under3-system-management"), (uint32_t)jl_regions_find(&REG, jl_cstr("532900")),
+			  on_who, &who);
+	assert_int_equal(who.nden, 6);
+	assert_int_equal(who.nnum, 3);
+	const char *met[] = {"c-full", "c-young-y2", "c-infant"};
+	for (int k = 0; k < 3; k++) {
+		int64_t h = jl_store_target2(JL_STR("Patient"), jl_cstr(met[k]));
+		bool found = false;
+		for (int j = 0; j < who.nnum; j++)
+			found |= who.num[j] == h;
+		assert_true(found);
+	}
+	jl_engine_free(c);
+
+	/* Age at the 2023 reference date: c-miss-y2 had all that was due then; c-three missed everything. */
+	assert_int_equal(jl_engine_compute(&f, 2023, &c), JL_OK);
+	r = result(c, "child-under3-system-management", "532900");
+	assert_int_equal(r.den, 5); /* c-full, c-miss-y2, c-outside, c-young-y2, c-three */
+	assert_int_equal(r.num, 4); /* the two 3-month-olds have nothing due yet */
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
+/* A schedule rule is checked like every other: the message names the element. */
+static void test_schedule_catalog_errors(void **state)
+{
+	static const char *const bad[][2] = {
+	    {"\"ageMonths\": [3, 6, 8, 12], \"perYear\": [4, 2]", "indicators[0].numerator.perYear"},
+	    {"\"ageMonths\": [6, 3], \"perYear\": [2]", "indicators[0].numerator.ageMonths"},
+	    {"\"perYear\": [1]", "indicators[0].numerator.ageMonths"},
+	    {"\"ageMonths\": [3], \"perYear\": [1], \"noneDue\": \"maybe\"", "indicators[0].numerator.noneDue"},
+	    {"\"ageMonths\": [3], \"perYear\": [1], \"toleranceMonths\": 9", "indicators[0].numerator.toleranceMonths"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char json[1024];
+		snprintf(json, sizeof json,
+			 "{\"ageBands\": [0], \"indicators\": [{\"id\": \"x\", \"name\": \"x\", \"denominator\": "
+			 "{\"population\": \"residents\", \"ageMax\": 3}, \"numerator\": {\"rule\": \"schedule\", "
+			 "\"kinds\": [\"enc:child-health-check\"], %s}}]}",
+			 bad[i][0]);
+		jl_catalog_t c;
+		jl_diag_t d;
+		jl_diag_init(&d, A);
+		assert_int_equal(jl_catalog_load(A, jl_cstr(json), &c, &d), JL_EINVALID);
+		assert_true(d.n >= 1);
+		assert_string_equal(d.items[0].expr, bad[i][1]);
+	}
+}
+
+/* A summary MeasureReport of an aggregate indicator (as posted by a region). */
+static void aggregate(jl_facts_t *f, const char *id, const char *measure, const char *region, int year, const char *value)
+{
+	add(f,
+	    "{\"resourceType\":\"MeasureReport\",\"id\":\"%s\",\"status\":\"complete\",\"type\":\"summary\","
+	    "\"measure\":\"https://jianlian.example/fhir/Measure/%s\",\"subject\":{\"identifier\":{\"value\":\"%s\"}},"
+	    "\"period\":{\"start\":\"%d-01-01\",\"end\":\"%d-12-31\"},\"group\":[{\"measureScore\":{\"value\":%s}}]}",
+	    id, measure, region, year, year, value);
+}
+
+/*
+ * Targets against the previous year (§7): annual_change (the plan's
+ * child-myopia row, −0.5 percentage points a year from 52.7 in 2020; and a
+ * regional +10 row on a count indicator) with the on-track path, and
+ * increasing.
+ */
+static void test_annual_change_targets(void **state)
+{
+	jl_catalog_t cat;
+	jl_diag_t d;
+	jl_diag_init(&d, A);
+	assert_int_equal(jl_catalog_load(A, JL_STR_NULL, &cat, &d), JL_OK);
+	const char *rows = "{\"targets\": ["
+			   "{\"indicator\": \"elderly-health-management\", \"region\": \"532930\", \"year\": 2025, "
+			   "\"kind\": \"annual_change\", \"value\": 10, \"baseline\": 30, \"baselineYear\": 2022},"
+			   "{\"indicator\": \"elderly-health-management\", \"region\": \"532900\", \"year\": 2025, "
+			   "\"kind\": \"increasing\"}]}";
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr(rows), &d), JL_OK);
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &cat, &REG), JL_OK);
+	aggregate(&f, "m1", "child-myopia", "532900", 2023, "52.0");
+	aggregate(&f, "m2", "child-myopia", "532900", 2024, "51.6"); /* −0.4: missed; path 50.7: off track */
+	aggregate(&f, "m3", "child-myopia", "532901", 2023, "50.2");
+	aggregate(&f, "m4", "child-myopia", "532901", 2024, "49.7"); /* exactly −0.5: met; on track */
+	aggregate(&f, "m5", "child-myopia", "532922", 2024, "50.1"); /* no 2023 report: met unknown */
+	/* Two residents of 65+ in V1 (洱源县 532930): one checked in 2023, both in 2024. */
+	patient(&f, "e1", "male", "1950-03-01", V1, "", "", "");
+	patient(&f, "e2", "female", "1951-03-01", V1, "", "", "");
+	encounter(&f, "e1", "elderly-check", "AMB", "2023-04-01", 0, 0);
+	encounter(&f, "e1", "elderly-check", "AMB", "2024-04-01", 0, 0);
+	encounter(&f, "e2", "elderly-check", "AMB", "2024-05-01", 0, 0);
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	assert_non_null(c->prev);
+	int32_t pref = jl_regions_find(&REG, jl_cstr("532900")), dali = jl_regions_find(&REG, jl_cstr("532901"));
+	int32_t eryuan = jl_regions_find(&REG, jl_cstr("532930")), yangbi = jl_regions_find(&REG, jl_cstr("532922"));
+	uint32_t my = ind("child-myopia"), el = ind("elderly-health-management");
+	jl_result_t r;
+	jl_engine_result(c, my, (uint32_t)pref, 0, -1, &r);
+	assert_int_equal(r.target->kind, JL_T_ANNUAL);
+	assert_true(r.has_prev && fabs(r.prev_value - 52.0) < 1e-4);
+	assert_true(fabs(r.change - -0.4) < 1e-9);
+	assert_true(r.has_gap && fabs(r.gap - 0.1) < 1e-9);
+	assert_int_equal(r.met, 0);
+	assert_true(r.has_path && fabs(r.path - 50.7) < 1e-9); /* 52.7 − 0.5 × 4 */
+	assert_int_equal(r.on_track, 0);
+	jl_engine_result(c, my, (uint32_t)dali, 0, -1, &r);
+	assert_true(fabs(r.change - -0.5) < 1e-9);
+	assert_int_equal(r.met, 1); /* "0.5个百分点以上": −0.5 itself is enough */
+	assert_true(fabs(r.gap) < 1e-9);
+	assert_int_equal(r.on_track, 1);
+	jl_engine_result(c, my, (uint32_t)yangbi, 0, -1, &r);
+	assert_false(r.has_prev);
+	assert_false(r.has_gap);
+	assert_int_equal(r.met, -1);
+	assert_int_equal(r.on_track, 1); /* 50.1 is below the 50.7 path even without last year */
+
+	jl_engine_result(c, el, (uint32_t)eryuan, 0, -1, &r); /* 50 % → 100 %: +50 pp ≥ +10; path 30 + 10 × 2 */
+	assert_int_equal(r.target->kind, JL_T_ANNUAL);
+	assert_true(r.has_prev && fabs(r.prev_value - 50.0) < 1e-9 && fabs(r.change - 50.0) < 1e-9);
+	assert_true(fabs(r.gap - 40.0) < 1e-9);
+	assert_int_equal(r.met, 1);
+	assert_true(fabs(r.path - 50.0) < 1e-9);
+	assert_int_equal(r.on_track, 1);
+	jl_engine_result(c, el, (uint32_t)pref, 0, -1, &r); /* increasing: 100 > 50 */
+	assert_int_equal(r.target->kind, JL_T_INCREASING);
+	assert_int_equal(r.met, 1);
+	assert_false(r.has_gap);
+	jl_engine_result(c, el, (uint32_t)dali, 0, -1, &r); /* nobody there: no value, nothing judged */
+	assert_false(r.has_value);
+	assert_int_equal(r.met, -1);
+	/* stable (保持稳定) with a tolerance: within it of the baseline. */
+	const char *stable = "{\"targets\": [{\"indicator\": \"child-myopia\", \"region\": \"532901\", \"year\": 2025, "
+			     "\"kind\": \"stable\", \"baseline\": 50.0, \"baselineYear\": 2020, \"tolerance\": 0.3}, "
+			     "{\"indicator\": \"child-myopia\", \"region\": \"532922\", \"year\": 2025, "
+			     "\"kind\": \"stable\", \"baseline\": 50.5, \"baselineYear\": 2020, \"tolerance\": 0.3}]}";
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr(stable), &d), JL_OK);
+	jl_engine_result(c, my, (uint32_t)dali, 0, -1, &r); /* 49.7: 0.3 below 50.0, just within */
+	assert_int_equal(r.target->kind, JL_T_STABLE);
+	assert_true(r.has_gap && fabs(r.gap - -0.3) < 1e-9);
+	assert_int_equal(r.met, 1);
+	double line;
+	assert_true(jl_engine_target_line(&r, &line) && line == 50.0);
+	jl_engine_result(c, my, (uint32_t)yangbi, 0, -1, &r); /* 50.1: 0.4 below 50.5, outside */
+	assert_int_equal(r.met, 0);
+	assert_true(fabs(r.gap - -0.4) < 1e-9);
+	/* A tolerance belongs to a stable row; the message names the row's element. */
+	jl_diag_init(&d, A);
+	assert_int_equal(jl_catalog_add_targets(A, &cat, jl_cstr("{\"targets\": [{\"indicator\": \"child-myopia\", "
+							 "\"region\": \"532901\", \"year\": 2025, \"kind\": \"le\", "
+							 "\"value\": 50, \"tolerance\": 1}]}"), &d),
+			 JL_EINVALID);
+	assert_string_equal(d.items[0].expr, "targets[0].tolerance");
+	/* An indicator without such targets is not computed for the previous year. */
+	assert_true(c->prev->slot[ind("htn-bp-control")] < 0);
+	jl_engine_free(c);
+
+	/* 2023 against 2022: e1 alone checked in 2023, nobody in 2022 → 0 % → 50 %: increasing, met. */
+	assert_int_equal(jl_engine_compute(&f, 2023, &c), JL_OK);
+	jl_engine_result(c, el, (uint32_t)pref, 0, -1, &r);
+	assert_true(r.has_prev && r.prev_value == 0.0);
+	assert_int_equal(r.met, 1);
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
+/* A subject list is refused, before any store access, for a non-count indicator or too many people. */
+static void test_subject_list_limits(void **state)
+{
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &CAT, &REG), JL_OK);
+	for (int k = 0; k <= JL_MEASURE_MAX_SUBJECTS; k++) {
+		char id[16];
+		snprintf(id, sizeof id, "r%d", k);
+		patient(&f, id, k % 2 ? "male" : "female", "1980-01-01", k % 2 ? V1 : V2, "", "", "");
+	}
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_MISC, 0);
+	jl_jw_t w;
+	jl_jw_init(&w, &b, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	uint32_t pref = (uint32_t)jl_regions_find(&REG, jl_cstr("532900"));
+	assert_int_equal(jl_measure_subject_list(c, ind("ehr-coverage"), pref, NULL, 0, a, &w, &d), JL_ETOOBIG);
+	assert_string_equal(d.items[0].expr, "subject");
+	jl_diag_init(&d, a);
+	assert_int_equal(jl_measure_subject_list(c, ind("life-expectancy"), pref, NULL, 0, a, &w, &d), JL_EINVALID);
+	assert_string_equal(d.items[0].expr, "reportType");
+	assert_int_equal(b.n, 0); /* nothing written */
+	jl_buf_dispose(&b);
+	jl_arena_free(a);
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
 static void test_generated_region(void **state)
 {
 	jl_facts_t f;
@@ -523,6 +790,10 @@ int main(void)
 		cmocka_unit_test(test_intervals),
 		cmocka_unit_test(test_lifetable_preston),
 		cmocka_unit_test(test_ncd_probability),
+		cmocka_unit_test(test_schedule_422),
+		cmocka_unit_test(test_schedule_catalog_errors),
+		cmocka_unit_test(test_annual_change_targets),
+		cmocka_unit_test(test_subject_list_limits),
 		cmocka_unit_test(test_generated_region),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

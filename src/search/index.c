@@ -251,13 +251,36 @@ static void x_token(ectx_t *c, const jl_fp_item_t *it)
 	}
 }
 
-/* A string value: folded for the default and :contains searches, as written for :exact. */
+/*
+ * A string value: folded for the default and :contains searches, as written
+ * for :exact. Most text is its own folded form (Chinese names and addresses
+ * are): then the folded row is the written one too and :exact reads it.
+ * Otherwise the folded row ends with JL_IX_FOLDED_MARK — after the text, so
+ * prefix and contains searches still match it, but an equality with the
+ * written form cannot — and the written form gets a row under the :exact key.
+ * This halved the string rows of a generated region (two trees each).
+ */
 static void string_value(ectx_t *c, jl_str_t s)
 {
-	if (!s.n)
+	jl_str_t f;
+	if (!s.n || jl_text_fold(c->a, s, &f) != JL_OK || !f.n)
 		return;
-	add_text(c, jl_ix_key_param(c->type, c->param), s);
-	jl_ix_row_t *r = add(c, JL_IX_STRING, jl_ix_key_exact(c->type, c->param));
+	jl_ix_row_t *r = add(c, JL_IX_STRING, jl_ix_key_param(c->type, c->param));
+	if (!r)
+		return;
+	if (jl_str_eq(f, s)) {
+		r->v = f;
+		return;
+	}
+	char *m = jl_arena_alloc_bytes(c->a, f.n + 1);
+	if (!m) {
+		c->rc = JL_ENOMEM;
+		return;
+	}
+	memcpy(m, f.p, f.n);
+	m[f.n] = JL_IX_FOLDED_MARK;
+	r->v = jl_str(m, f.n + 1);
+	r = add(c, JL_IX_STRING, jl_ix_key_exact(c->type, c->param));
 	if (r)
 		r->v = jl_arena_str(c->a, s);
 }

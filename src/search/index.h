@@ -71,6 +71,12 @@ int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl
 int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
 int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
 int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param);                       /* string rows as written (:exact) */
+/*
+ * Ends a folded string row whose text was written differently (see
+ * string_value in index.c). A control character no validated FHIR string
+ * holds, and search values holding one are refused.
+ */
+#define JL_IX_FOLDED_MARK '\x01'
 /* A quantity unit as stored in its row (jl_ix_row_t us, uc, uu): sys|code, or code alone (sys empty); never 0. */
 int64_t jl_ix_unit(jl_str_t sys, jl_str_t code);
 

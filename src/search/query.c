@@ -301,16 +301,27 @@ static void token_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 	}
 }
 
+/* FHIR strings hold no control character but tab, CR and LF (and the index marks folded rows with one). */
+static bool has_control(jl_str_t v)
+{
+	for (size_t i = 0; i < v.n; i++)
+		if ((unsigned char)v.p[i] < 0x20 && v.p[i] != '\t' && v.p[i] != '\r' && v.p[i] != '\n')
+			return true;
+	return false;
+}
+
 static void string_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 {
 	v = unescape(p, v);
-	if (jl_str_eqc(pi->mod, "exact")) {
-		text_term(p, ts, JL_IX_STRING, jl_ix_key_exact(pi->type, pi->code), JL_SQ_TEXT_EXACT, v);
+	jl_str_t f;
+	if (has_control(v) || jl_text_fold(p->a, v, &f) != JL_OK) {
+		problem(p, pi->name, "value", "the value is not valid text");
 		return;
 	}
-	jl_str_t f;
-	if (jl_text_fold(p->a, v, &f) != JL_OK) {
-		problem(p, pi->name, "value", "the value is not valid text");
+	if (jl_str_eqc(pi->mod, "exact")) {
+		/* text that is its own folded form is indexed once, under the parameter's key (index.c) */
+		int64_t k = jl_str_eq(f, v) ? jl_ix_key_param(pi->type, pi->code) : jl_ix_key_exact(pi->type, pi->code);
+		text_term(p, ts, JL_IX_STRING, k, JL_SQ_TEXT_EXACT, v);
 		return;
 	}
 	text_term(p, ts, JL_IX_STRING, jl_ix_key_param(pi->type, pi->code),

@@ -324,7 +324,8 @@ static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 	jl_imports_t *m = j->m;
 	bool stopped = rc && (!im || jl_import_stats(im)->files_failed == 0);
 	pthread_mutex_lock(&m->mu);
-	bool interrupted = m->stopping && !j->base.deleted && atomic_load(&j->base.cancel);
+	bool deleted = j->base.deleted; /* a later DELETE only removes what is saved below */
+	bool interrupted = m->stopping && !deleted && atomic_load(&j->base.cancel);
 	pthread_mutex_unlock(&m->mu);
 	/* The counts are the inputs' totals over every run of the job (a resumed one included). */
 	j->errors_lines = 0;
@@ -356,7 +357,7 @@ static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 	}
 	j->base.ended_us = jl_now_us();
 	j->base.message = message;
-	if (!interrupted && !j->base.deleted && save_state(m, j, state) != JL_OK && state == JL_JOB_DONE) {
+	if (!interrupted && !deleted && save_state(m, j, state) != JL_OK && state == JL_JOB_DONE) {
 		/* Unrecorded, a restart would run it again: harmless (it resumes as complete), but say so. */
 		state = JL_JOB_FAILED;
 		j->base.message = "The import committed, but its state could not be recorded on disk";
@@ -621,6 +622,42 @@ static job_t *job_make(jl_imports_t *m, const char *id, size_t nin)
 	return j;
 }
 
+/* The inputs a kick-off's Parameters name, each directory expanded to its files; problems in d. */
+static void inputs_of(jl_imports_t *m, jl_arena_t *a, const jl_json_t *res, input_t **in, size_t *nin, jl_diag_t *d)
+{
+	*in = NULL;
+	*nin = 0;
+	kick_t *k = jl_arena_alloc(a, sizeof *k);
+	if (!k) {
+		jl_diag_err(d, "exception", NULL, "Out of memory");
+		return;
+	}
+	k->nin = 0;
+	read_params(m, a, res, k, d);
+	if (!d->nerrors && expand(a, k, in, nin, d) != JL_OK && !d->nerrors)
+		jl_diag_err(d, "exception", NULL, "The inputs could not be listed");
+	if (!d->nerrors && !*nin)
+		jl_diag_err(d, "required", "Parameters.parameter", "The inputs name no .ndjson, .ndjson.gz or .jsonl file");
+}
+
+void jl__import_params(jl_imports_t *m, jl_arena_t *a, jl_str_t body, size_t *ninputs, jl_diag_t *d)
+{
+	jl_json_t *res;
+	jl_json_err_t e;
+	jl_json_opts_t o = {0};
+	input_t *in;
+	*ninputs = 0;
+	if (jl_json_parse(a, body.p, body.n, &o, &res, &e) != JL_OK) {
+		jl_diag_err(d, "structure", NULL, "The body is not valid JSON: %s at line %u, column %u", e.msg, e.line, e.col);
+		return;
+	}
+	if (res->type != JL_JSON_OBJECT || !jl_str_eqc(jl_json_str(jl_json_get(res, "resourceType")), "Parameters")) {
+		jl_diag_err(d, "structure", "resourceType", "$import takes a Parameters resource");
+		return;
+	}
+	inputs_of(m, a, res, &in, ninputs, d);
+}
+
 static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, size_t nin)
 {
 	job_t *j = job_make(m, NULL, nin);
@@ -849,19 +886,9 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		return; /* answered: 400, 415 or 422 */
 	jl_diag_t d;
 	jl_diag_init(&d, a);
-	kick_t *k = jl_arena_alloc(a, sizeof *k);
-	if (!k) {
-		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
-		return;
-	}
-	k->nin = 0;
-	read_params(m, a, res, k, &d);
 	input_t *in = NULL;
 	size_t nin = 0;
-	if (!d.nerrors && expand(a, k, &in, &nin, &d) != JL_OK && !d.nerrors)
-		jl_diag_err(&d, "exception", NULL, "The inputs could not be listed");
-	if (!d.nerrors && !nin)
-		jl_diag_err(&d, "required", "Parameters.parameter", "The inputs name no .ndjson, .ndjson.gz or .jsonl file");
+	inputs_of(m, a, res, &in, &nin, &d);
 	if (d.nerrors) {
 		jl_rest_outcome(resp, 400, &d, out->pretty);
 		return;

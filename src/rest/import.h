@@ -52,6 +52,15 @@ void jl_imports_stop(jl_imports_t *m);
 /* Frees everything; call after jl_imports_stop once no request can reach m. NULL-safe. */
 void jl_imports_free(jl_imports_t *m);
 
+/*
+ * Reads an $import kick-off's Parameters body (JSON text) as the handler
+ * does — inputFormat, storageDetail, input (type, url: resolved under the
+ * import directory, a directory expanded to its files) — with every problem
+ * an issue in d, and *ninputs the input files found. Starts nothing. The
+ * parser behind jl__api_import, on its own for the fuzz target. Thread-safe.
+ */
+void jl__import_params(jl_imports_t *m, jl_arena_t *a, jl_str_t body, size_t *ninputs, jl_diag_t *d);
+
 /* Handlers, called by api.c's routing. */
 void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);
 void jl__api_import_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);

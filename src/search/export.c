@@ -133,6 +133,8 @@ bool jl_export_parse_since(jl_str_t s, int64_t *us)
 
 jl_rc jl_export_split_types(jl_arena_t *a, jl_str_t list, jl_str_t **out, uint32_t *n)
 {
+	if (!list.p)
+		list = JL_STR(""); /* a parameter without a value */
 	uint32_t k = 1;
 	for (size_t i = 0; i < list.n; i++)
 		k += list.p[i] == ',';

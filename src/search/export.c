@@ -179,10 +179,15 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes a query string part ('+' is a space there); false on a malformed escape. */
+/*
+ * Percent-decodes a part of a filter's query; false on a malformed escape.
+ * A '+' stays a '+': the outer decoding already made form spaces of the
+ * client's, and what is left is most often a time zone ("ge2024-05-01T00:00:00+08:00")
+ * from a client that encoded the query once.
+ */
 static bool unescape(jl_arena_t *a, jl_str_t s, jl_str_t *out)
 {
-	if (!memchr(s.p, '%', s.n) && !memchr(s.p, '+', s.n)) {
+	if (!memchr(s.p, '%', s.n)) {
 		*out = s;
 		return true;
 	}
@@ -192,9 +197,7 @@ static bool unescape(jl_arena_t *a, jl_str_t s, jl_str_t *out)
 		return false;
 	for (size_t i = 0; i < s.n; i++) {
 		int h, l;
-		if (s.p[i] == '+') {
-			o[n++] = ' ';
-		} else if (s.p[i] != '%') {
+		if (s.p[i] != '%') {
 			o[n++] = s.p[i];
 		} else if (i + 2 < s.n && (h = hexval(s.p[i + 1])) >= 0 && (l = hexval(s.p[i + 2])) >= 0) {
 			o[n++] = (char)(h << 4 | l);

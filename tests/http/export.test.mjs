@@ -255,6 +255,9 @@ test('_typeFilter: each query is a search; queries of a type are OR\'ed; a filte
   // Parameters of one query: AND; chains work as in a search.
   assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?subject=Patient/p1&_id=o1-2,o2-1')), { Observation: ['o1-2'] });
   assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?subject:Patient.family=杨')), { Observation: ['o2-1'] });
+  // A '+' is kept (a time zone, from a client that encoded the query once); nothing was updated in the future.
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?_lastUpdated=gt2999-01-01T00:00:00+08:00')), {});
+  assert.deepEqual((await run('/$export?_type=Observation&' + tf('Observation?_lastUpdated=lt2999-01-01T00:00:00+08:00'))).Observation.length, 6);
   // A type named only in _typeFilter is added, filtered, after the _type list.
   const m = await poll((await kickoff(srv, '/$export?_type=Patient&' + tf('Condition?subject=Patient/p2'))).loc);
   assert.deepEqual(m.output.map((o) => o.type), ['Patient', 'Condition']);

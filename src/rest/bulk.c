@@ -566,7 +566,7 @@ void jl_bulk_free(jl_bulk_t *b)
 /* ---- kick-off ---- */
 
 /* The Parameters body of a POST kick-off, as name/value pairs appended to *out. */
-static jl_rc body_params(jl_arena_t *a, jl_str_t body, jl_kv_t **out, size_t *n, size_t cap_extra, jl_diag_t *d)
+static jl_rc body_params(jl_arena_t *a, jl_str_t body, jl_kv_t **out, size_t *n, jl_diag_t *d)
 {
 	jl_json_t *v;
 	jl_json_err_t e;
@@ -585,7 +585,7 @@ static jl_rc body_params(jl_arena_t *a, jl_str_t body, jl_kv_t **out, size_t *n,
 		return JL_EINVAL;
 	}
 	uint32_t np = params ? params->n : 0;
-	jl_kv_t *all = jl_arena_calloc(a, *n + np + cap_extra + 1, sizeof *all);
+	jl_kv_t *all = jl_arena_calloc(a, *n + np + 1, sizeof *all);
 	if (!all)
 		return JL_ENOMEM;
 	if (*n)
@@ -696,7 +696,7 @@ void jl__bulk_params(jl_arena_t *a, const jl_kv_t *query, size_t nquery, jl_str_
 	}
 	if (nquery)
 		memcpy(ps, query, nquery * sizeof *ps);
-	if (body.n && body_params(a, body, &ps, &n, 0, d) != JL_OK) {
+	if (body.n && body_params(a, body, &ps, &n, d) != JL_OK) {
 		if (!d->nerrors)
 			jl_diag_err(d, "exception", NULL, "Out of memory");
 		return;

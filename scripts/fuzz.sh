@@ -55,6 +55,16 @@ if [ ! -d "$SEEDS/reader" ]; then
   printf '\002\000{"resourceType":"Bundle","type":"transaction","entry":[]}' >"$SEEDS/reader/2"
   { printf '\001\000'; printf '{"resourceType":"Patient"}\n' | gzip -c; } >"$SEEDS/reader/3"
 fi
+# Bulk data parameters: a selector byte (bit 0: $import body; else $export with level and handling bits), then
+# the $export query string (NUL, then an optional POST body) or the $import Parameters.
+if [ ! -d "$SEEDS/bulk" ]; then
+  mkdir -p "$SEEDS/bulk"
+  printf '\000_type=Patient,Observation&_typeFilter=Observation%%3Fcode%%3Dhttp%%3A%%2F%%2Floinc.org%%7C8480-6&_elements=Patient.name,status' >"$SEEDS/bulk/1"
+  printf '\002_typeFilter=Observation%%3Fsubject%%3APatient.family%%3DDuan,Patient%%3Fgender%%3Dfemale&_since=2020-01-01T00:00:00Z' >"$SEEDS/bulk/2"
+  printf '\020_typeFilter=Nope%%3Fx%%3D1,Observation%%3Fnonsense%%3D1&includeAssociatedData=LatestProvenanceResources&_elements=nope' >"$SEEDS/bulk/3"
+  printf '\004_type=Observation\000{"resourceType":"Parameters","parameter":[{"name":"_typeFilter","valueString":"Observation?value-quantity=gt100&date=ge2024"}]}' >"$SEEDS/bulk/4"
+  printf '%s' $'\001{"resourceType":"Parameters","parameter":[{"name":"inputFormat","valueCode":"application/fhir+ndjson"},{"name":"input","part":[{"name":"type","valueCode":"Patient"},{"name":"url","valueUri":"a.ndjson"}]},{"name":"input","part":[{"name":"url","valueUri":"."}]}]}' >"$SEEDS/bulk/5"
+fi
 status=0
 for t in fuzz/fuzz_*.c; do
   name=$(basename "$t" .c)
@@ -65,6 +75,7 @@ for t in fuzz/fuzz_*.c; do
   [ "$name" = fuzz_bundle ] && seed="$SEEDS/bundle"
   [ "$name" = fuzz_reader ] && seed="$SEEDS/reader"
   [ "$name" = fuzz_patch ] && seed="$SEEDS/patch"
+  [ "$name" = fuzz_bulk_params ] && seed="$SEEDS/bulk"
   mkdir -p "$OUT/corpus-$name"
   if ! (cd "$OUT" && ./"$name" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
         "corpus-$name" "../../$seed" 2>&1 | tail -n 12); then

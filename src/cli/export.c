@@ -46,6 +46,11 @@ static void export_usage(FILE *f)
 		   "  --data DATA        data directory to export (default ./var/jianlian)\n"
 		   "  --type T,...       only these resource types (default: all)\n"
 		   "  --since INSTANT    only resources changed at or after INSTANT, e.g. 2025-01-01T00:00:00+08:00\n"
+		   "  --type-filter Q    only the resources of Q's type that match the search Q, e.g.\n"
+		   "                     'Observation?code=http://loinc.org|8480-6' (repeatable; the queries of\n"
+		   "                     one type are OR'ed; Q's type is exported even if --type omits it)\n"
+		   "  --elements E,...   keep only these root elements (Type.element or element) and the\n"
+		   "                     mandatory ones; such resources are tagged SUBSETTED (repeatable)\n"
 		   "  --patients         the Patient compartment of every patient (as Patient/$export)\n"
 		   "  --group ID         the Patient compartment of Group ID's members (as Group/ID/$export)\n"
 		   "  --max-file SIZE    split a type's output into files of at most SIZE (default 1G)\n"
@@ -188,8 +193,12 @@ static void unpublish(const char *dir, const jl_export_result_t *r)
 
 /* ---- the command ---- */
 
+#define MAX_ARGS 64 /* --type-filter and --elements options */
+
 typedef struct opts {
 	const char *dir, *data, *types, *since, *group;
+	const char *filters[MAX_ARGS], *elements[MAX_ARGS];
+	int nfilters, nelements;
 	bool patients, quiet;
 	uint64_t max_file;
 } opts_t;
@@ -201,6 +210,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		{"since", required_argument, NULL, 's'}, {"group", required_argument, NULL, 'g'},
 		{"patients", no_argument, NULL, 'p'},    {"max-file", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'H'},
+		{"type-filter", required_argument, NULL, 'f'}, {"elements", required_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -213,6 +223,18 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		case 's': o->since = optarg; break;
 		case 'g': o->group = optarg; break;
 		case 'p': o->patients = true; break;
+		case 'f':
+		case 'e':
+			if ((c == 'f' ? o->nfilters : o->nelements) == MAX_ARGS) {
+				fprintf(stderr, "jianlian export: at most %d --%s options\n", MAX_ARGS,
+					c == 'f' ? "type-filter" : "elements");
+				return JL_EXIT_USAGE;
+			}
+			if (c == 'f')
+				o->filters[o->nfilters++] = optarg;
+			else
+				o->elements[o->nelements++] = optarg;
+			break;
 		case 'q': o->quiet = true; break;
 		case 'm':
 			if (!jl_cli_parse_size(optarg, &o->max_file) || o->max_file < 1024) {
@@ -237,6 +259,35 @@ static int parse_args(int argc, char **argv, opts_t *o)
 		fprintf(stderr, "jianlian export: --patients and --group exclude each other\n");
 		return JL_EXIT_USAGE;
 	}
+	return JL_EXIT_OK;
+}
+
+/* --type-filter and --elements into the spec (the search definitions are the store's); problems are printed. */
+static int make_filters(jl_arena_t *a, const opts_t *o, const jl_search_defs_t *defs, jl_export_spec_t *spec)
+{
+	jl_search_cfg_t cfg = {.defs = defs};
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_export_filter_t *f = NULL;
+	jl_export_element_t *e = NULL;
+	uint32_t nf = 0, ne = 0;
+	jl_rc rc = JL_OK;
+	for (int i = 0; i < o->nfilters && rc != JL_ENOMEM; i++)
+		rc = jl_export_parse_filters(a, spec->level, jl_cstr(o->filters[i]), true, &cfg, &f, &nf, &d);
+	for (int i = 0; i < o->nelements && rc != JL_ENOMEM; i++)
+		rc = jl_export_parse_elements(a, jl_cstr(o->elements[i]), true, &e, &ne, &d);
+	if (rc == JL_ENOMEM) {
+		fprintf(stderr, "jianlian export: out of memory\n");
+		return JL_EXIT_FAIL;
+	}
+	if (d.nerrors) {
+		jl_cli_print_diag(&d);
+		return JL_EXIT_USAGE;
+	}
+	spec->filters = f;
+	spec->nfilters = nf;
+	spec->elements = e;
+	spec->nelements = ne;
 	return JL_EXIT_OK;
 }
 
@@ -270,17 +321,18 @@ static int make_spec(jl_arena_t *a, const opts_t *o, jl_export_spec_t *spec)
 	return JL_EXIT_OK;
 }
 
-/* The store of an existing data directory (export never creates one), with a current index. */
-static int open_data(const char *data, bool need_index, jl_store_t **s)
+/*
+ * The store of an existing data directory (export never creates one), with
+ * a current index when compartments or filters read it (then *defs are the
+ * search definitions it was built with; the caller frees them).
+ */
+static int open_data(const char *data, bool need_index, jl_store_t **s, jl_search_defs_t **defs)
 {
 	int rc = jl_cli_open_data("export", data, s);
+	*defs = NULL;
 	if (rc != JL_EXIT_OK)
 		return rc;
-	/* Compartments are read from the reference index: it must match the search definitions. */
-	jl_search_defs_t *defs = NULL;
-	rc = need_index ? jl_cli_prepare_index(*s, &defs, false, true) : JL_EXIT_OK;
-	jl_search_defs_free(defs);
-	return rc;
+	return need_index ? jl_cli_prepare_index(*s, defs, false, true) : JL_EXIT_OK;
 }
 
 int jl_cmd_export(int argc, char **argv)
@@ -294,6 +346,7 @@ int jl_cmd_export(int argc, char **argv)
 		return JL_EXIT_FAIL;
 	jl_export_spec_t spec = {0};
 	jl_store_t *s = NULL;
+	jl_search_defs_t *defs = NULL;
 	char work[4096] = "";
 	bool created = false;
 	if ((rc = make_spec(a, &o, &spec)) != JL_EXIT_OK)
@@ -310,8 +363,14 @@ int jl_cmd_export(int argc, char **argv)
 		fprintf(stderr, "jianlian export: %s is not empty (or not readable); export into a new directory\n", o.dir);
 		goto out;
 	}
-	if (open_data(o.data, spec.level != JL_EXPORT_SYSTEM, &s) != JL_EXIT_OK)
+	if (open_data(o.data, spec.level != JL_EXPORT_SYSTEM || o.nfilters, &s, &defs) != JL_EXIT_OK)
 		goto out;
+	/* Usage problems of the filters can only be told with the store's search definitions. */
+	int frc = make_filters(a, &o, defs, &spec);
+	if (frc != JL_EXIT_OK) {
+		rc = frc;
+		goto out;
+	}
 	snprintf(work, sizeof work, "%s/.export-%ld", o.dir, (long)getpid());
 	if (mkdir(work, 0700) != 0) {
 		fprintf(stderr, "jianlian export: cannot create %s: %s\n", work, strerror(errno));
@@ -374,6 +433,7 @@ out:
 	if (rc && created)
 		rmdir(o.dir); /* a directory this run made, left empty by the failure */
 	jl_store_close(s);
+	jl_search_defs_free(defs);
 	jl_arena_free(a);
 	return rc;
 }

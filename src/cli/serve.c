@@ -355,7 +355,7 @@ int jl_cmd_serve(int argc, char **argv)
 	jl_log_msg(&log, JL_LOG_INFO, "signal %d: draining in-flight requests", sig);
 	atomic_store(&api.draining, 1);
 	jl_bulk_stop(api.bulk); /* running exports end now (recorded as failed); status stays readable */
-	jl_imports_stop(api.imports); /* running imports commit what they read; a new kick-off resumes */
+	jl_imports_stop(api.imports); /* running imports commit what they read; the next start resumes them */
 	/* Writes finish or time out within the request deadline; wait a little longer than that. */
 	if (!jl_server_stop(srv, (int)acfg.request_timeout_ms + 5000)) {
 		jl_log_msg(&log, JL_LOG_ERROR, "stopping without a clean shutdown; the store recovers on next start");

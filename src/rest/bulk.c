@@ -49,6 +49,12 @@ typedef struct job {
 	jl_str_t *types;
 	uint32_t ntypes;
 	int64_t since_us;
+	jl_export_filter_t *filters; /* _typeFilter, parsed in mem */
+	uint32_t nfilters;
+	jl_export_element_t *elements; /* _elements, parsed in mem */
+	uint32_t nelements;
+	const char **notes;        /* kick-off warnings, written to the error file */
+	uint32_t nnotes;
 	char *request;             /* the kick-off URL, for the manifest */
 	char type[65];             /* the type being exported, under mu */
 	_Atomic int64_t done, estimate;
@@ -226,7 +232,9 @@ static void run_job(jl_bulk_t *b, job_t *j)
 	job_path(b, j->base.id, NULL, dir, sizeof dir);
 	jl_export_spec_t spec = {
 		.level = j->level, .group_id = j->group_id, .types = j->types, .ntypes = j->ntypes,
-		.since_us = j->since_us, .dir = dir, .max_file_bytes = b->cfg.max_file_bytes, .sync = true,
+		.since_us = j->since_us, .filters = j->filters, .nfilters = j->nfilters, .elements = j->elements,
+		.nelements = j->nelements, .notes = j->notes, .nnotes = j->nnotes,
+		.dir = dir, .max_file_bytes = b->cfg.max_file_bytes, .sync = true,
 		.progress = on_progress, .progress_arg = j, .cancel = &j->base.cancel,
 	};
 	jl_diag_t d;
@@ -557,33 +565,33 @@ void jl_bulk_free(jl_bulk_t *b)
 
 /* ---- kick-off ---- */
 
-/* The kick-off's parameters: the query's, and for POST those of a Parameters body. */
-static jl_rc gather(jl_http_req_t *req, jl_arena_t *a, jl_kv_t **out, size_t *n, jl_diag_t *d)
+/* The Parameters body of a POST kick-off, as name/value pairs appended to *out. */
+static jl_rc body_params(jl_arena_t *a, jl_str_t body, jl_kv_t **out, size_t *n, jl_diag_t *d)
 {
-	const jl_json_t *params = NULL;
-	*n = 0;
-	if (req->method == JL_M_POST && req->body.n) {
-		jl_json_t *v;
-		jl_json_err_t e;
-		jl_json_opts_t o = {0};
-		if (jl_json_parse(a, req->body.p, req->body.n, &o, &v, &e) != JL_OK) {
-			jl_diag_err(d, "structure", NULL, "The body is not valid JSON: %s at line %u, column %u", e.msg,
-				    e.line, e.col);
-			return JL_EINVAL;
-		}
-		if (!jl_str_eqc(jl_json_str(jl_json_get(v, "resourceType")), "Parameters")) {
-			jl_diag_err(d, "structure", "resourceType", "A POST kick-off takes a Parameters resource");
-			return JL_EINVAL;
-		}
-		params = jl_json_get(v, "parameter");
+	jl_json_t *v;
+	jl_json_err_t e;
+	jl_json_opts_t o = {0};
+	if (jl_json_parse(a, body.p, body.n, &o, &v, &e) != JL_OK) {
+		jl_diag_err(d, "structure", NULL, "The body is not valid JSON: %s at line %u, column %u", e.msg, e.line, e.col);
+		return JL_EINVAL;
 	}
-	size_t k = req->nquery + (jl_json_is(params, JL_JSON_ARRAY) ? params->n : 0);
-	*out = jl_arena_calloc(a, k ? k : 1, sizeof **out);
-	if (!*out)
+	if (!jl_str_eqc(jl_json_str(jl_json_get(v, "resourceType")), "Parameters")) {
+		jl_diag_err(d, "structure", "resourceType", "A POST kick-off takes a Parameters resource");
+		return JL_EINVAL;
+	}
+	const jl_json_t *params = jl_json_get(v, "parameter");
+	if (params && !jl_json_is(params, JL_JSON_ARRAY)) {
+		jl_diag_err(d, "structure", "Parameters.parameter", "parameter must be an array");
+		return JL_EINVAL;
+	}
+	uint32_t np = params ? params->n : 0;
+	jl_kv_t *all = jl_arena_calloc(a, *n + np + 1, sizeof *all);
+	if (!all)
 		return JL_ENOMEM;
-	for (size_t i = 0; i < req->nquery; i++)
-		(*out)[(*n)++] = req->query[i];
-	for (uint32_t i = 0; jl_json_is(params, JL_JSON_ARRAY) && i < params->n; i++) {
+	if (*n)
+		memcpy(all, *out, *n * sizeof *all);
+	*out = all;
+	for (uint32_t i = 0; i < np; i++) {
 		const jl_json_t *p = &params->u.a[i];
 		jl_str_t name = jl_json_str(jl_json_get(p, "name"));
 		const jl_json_t *val = NULL;
@@ -595,22 +603,30 @@ static jl_rc gather(jl_http_req_t *req, jl_arena_t *a, jl_kv_t **out, size_t *n,
 			jl_diag_err(d, "structure", where, "Each parameter needs a name and a string, code or instant value");
 			return JL_EINVAL;
 		}
-		(*out)[(*n)++] = (jl_kv_t){name, jl_json_str(val)};
+		all[(*n)++] = (jl_kv_t){name, jl_json_str(val)};
 	}
 	return JL_OK;
 }
 
-typedef struct kick {
-	jl_str_t *types;
-	uint32_t ntypes;
-	int64_t since_us;
-	bool since_seen;
-} kick_t;
+/* Appends s to a growable list of strings in arena memory. */
+static jl_rc push_str(jl_arena_t *a, jl_str_t **v, uint32_t *n, jl_str_t s)
+{
+	jl_str_t *nv = jl_arena_alloc(a, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return JL_ENOMEM;
+	if (*n)
+		memcpy(nv, *v, *n * sizeof *nv);
+	nv[(*n)++] = s;
+	*v = nv;
+	return JL_OK;
+}
 
 /* One parameter: applied, or a problem (error, or a warning under lenient handling). */
-static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *k, jl_diag_t *d)
+static void param(jl_arena_t *a, jl_kv_t p, const jl__bulk_opts_t *o, jl__bulk_kick_t *k, jl_diag_t *d)
 {
 	int shown = (int)(p.v.n > 100 ? 100 : p.v.n);
+	/* _typeFilter, _elements and includeAssociatedData: refused when not honoured, unless lenient (the IG) */
+	bool strict = !o->lenient;
 	if (jl_str_eqc(p.k, "_outputFormat")) {
 		if (!jl_str_eqc(p.v, "application/fhir+ndjson") && !jl_str_eqc(p.v, "application/ndjson") &&
 		    !jl_str_eqc(p.v, "ndjson"))
@@ -631,7 +647,8 @@ static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *
 		if (k->ntypes)
 			memcpy(all, k->types, k->ntypes * sizeof *all);
 		memcpy(all + k->ntypes, t, n * sizeof *all);
-		if (jl_export_check_types(level, t, n, d) == JL_OK && jl_export_check_types(level, all, k->ntypes + n, d) == JL_OK) {
+		if (jl_export_check_types(o->level, t, n, d) == JL_OK &&
+		    jl_export_check_types(o->level, all, k->ntypes + n, d) == JL_OK) {
 			k->types = all;
 			k->ntypes += n;
 		}
@@ -642,16 +659,88 @@ static void param(jl_arena_t *a, jl_kv_t p, uint8_t level, bool strict, kick_t *
 			jl_diag_err(d, "invalid", "_since",
 				    "_since \"%.*s\" is not an instant (e.g. 2025-01-01T00:00:00+08:00)", shown, p.v.p);
 		k->since_seen = true;
+	} else if (jl_str_eqc(p.k, "_typeFilter")) {
+		jl_rc rc = jl_export_parse_filters(a, o->level, p.v, strict, o->search, &k->filters, &k->nfilters, d);
+		if (rc != JL_EINVAL && rc != JL_ETOOBIG && (rc || push_str(a, &k->filter_values, &k->nfilter_values, p.v)))
+			jl_diag_err(d, "exception", NULL, "Out of memory");
+	} else if (jl_str_eqc(p.k, "_elements")) {
+		jl_rc rc = jl_export_parse_elements(a, p.v, strict, &k->elements, &k->nelements, d);
+		if (rc != JL_EINVAL && rc != JL_ETOOBIG && (rc || push_str(a, &k->element_values, &k->nelement_values, p.v)))
+			jl_diag_err(d, "exception", NULL, "Out of memory");
+	} else if (jl_str_eqc(p.k, "includeAssociatedData")) {
+		/* No Provenance is kept, so there is nothing associated to add. */
+		jl_diag_add(d, strict ? JL_SEV_ERROR : JL_SEV_WARNING, "not-supported", "includeAssociatedData",
+			    "includeAssociatedData \"%.*s\" is not supported: this server keeps no Provenance to add%s",
+			    shown, p.v.p, strict ? "" : "; it was ignored");
 	} else if (jl__api_format_param(p.k)) {
 		/* they shape the OperationOutcome of this answer: negotiated already */
 	} else if (jl_str_eqc(p.k, "patient")) {
 		/* Ignoring it would export every patient's data where a few were asked for. */
 		jl_diag_err(d, "not-supported", "patient", "The patient parameter is not supported: export a Group instead");
 	} else {
-		jl_diag_add(d, strict ? JL_SEV_ERROR : JL_SEV_WARNING, "not-supported", NULL,
+		jl_diag_add(d, o->strict ? JL_SEV_ERROR : JL_SEV_WARNING, "not-supported", NULL,
 			    "%.*s is not supported by this server's $export%s", (int)(p.k.n > 64 ? 64 : p.k.n), p.k.p,
-			    strict ? "" : "; it was ignored");
+			    o->strict ? "" : "; it was ignored");
 	}
+}
+
+void jl__bulk_params(jl_arena_t *a, const jl_kv_t *query, size_t nquery, jl_str_t body, const jl__bulk_opts_t *o,
+		     jl__bulk_kick_t *k, jl_diag_t *d)
+{
+	memset(k, 0, sizeof *k);
+	jl_kv_t *ps = jl_arena_calloc(a, nquery + 1, sizeof *ps);
+	size_t n = nquery;
+	if (!ps) {
+		jl_diag_err(d, "exception", NULL, "Out of memory");
+		return;
+	}
+	if (nquery)
+		memcpy(ps, query, nquery * sizeof *ps);
+	if (body.n && body_params(a, body, &ps, &n, d) != JL_OK) {
+		if (!d->nerrors)
+			jl_diag_err(d, "exception", NULL, "Out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		param(a, ps[i], o, k, d);
+}
+
+/*
+ * Copies what the job runs with into its own memory: _type, and the
+ * _typeFilter and _elements values parsed again there (the request's
+ * memory goes with the request). The kick-off's warnings (lenient
+ * handling) become lines of the job's error file.
+ */
+static jl_rc keep_params(job_t *j, const jl__bulk_kick_t *k, const jl__bulk_opts_t *o, const jl_diag_t *d)
+{
+	jl_diag_t again;
+	jl_diag_init(&again, j->mem);
+	j->types = k->ntypes ? jl_arena_alloc(j->mem, k->ntypes * sizeof *j->types) : NULL;
+	if (k->ntypes && !j->types)
+		return JL_ENOMEM;
+	for (uint32_t i = 0; i < k->ntypes; i++)
+		if (!(j->types[i] = jl_arena_str(j->mem, k->types[i])).p)
+			return JL_ENOMEM;
+	j->ntypes = k->ntypes;
+	for (uint32_t i = 0; i < k->nfilter_values; i++)
+		if (jl_export_parse_filters(j->mem, o->level, jl_arena_str(j->mem, k->filter_values[i]), !o->lenient, o->search,
+					    &j->filters, &j->nfilters, &again) != JL_OK)
+			return JL_ENOMEM; /* it parsed once already: only memory can fail */
+	for (uint32_t i = 0; i < k->nelement_values; i++)
+		if (jl_export_parse_elements(j->mem, jl_arena_str(j->mem, k->element_values[i]), !o->lenient, &j->elements,
+					     &j->nelements, &again) != JL_OK)
+			return JL_ENOMEM;
+	size_t nw = 0;
+	for (size_t i = 0; i < d->n; i++)
+		nw += d->items[i].sev == JL_SEV_WARNING;
+	j->notes = nw ? jl_arena_alloc(j->mem, nw * sizeof *j->notes) : NULL;
+	if (nw && !j->notes)
+		return JL_ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].sev == JL_SEV_WARNING &&
+		    !(j->notes[j->nnotes++] = jl_arena_strdup(j->mem, d->items[i].diag ? d->items[i].diag : "warning")))
+			return JL_ENOMEM;
+	return JL_OK;
 }
 
 /* Creates the job (directory, job.json, table entry) and wakes a worker; refuses when full. */
@@ -708,15 +797,14 @@ void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 			     "$export runs asynchronously: send the header \"Prefer: respond-async\"");
 		return;
 	}
-	bool strict = jl_jobs_prefers(pref, "handling=strict");
+	jl_search_cfg_t scfg = {.defs = api->defs, .base = req->base, .page_default = api->cfg.page_default,
+				.page_max = api->cfg.page_max};
+	jl__bulk_opts_t o = {.level = level, .strict = jl_jobs_prefers(pref, "handling=strict"),
+			     .lenient = jl_jobs_prefers(pref, "handling=lenient"), .search = &scfg};
 	jl_diag_t d;
 	jl_diag_init(&d, a);
-	jl_kv_t *ps;
-	size_t n;
-	kick_t k = {0};
-	if (gather(req, a, &ps, &n, &d) == JL_OK)
-		for (size_t i = 0; i < n; i++)
-			param(a, ps[i], level, strict, &k, &d);
+	jl__bulk_kick_t k;
+	jl__bulk_params(a, req->query, req->nquery, req->method == JL_M_POST ? req->body : JL_STR_NULL, &o, &k, &d);
 	if (d.nerrors) {
 		jl_rest_outcome(resp, 400, &d, out->pretty);
 		return;
@@ -733,21 +821,18 @@ void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 	char id[33];
 	jl_jobs_new_id(id);
 	job_t *j = job_new(api->bulk, id);
-	if (!j) {
+	if (!j || keep_params(j, &k, &o, &d) != JL_OK) {
+		job_free(j);
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
 	j->level = level;
 	j->since_us = k.since_us;
 	j->group_id = jl_arena_str(j->mem, group_id);
-	j->types = k.ntypes ? jl_arena_alloc(j->mem, k.ntypes * sizeof *j->types) : NULL;
-	for (uint32_t i = 0; j->types && i < k.ntypes; i++)
-		j->types[i] = jl_arena_str(j->mem, k.types[i]);
-	j->ntypes = j->types ? k.ntypes : 0;
 	jl_str_t path = jl_str(req->path.p + 5, req->path.n - 5); /* after /fhir */
 	j->request = jl_arena_printf(j->mem, "%.*s%.*s%s%.*s", JL_STR_FMT(req->base), JL_STR_FMT(path),
 				     req->raw_query.n ? "?" : "", JL_STR_FMT(req->raw_query));
-	if (!j->request || (k.ntypes && !j->types) || (group_id.n && !j->group_id.p)) {
+	if (!j->request || (group_id.n && !j->group_id.p)) {
 		job_free(j);
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
@@ -777,7 +862,7 @@ static char *progress(jl_http_req_t *req, const jl_job_t *base)
 	const job_t *j = (const job_t *)base;
 	int64_t done = atomic_load(&j->done), est = atomic_load(&j->estimate);
 	/* The estimate counts every live resource of the types: exact only for a whole-system export. */
-	bool exact = j->level == JL_EXPORT_SYSTEM && !j->since_us;
+	bool exact = j->level == JL_EXPORT_SYSTEM && !j->since_us && !j->nfilters;
 	return est > 0 ? jl_arena_printf(req->ctx->arena, "exporting%s%s: %lld of %s%lld resources (%lld%%)",
 					 j->type[0] ? " " : "", j->type, (long long)done, exact ? "" : "at most ",
 					 (long long)est, (long long)(done >= est ? 99 : done * 100 / est))

@@ -48,6 +48,39 @@ void jl_bulk_stop(jl_bulk_t *b);
 /* Frees everything; call after jl_bulk_stop once no request can reach b. NULL-safe. */
 void jl_bulk_free(jl_bulk_t *b);
 
+/* How a kick-off's parameters are read. */
+typedef struct jl__bulk_opts {
+	uint8_t level;                 /* jl_export_level */
+	bool strict;                   /* Prefer: handling=strict — unknown parameters are errors */
+	bool lenient;                  /* Prefer: handling=lenient — unusable _typeFilter, _elements, */
+	                               /*   includeAssociatedData are warnings (and ignored), not errors */
+	const jl_search_cfg_t *search; /* for _typeFilter queries */
+} jl__bulk_opts_t;
+
+/* A kick-off's parameters, checked; arena memory. */
+typedef struct jl__bulk_kick {
+	jl_str_t *types;
+	uint32_t ntypes;
+	int64_t since_us;
+	bool since_seen;
+	jl_export_filter_t *filters;
+	uint32_t nfilters;
+	jl_export_element_t *elements;
+	uint32_t nelements;
+	jl_str_t *filter_values, *element_values; /* the raw values, to parse again into a job's memory */
+	uint32_t nfilter_values, nelement_values;
+} jl__bulk_kick_t;
+
+/*
+ * Reads the parameters of an $export kick-off: the decoded query pairs, and
+ * for a POST the Parameters body (empty: none). Every problem is an issue
+ * in d (errors make the kick-off a 400; warnings are kept for the job's
+ * error file). The parser behind jl__api_export, on its own for the fuzz
+ * target. Thread-safe.
+ */
+void jl__bulk_params(jl_arena_t *a, const jl_kv_t *query, size_t nquery, jl_str_t body, const jl__bulk_opts_t *o,
+		     jl__bulk_kick_t *k, jl_diag_t *d);
+
 /* Handlers, called by api.c's routing (level: jl_export_level). */
 void jl__api_export(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out, uint8_t level,
 		    jl_str_t group_id);

@@ -46,14 +46,25 @@ static void cap_include(const jl_searchparam_t *p, void *arg)
 	c->refs++;
 }
 
-/* An operation entry (bulk export's: rest/bulk.c). */
-static void cap_operation(jl_jw_t *w, const char *name, const char *definition)
+/* What rest/bulk.c's $export honours, at every level. */
+static const char EXPORT_DOC[] =
+	"NDJSON only. _type, _since, _typeFilter (search queries Type?params, those of a type OR'ed; search result "
+	"parameters refused), _elements (root elements; resources tagged SUBSETTED). Not supported: patient, "
+	"includeAssociatedData. Unusable _typeFilter/_elements values are errors unless Prefer: handling=lenient "
+	"(then warnings in the manifest's error file).";
+
+/* An operation entry (bulk export's: rest/bulk.c); doc may be NULL. */
+static void cap_operation(jl_jw_t *w, const char *name, const char *definition, const char *doc)
 {
 	jl_jw_obj_begin(w);
 	jl_jw_keyc(w, "name");
 	jl_jw_strc(w, name);
 	jl_jw_keyc(w, "definition");
 	jl_jw_strc(w, definition);
+	if (doc) {
+		jl_jw_keyc(w, "documentation");
+		jl_jw_strc(w, doc);
+	}
 	jl_jw_obj_end(w);
 }
 
@@ -170,13 +181,14 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 			jl_jw_keyc(&w, "definition");
 			jl_jw_strc(&w, "http://hl7.org/fhir/OperationDefinition/Patient-everything");
 			jl_jw_obj_end(&w);
-			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export");
+			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+				      EXPORT_DOC);
 			jl_jw_arr_end(&w);
 		}
 		if (!strcmp(t->name, "Group")) {
 			jl_jw_keyc(&w, "operation");
 			jl_jw_arr_begin(&w);
-			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export");
+			cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export", EXPORT_DOC);
 			jl_jw_arr_end(&w);
 		}
 		jl_jw_obj_end(&w);
@@ -203,7 +215,7 @@ jl_rc jl__api_build_capability(jl_api_t *api)
 	jl_jw_arr_end(&w);
 	jl_jw_keyc(&w, "operation");
 	jl_jw_arr_begin(&w);
-	cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
+	cap_operation(&w, "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export", EXPORT_DOC);
 	jl_jw_arr_end(&w);
 	jl_jw_obj_end(&w);
 	jl_jw_arr_end(&w);

@@ -4,6 +4,15 @@
  * work), status, cancellation and the error file. Jobs are kept in a small
  * table under one mutex; a job's counters are updated by its thread through
  * the import's progress callback and read by status requests.
+ *
+ * Each job is also recorded in WORK/<id>.json (inputs, state, counts),
+ * written atomically and durably at the kick-off and when the job ends,
+ * next to its error file WORK/<id>.ndjson. Start-up adopts them: finished
+ * jobs are served until they expire; a job that was running when the
+ * process stopped or died runs again — the store's per-file positions make
+ * it continue after the last committed batch, and its error file is cut
+ * back to what those positions cover — unless its inputs are no longer
+ * under the import directory, when it is reported failed with the reason.
  */
 #include "rest/import.h"
 
@@ -25,6 +34,7 @@
 #include "rest/outcome.h"
 
 #define MAX_INPUTS 1000       /* input parameters of one kick-off */
+#define STATE_MAX ((size_t)4 << 20) /* a job's state file: 1000 inputs of a few hundred bytes */
 #define RETRY_BUSY_S "30"
 #define ERRORS_PREFIX "/$import-errors/"
 
@@ -48,6 +58,7 @@ typedef struct job {
 	jl_import_progress_t prog; /* under m->mu */
 	int64_t errors_bytes;
 	int64_t errors_lines; /* items this job reported (the error file's lines) */
+	char *state_path;     /* WORK/<id>.json */
 } job_t;
 
 struct jl_imports {
@@ -74,14 +85,116 @@ void jl_imports_cfg_defaults(jl_imports_cfg_t *cfg)
 
 /* ---- the job table ---- */
 
+/* Frees a job's memory; its files stay (they outlive the process). */
 static void job_free(job_t *j)
 {
 	if (!j)
 		return;
-	if (j->errors_path)
-		unlink(j->errors_path);
 	jl_arena_free(j->mem);
 	jl_free(JL_MEM_MISC, j);
+}
+
+/* Removes a job's files, then frees it: a job deleted by its client, expired, or never started. */
+static void job_discard(job_t *j)
+{
+	if (!j)
+		return;
+	if (j->state_path)
+		unlink(j->state_path);
+	if (j->errors_path)
+		unlink(j->errors_path);
+	job_free(j);
+}
+
+/* ---- the state file ---- */
+
+static const char *const STATE_NAMES[] = {[JL_JOB_RUNNING] = "in-progress", [JL_JOB_DONE] = "completed",
+					  [JL_JOB_FAILED] = "failed"};
+
+/* Writes path with the bytes of b: to a temporary name, fsync'd, renamed, the directory fsync'd. */
+static jl_rc write_durably(const char *dir, const char *path, const jl_buf_t *b)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return JL_ETOOBIG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	jl_rc rc = fd < 0 || write(fd, b->p, b->n) != (ssize_t)b->n || fsync(fd) != 0 ? JL_EIO : JL_OK;
+	if (fd >= 0 && close(fd) != 0)
+		rc = JL_EIO;
+	if (!rc && rename(tmp, path) != 0)
+		rc = JL_EIO;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return JL_OK;
+}
+
+/* Records a job (in state `state`) in its state file. The caller holds mu or owns the job. */
+static jl_rc save_state(const jl_imports_t *m, const job_t *j, int state)
+{
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_MISC, STATE_MAX);
+	jl_jw_t w;
+	jl_jw_init(&w, &b, 0);
+	jl_jw_obj_begin(&w);
+	jl_jw_keyc(&w, "id");
+	jl_jw_strc(&w, j->base.id);
+	jl_jw_keyc(&w, "state");
+	jl_jw_strc(&w, STATE_NAMES[state]);
+	jl_jw_keyc(&w, "request");
+	jl_jw_strc(&w, j->request);
+	jl_jw_keyc(&w, "start");
+	jl_jw_int(&w, j->start_us);
+	jl_jw_keyc(&w, "ended");
+	jl_jw_int(&w, state == JL_JOB_RUNNING ? 0 : j->base.ended_us);
+	if (state == JL_JOB_FAILED) {
+		jl_jw_keyc(&w, "message");
+		jl_jw_strc(&w, j->base.message ? j->base.message : "failed");
+	}
+	jl_jw_keyc(&w, "errorsBytes");
+	jl_jw_int(&w, j->errors_bytes);
+	jl_jw_keyc(&w, "errorsLines");
+	jl_jw_int(&w, j->errors_lines);
+	jl_jw_keyc(&w, "input");
+	jl_jw_arr_begin(&w);
+	for (size_t i = 0; i < j->nin; i++) {
+		const input_t *in = &j->in[i];
+		jl_jw_obj_begin(&w);
+		jl_jw_keyc(&w, "url");
+		jl_jw_strc(&w, in->url);
+		jl_jw_keyc(&w, "path");
+		jl_jw_strc(&w, in->path);
+		if (in->type) {
+			jl_jw_keyc(&w, "type");
+			jl_jw_strc(&w, in->type);
+		}
+		jl_jw_keyc(&w, "read");
+		jl_jw_int(&w, in->read);
+		jl_jw_keyc(&w, "written");
+		jl_jw_int(&w, in->written);
+		jl_jw_keyc(&w, "rejected");
+		jl_jw_int(&w, in->rejected);
+		if (in->error) {
+			jl_jw_keyc(&w, "error");
+			jl_jw_strc(&w, in->error);
+		}
+		jl_jw_obj_end(&w);
+	}
+	jl_jw_arr_end(&w);
+	jl_jw_obj_end(&w);
+	jl_rc rc = jl_buf_status(&b);
+	if (!rc)
+		rc = write_durably(m->work, j->state_path, &b);
+	if (rc && m->log)
+		jl_log_msg(m->log, JL_LOG_ERROR, "import %s: cannot record the job state (%s)", j->base.id, jl_rc_name(rc));
+	jl_buf_dispose(&b);
+	return rc;
 }
 
 /* The job of a table entry: job_t starts with its jl_job_t. */
@@ -101,10 +214,11 @@ static void sweep(jl_imports_t *m)
 	jl_job_t *gone[JL_JOBS_MAX];
 	uint32_t n = jl_jobs_take_expired(&m->tab, gone);
 	for (uint32_t i = 0; i < n; i++)
-		job_free(job_of(gone[i]));
+		job_discard(job_of(gone[i]));
 }
 
 static const jl_job_kind_t import_kind;
+static void adopt_all(jl_imports_t *m);
 
 jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs, jl_log_t *log,
 		       jl_imports_t **out, jl_diag_t *d)
@@ -152,19 +266,7 @@ jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_
 		rc = JL_EIO;
 		goto out;
 	}
-	/* Jobs live in memory: error files a previous run left behind belong to no job. */
-	DIR *dir = opendir(m->work);
-	struct dirent *e;
-	while (dir && (e = readdir(dir)) != NULL) {
-		size_t n = strlen(e->d_name);
-		if (n > 7 && !strcmp(e->d_name + n - 7, ".ndjson")) {
-			char p[PATH_MAX];
-			snprintf(p, sizeof p, "%s/%s", m->work, e->d_name);
-			unlink(p);
-		}
-	}
-	if (dir)
-		closedir(dir);
+	adopt_all(m);
 out:
 	if (rc) {
 		jl_imports_free(m);
@@ -212,17 +314,28 @@ static void on_progress(void *arg, const jl_import_progress_t *p)
 	pthread_mutex_unlock(&j->m->mu);
 }
 
+/*
+ * Records how a job ended: counts per input, the error file, the state —
+ * on disk first, then for the status URL. A job the server's stop
+ * interrupted stays "in-progress" on disk, so the next start resumes it.
+ */
 static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 {
 	jl_imports_t *m = j->m;
 	bool stopped = rc && (!im || jl_import_stats(im)->files_failed == 0);
 	pthread_mutex_lock(&m->mu);
+	bool deleted = j->base.deleted; /* a later DELETE only removes what is saved below */
+	bool interrupted = m->stopping && !deleted && atomic_load(&j->base.cancel);
+	pthread_mutex_unlock(&m->mu);
+	/* The counts are the inputs' totals over every run of the job (a resumed one included). */
+	j->errors_lines = 0;
 	for (size_t i = 0; im && i < j->nin && i < jl_import_nfiles(im); i++) {
 		/* Inputs and import files correspond one to one: each input is one file. */
 		const jl_import_file_t *f = jl_import_file(im, i);
 		j->in[i].read = f->read;
 		j->in[i].written = f->written;
 		j->in[i].rejected = f->rejected;
+		j->errors_lines += f->rejected + (f->error != NULL);
 		if (f->error)
 			j->in[i].error = jl_arena_strdup(j->mem, f->error);
 		else if (!f->done && !f->skipped && !f->duplicate)
@@ -230,19 +343,27 @@ static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 	}
 	if (im) {
 		j->errors_bytes = jl_import_stats(im)->errors_bytes;
-		j->errors_lines = jl_import_stats(im)->rejected + jl_import_stats(im)->files_failed;
 		j->prog.written = jl_import_stats(im)->written;
 	}
+	int state = JL_JOB_DONE;
+	const char *message = NULL;
 	if (stopped || !im) {
-		j->base.state = JL_JOB_FAILED;
-		j->base.message = jl_arena_printf(j->mem, "%s",
-					     atomic_load(&j->base.cancel) ? "The import was cancelled; what was read is committed"
-					     : d->n ? d->items[d->n - 1].diag
-						    : "The import stopped");
-	} else {
-		j->base.state = JL_JOB_DONE;
+		state = JL_JOB_FAILED;
+		message = jl_arena_printf(j->mem, "%s",
+					  interrupted ? "The server stopped while this import ran; it resumes when the server restarts"
+					  : atomic_load(&j->base.cancel) ? "The import was cancelled; what was read is committed"
+					  : d->n			 ? d->items[d->n - 1].diag
+									 : "The import stopped");
 	}
 	j->base.ended_us = jl_now_us();
+	j->base.message = message;
+	if (!interrupted && !deleted && save_state(m, j, state) != JL_OK && state == JL_JOB_DONE) {
+		/* Unrecorded, a restart would run it again: harmless (it resumes as complete), but say so. */
+		state = JL_JOB_FAILED;
+		j->base.message = "The import committed, but its state could not be recorded on disk";
+	}
+	pthread_mutex_lock(&m->mu);
+	j->base.state = state;
 	job_t *gone = NULL;
 	if (j->base.deleted) {
 		jl_jobs_remove_locked(&m->tab, &j->base);
@@ -251,7 +372,7 @@ static void finish_job(job_t *j, jl_import_t *im, jl_rc rc, const jl_diag_t *d)
 	m->running--;
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
-	job_free(gone);
+	job_discard(gone);
 }
 
 static void *run_job(void *arg)
@@ -477,19 +598,71 @@ static jl_rc expand(jl_arena_t *a, kick_t *k, input_t **out, size_t *n, jl_diag_
 	return JL_OK;
 }
 
-static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, size_t nin)
+/* A job with room for nin inputs and its file names; id NULL: a new one. */
+static job_t *job_make(jl_imports_t *m, const char *id, size_t nin)
 {
 	job_t *j = jl_calloc(JL_MEM_MISC, 1, sizeof *j);
 	if (!j)
 		return NULL;
 	j->m = m;
 	j->mem = jl_arena_new(0, 0);
-	jl_jobs_new_id(j->base.id);
-	j->in = j->mem ? jl_arena_calloc(j->mem, nin, sizeof *j->in) : NULL;
-	if (!j->in) {
+	if (id)
+		snprintf(j->base.id, sizeof j->base.id, "%s", id);
+	else
+		jl_jobs_new_id(j->base.id);
+	j->in = j->mem ? jl_arena_calloc(j->mem, nin ? nin : 1, sizeof *j->in) : NULL;
+	j->nin = nin;
+	j->errors_path = j->in ? jl_arena_printf(j->mem, "%s/%s.ndjson", m->work, j->base.id) : NULL;
+	j->state_path = j->in ? jl_arena_printf(j->mem, "%s/%s.json", m->work, j->base.id) : NULL;
+	if (!j->errors_path || !j->state_path) {
+		j->errors_path = j->state_path = NULL;
 		job_free(j);
 		return NULL;
 	}
+	return j;
+}
+
+/* The inputs a kick-off's Parameters name, each directory expanded to its files; problems in d. */
+static void inputs_of(jl_imports_t *m, jl_arena_t *a, const jl_json_t *res, input_t **in, size_t *nin, jl_diag_t *d)
+{
+	*in = NULL;
+	*nin = 0;
+	kick_t *k = jl_arena_alloc(a, sizeof *k);
+	if (!k) {
+		jl_diag_err(d, "exception", NULL, "Out of memory");
+		return;
+	}
+	k->nin = 0;
+	read_params(m, a, res, k, d);
+	if (!d->nerrors && expand(a, k, in, nin, d) != JL_OK && !d->nerrors)
+		jl_diag_err(d, "exception", NULL, "The inputs could not be listed");
+	if (!d->nerrors && !*nin)
+		jl_diag_err(d, "required", "Parameters.parameter", "The inputs name no .ndjson, .ndjson.gz or .jsonl file");
+}
+
+void jl__import_params(jl_imports_t *m, jl_arena_t *a, jl_str_t body, size_t *ninputs, jl_diag_t *d)
+{
+	jl_json_t *res;
+	jl_json_err_t e;
+	jl_json_opts_t o = {0};
+	input_t *in;
+	*ninputs = 0;
+	if (jl_json_parse(a, body.p, body.n, &o, &res, &e) != JL_OK) {
+		jl_diag_err(d, "structure", NULL, "The body is not valid JSON: %s at line %u, column %u", e.msg, e.line, e.col);
+		return;
+	}
+	if (res->type != JL_JSON_OBJECT || !jl_str_eqc(jl_json_str(jl_json_get(res, "resourceType")), "Parameters")) {
+		jl_diag_err(d, "structure", "resourceType", "$import takes a Parameters resource");
+		return;
+	}
+	inputs_of(m, a, res, &in, ninputs, d);
+}
+
+static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, size_t nin)
+{
+	job_t *j = job_make(m, NULL, nin);
+	if (!j)
+		return NULL;
 	bool ok = true;
 	for (size_t i = 0; i < nin; i++) {
 		j->in[i].url = jl_arena_strdup(j->mem, in[i].url);
@@ -497,17 +670,200 @@ static job_t *job_new(jl_imports_t *m, jl_http_req_t *req, const input_t *in, si
 		j->in[i].type = in[i].type ? jl_arena_strdup(j->mem, in[i].type) : NULL;
 		ok = ok && j->in[i].url && j->in[i].path && (!in[i].type || j->in[i].type);
 	}
-	j->nin = nin;
 	j->start_us = jl_now_us();
 	jl_str_t path = jl_str(req->path.p + 5, req->path.n - 5); /* after /fhir */
 	j->request = jl_arena_printf(j->mem, "%.*s%.*s", JL_STR_FMT(req->base), JL_STR_FMT(path));
-	j->errors_path = jl_arena_printf(j->mem, "%s/%s.ndjson", m->work, j->base.id);
-	if (!ok || !j->request || !j->errors_path) {
-		j->errors_path = NULL;
+	if (!ok || !j->request) {
 		job_free(j);
 		return NULL;
 	}
 	return j;
+}
+
+/* Starts j's thread (the caller holds mu, or is start-up): RUNNING and counted. False: no thread. */
+static bool start_locked(jl_imports_t *m, job_t *j)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	bool started = pthread_attr_init(&attr) == 0;
+	if (started) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		j->base.state = JL_JOB_RUNNING;
+		started = pthread_create(&th, &attr, run_job, j) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (started)
+		m->running++;
+	return started;
+}
+
+/* ---- start-up: the jobs a previous run left ---- */
+
+/* A state file's integer member (written by jl_jw_int); false when missing or not one. */
+static bool get_i64(const jl_json_t *v, const char *key, int64_t *out)
+{
+	return jl_str_to_i64(jl_json_str(jl_json_get(v, key)), out);
+}
+
+/* A state file's string member, copied into the job's memory (NULL when missing). */
+static char *get_str(job_t *j, const jl_json_t *v, const char *key)
+{
+	const jl_json_t *s = jl_json_get(v, key);
+	if (!jl_json_is(s, JL_JSON_STRING))
+		return NULL;
+	jl_str_t t = jl_json_str(s);
+	return jl_arena_strndup(j->mem, t.p, t.n);
+}
+
+/* Reads WORK/<id>.json into a job (state as recorded). JL_EINVAL: not a state file this program wrote. */
+static jl_rc load_state(jl_imports_t *m, const char *id, job_t **out)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.json", m->work, id);
+	*out = NULL;
+	jl_arena_t *a = jl_arena_new(0, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	jl_json_t *v = NULL;
+	jl_json_err_t e;
+	jl_json_opts_t o = {0};
+	job_t *j = NULL;
+	jl_rc rc = JL_EINVAL;
+	if (!a || fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > STATE_MAX ||
+	    !(text = jl_arena_alloc_bytes(a, (size_t)st.st_size)) || read(fd, text, (size_t)st.st_size) != st.st_size ||
+	    jl_json_parse(a, text, (size_t)st.st_size, &o, &v, &e) != JL_OK)
+		goto out;
+	const jl_json_t *inputs = jl_json_get(v, "input");
+	if (!jl_json_is(inputs, JL_JSON_ARRAY) || !inputs->n || inputs->n > 1u << 20 ||
+	    !(j = job_make(m, id, inputs->n)))
+		goto out;
+	jl_str_t state = jl_json_str(jl_json_get(v, "state"));
+	j->base.state = jl_str_eqc(state, "completed") ? JL_JOB_DONE
+			: jl_str_eqc(state, "failed")	 ? JL_JOB_FAILED
+			: jl_str_eqc(state, "in-progress") ? JL_JOB_RUNNING
+							   : 0;
+	j->request = get_str(j, v, "request");
+	j->base.message = get_str(j, v, "message");
+	if (!j->base.state || !j->request || !get_i64(v, "start", &j->start_us) || !get_i64(v, "ended", &j->base.ended_us) ||
+	    !get_i64(v, "errorsBytes", &j->errors_bytes) || !get_i64(v, "errorsLines", &j->errors_lines))
+		goto out;
+	for (uint32_t i = 0; i < inputs->n; i++) {
+		const jl_json_t *in = &inputs->u.a[i];
+		input_t *t = &j->in[i];
+		t->url = get_str(j, in, "url");
+		t->path = get_str(j, in, "path");
+		t->type = get_str(j, in, "type");
+		t->error = get_str(j, in, "error");
+		if (!t->url || !t->path || (t->type && !jl_fhir_resource(jl_cstr(t->type))) || !get_i64(in, "read", &t->read) ||
+		    !get_i64(in, "written", &t->written) || !get_i64(in, "rejected", &t->rejected))
+			goto out;
+	}
+	*out = j;
+	j = NULL;
+	rc = JL_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	job_free(j);
+	jl_arena_free(a);
+	return rc;
+}
+
+/* NULL when every input of j is still a file under the import directory; else the first that is not. */
+static const char *gone_input(const jl_imports_t *m, const job_t *j)
+{
+	size_t dn = m->dir ? strlen(m->dir) : 0;
+	for (size_t i = 0; i < j->nin; i++) {
+		char real[PATH_MAX];
+		struct stat sb;
+		if (!m->dir || !realpath(j->in[i].path, real) || strncmp(real, m->dir, dn) != 0 || real[dn] != '/' ||
+		    stat(real, &sb) != 0 || !S_ISREG(sb.st_mode))
+			return j->in[i].url;
+	}
+	return NULL;
+}
+
+/*
+ * An interrupted job: runs again (the store's positions make it resume
+ * after what committed), or fails with the reason when it cannot.
+ */
+static void resume(jl_imports_t *m, job_t *j)
+{
+	const char *gone = gone_input(m, j);
+	if (!gone && m->running < m->cfg.max_jobs && start_locked(m, j)) {
+		if (m->log)
+			jl_log_msg(m->log, JL_LOG_INFO, "import %s: interrupted by a restart; resuming", j->base.id);
+		return;
+	}
+	j->base.state = JL_JOB_FAILED;
+	j->base.ended_us = jl_now_us();
+	j->base.message =
+		gone ? jl_arena_printf(j->mem,
+				       "The server restarted while this import ran, and input \"%s\" is no longer a file "
+				       "under its import directory; what was read is committed, kick off again to go on",
+				       gone)
+		     : "The server restarted while this import ran, and another import resumed first; what was read is "
+		       "committed, kick off again to go on";
+	(void)save_state(m, j, JL_JOB_FAILED);
+	if (m->log)
+		jl_log_msg(m->log, JL_LOG_WARN, "import %s: interrupted by a restart; cannot resume (%s)", j->base.id,
+			   gone ? "an input is gone" : "another import runs");
+}
+
+/* Whether name is "<job id><suffix>"; the id is copied out. */
+static bool job_file(const char *name, const char *suffix, char id[33])
+{
+	size_t n = strlen(name), k = strlen(suffix);
+	if (n != 32 + k || strcmp(name + 32, suffix) != 0)
+		return false;
+	memcpy(id, name, 32);
+	id[32] = 0;
+	return jl_jobs_is_id(id);
+}
+
+/*
+ * Adopts the state files of WORK: finished jobs are served until they
+ * expire, interrupted ones resume. Files of no usable job (an unreadable
+ * state file, an error file without one, a temporary file) are removed.
+ */
+static void adopt_all(jl_imports_t *m)
+{
+	DIR *dir = opendir(m->work);
+	struct dirent *e;
+	char id[33], p[PATH_MAX];
+	job_t *resumed[JL_JOBS_MAX];
+	uint32_t nres = 0;
+	while (dir && (e = readdir(dir)) != NULL) {
+		job_t *j = NULL;
+		if (!job_file(e->d_name, ".json", id))
+			continue;
+		if (m->tab.n < JL_JOBS_MAX && load_state(m, id, &j) == JL_OK) {
+			(void)jl_jobs_add_locked(&m->tab, &j->base);
+			if (j->base.state == JL_JOB_RUNNING)
+				resumed[nres++] = j;
+			continue;
+		}
+		if (m->log)
+			jl_log_msg(m->log, JL_LOG_WARN, "import %s: no usable job state; its files are removed", id);
+		snprintf(p, sizeof p, "%s/%s.json", m->work, id);
+		unlink(p);
+	}
+	if (dir)
+		rewinddir(dir);
+	while (dir && (e = readdir(dir)) != NULL) {
+		bool known = (job_file(e->d_name, ".ndjson", id) || job_file(e->d_name, ".json", id)) &&
+			     jl_jobs_find_locked(&m->tab, jl_cstr(id));
+		size_t n = strlen(e->d_name);
+		bool ours = (n > 7 && !strcmp(e->d_name + n - 7, ".ndjson")) || (n > 9 && !strcmp(e->d_name + n - 9, ".json.tmp")) ||
+			    job_file(e->d_name, ".json", id);
+		if (ours && !known && snprintf(p, sizeof p, "%s/%s", m->work, e->d_name) < (int)sizeof p)
+			unlink(p);
+	}
+	if (dir)
+		closedir(dir);
+	for (uint32_t i = 0; i < nres; i++)
+		resume(m, resumed[i]);
 }
 
 void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out)
@@ -530,19 +886,9 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		return; /* answered: 400, 415 or 422 */
 	jl_diag_t d;
 	jl_diag_init(&d, a);
-	kick_t *k = jl_arena_alloc(a, sizeof *k);
-	if (!k) {
-		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
-		return;
-	}
-	k->nin = 0;
-	read_params(m, a, res, k, &d);
 	input_t *in = NULL;
 	size_t nin = 0;
-	if (!d.nerrors && expand(a, k, &in, &nin, &d) != JL_OK && !d.nerrors)
-		jl_diag_err(&d, "exception", NULL, "The inputs could not be listed");
-	if (!d.nerrors && !nin)
-		jl_diag_err(&d, "required", "Parameters.parameter", "The inputs name no .ndjson, .ndjson.gz or .jsonl file");
+	inputs_of(m, a, res, &in, &nin, &d);
 	if (d.nerrors) {
 		jl_rest_outcome(resp, 400, &d, out->pretty);
 		return;
@@ -552,31 +898,28 @@ void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, con
 		jl__api_fail(req, resp, out, JL_ENOMEM, NULL, "Out of memory");
 		return;
 	}
+	/* Recorded before it runs: a restart from here on resumes it. */
+	if (save_state(m, j, JL_JOB_RUNNING) != JL_OK) {
+		job_discard(j);
+		jl__api_fail(req, resp, out, JL_EIO, NULL, "The import could not be started: its state cannot be written");
+		return;
+	}
 	pthread_mutex_lock(&m->mu);
 	const char *full = m->stopping		       ? "The server is stopping; try again after it restarts"
 			   : m->running >= m->cfg.max_jobs ? "An import is running; try again when it has finished"
 			   : m->tab.n == JL_JOBS_MAX	       ? "Too many finished imports are kept; delete some (DELETE their status URL)"
 							       : NULL;
 	if (!full) {
-		pthread_t th;
-		pthread_attr_t attr;
-		bool started = pthread_attr_init(&attr) == 0;
-		if (started) {
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			started = pthread_create(&th, &attr, run_job, j) == 0;
-			pthread_attr_destroy(&attr);
-		}
-		if (started) {
-			j->base.state = JL_JOB_RUNNING;
-			(void)jl_jobs_add_locked(&m->tab, &j->base);
-			m->running++;
-		} else {
+		/* In the table before its thread can end (finish_job looks for it there when deleted). */
+		(void)jl_jobs_add_locked(&m->tab, &j->base);
+		if (!start_locked(m, j)) {
+			jl_jobs_remove_locked(&m->tab, &j->base);
 			full = "The import could not be started (no thread)";
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (full) {
-		job_free(j);
+		job_discard(j);
 		jl_jobs_refuse(req, resp, out, m->stopping ? 503 : 429, RETRY_BUSY_S, full);
 		return;
 	}
@@ -673,7 +1016,7 @@ void jl__api_import_status(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *re
 
 static void discard(jl_jobs_t *t, jl_job_t *j)
 {
-	job_free(job_of(j));
+	job_discard(job_of(j));
 }
 
 static const jl_job_kind_t import_kind = {

@@ -10,9 +10,12 @@
  * URLs (under /fhir): $import (POST, Prefer: respond-async);
  * $import-poll-status?_jobId=ID (GET; DELETE cancels: what was read is
  * committed, and a new kick-off of the same inputs resumes after it);
- * $import-errors/ID.ndjson (GET). Jobs live in memory: a restart forgets
- * them, but the store keeps each input's committed position, so the same
- * kick-off after a restart continues where the import stopped.
+ * $import-errors/ID.ndjson (GET). Each job is recorded on disk (WORK/ID.json
+ * beside its error file), so its status URL outlives a restart: a finished
+ * job is served until it expires, and one that was running when the server
+ * stopped or died runs again at start-up, continuing after the last batch
+ * it committed (the store keeps each input's position), or is reported
+ * failed with the reason (an input no longer under --import-dir).
  *
  * Thread-safety: the handlers may run on any number of threads at once.
  */
@@ -34,13 +37,29 @@ typedef struct jl_imports_cfg {
 } jl_imports_cfg_t;
 
 void jl_imports_cfg_defaults(jl_imports_cfg_t *cfg);
-/* Checks the directories and prepares the job table. Problems in d. */
+/*
+ * Checks the directories, prepares the job table, adopts the jobs recorded
+ * in cfg->work and resumes the interrupted ones. Problems in d.
+ */
 jl_rc jl_imports_start(const jl_imports_cfg_t *cfg, jl_store_t *store, const jl_search_defs_t *defs, jl_log_t *log,
 		       jl_imports_t **out, jl_diag_t *d) JL_MUST_USE;
-/* Cancels running imports (each commits what it read) and waits for them; kick-offs get 503 afterwards. NULL-safe. */
+/*
+ * Stops running imports (each commits what it read and stays recorded as
+ * in progress, to resume at the next start) and waits for them; kick-offs
+ * get 503 afterwards. NULL-safe.
+ */
 void jl_imports_stop(jl_imports_t *m);
 /* Frees everything; call after jl_imports_stop once no request can reach m. NULL-safe. */
 void jl_imports_free(jl_imports_t *m);
+
+/*
+ * Reads an $import kick-off's Parameters body (JSON text) as the handler
+ * does — inputFormat, storageDetail, input (type, url: resolved under the
+ * import directory, a directory expanded to its files) — with every problem
+ * an issue in d, and *ninputs the input files found. Starts nothing. The
+ * parser behind jl__api_import, on its own for the fuzz target. Thread-safe.
+ */
+void jl__import_params(jl_imports_t *m, jl_arena_t *a, jl_str_t body, size_t *ninputs, jl_diag_t *d);
 
 /* Handlers, called by api.c's routing. */
 void jl__api_import(jl_api_t *api, jl_http_req_t *req, jl_http_resp_t *resp, const jl_out_t *out);

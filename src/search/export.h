@@ -19,7 +19,11 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "search/query.h"
 #include "store/store.h"
+
+#define JL_EXPORT_MAX_FILTERS 64  /* _typeFilter queries of one export */
+#define JL_EXPORT_MAX_ELEMENTS 256 /* _elements entries of one export */
 
 typedef enum jl_export_level {
 	JL_EXPORT_SYSTEM = 1, /* every resource of the types asked for */
@@ -33,12 +37,36 @@ typedef struct jl_export_progress {
 	jl_str_t type;       /* the type being written (empty before the first) */
 } jl_export_progress_t;
 
+/*
+ * One _typeFilter query ("MedicationRequest?status=active"), parsed: its
+ * type and the search conditions (AND of ORs) a resource of it must meet.
+ * The queries of one type are OR'ed; a type with a filter is exported
+ * only through its filters.
+ */
+typedef struct jl_export_filter {
+	jl_str_t type;
+	const jl_sq_cond_t *conds;
+	uint32_t nconds;
+} jl_export_filter_t;
+
+/* One _elements entry: "Patient.name" (type "Patient") or "status" (type empty: every type that has it). */
+typedef struct jl_export_element {
+	jl_str_t type;
+	jl_str_t name;
+} jl_export_element_t;
+
 typedef struct jl_export_spec {
 	uint8_t level;             /* jl_export_level */
 	jl_str_t group_id;         /* GROUP: the Group's logical id */
 	const jl_str_t *types;     /* _type, checked by jl_export_check_types; NULL: every type of the level */
 	uint32_t ntypes;
 	int64_t since_us;          /* _since: resources last updated at or after this instant (0: all) */
+	const jl_export_filter_t *filters; /* _typeFilter (jl_export_parse_filters); their types are exported */
+	uint32_t nfilters;         /*   even when _type does not list them, only through the filters */
+	const jl_export_element_t *elements; /* _elements (jl_export_parse_elements): a type some entry */
+	uint32_t nelements;        /*   applies to keeps those and its mandatory elements, tagged SUBSETTED */
+	const char *const *notes;  /* warnings (lenient handling), one OperationOutcome line each in the error series */
+	uint32_t nnotes;
 	const char *dir;           /* output directory: exists, writable, holds no file of the names written */
 	uint64_t max_file_bytes;   /* a type's output is split into files of at most this size (0: 1 GiB) */
 	bool sync;                 /* fsync each file and the directory before returning */
@@ -80,6 +108,36 @@ jl_rc jl_export_split_types(jl_arena_t *a, jl_str_t list, jl_str_t **out, uint32
  * JL_EINVAL when there is any.
  */
 jl_rc jl_export_check_types(uint8_t level, const jl_str_t *types, uint32_t n, jl_diag_t *d) JL_MUST_USE;
+
+/*
+ * Parses one _typeFilter value and appends its queries to *out (*n of them
+ * so far, arena memory). A value holds one or more queries "Type?params"
+ * separated by commas; a comma followed by "Type?" starts the next query,
+ * so a search value may still list alternatives ("status=active,draft").
+ * The parameters are percent-decoded once more (the IG has clients encode
+ * each query), then parsed as a search on Type (search/query.c): search
+ * result parameters (_sort, _include, _count, _elements …) are refused.
+ * The type must be a FHIR R4 resource type, in the Patient compartment at
+ * the Patient and Group levels.
+ *
+ * strict: each problem is an error issue in d with expression
+ * "_typeFilter" that quotes the query, and JL_EINVAL. Lenient: problems
+ * are warnings; a query whose type is unusable is dropped, an unusable
+ * parameter skipped (so the filter selects more, never less). JL_ETOOBIG
+ * past JL_EXPORT_MAX_FILTERS queries; JL_ENOMEM.
+ */
+jl_rc jl_export_parse_filters(jl_arena_t *a, uint8_t level, jl_str_t value, bool strict, const jl_search_cfg_t *cfg,
+			      jl_export_filter_t **out, uint32_t *n, jl_diag_t *d) JL_MUST_USE;
+
+/*
+ * Parses one _elements value (comma-separated "Type.element" or "element",
+ * root elements only) and appends to *out (*n so far). Each entry must name
+ * an element of its type (of some resource type when bare); problems are
+ * errors in d with expression "_elements" (strict, JL_EINVAL) or warnings
+ * with the entry left out (lenient). JL_ETOOBIG, JL_ENOMEM.
+ */
+jl_rc jl_export_parse_elements(jl_arena_t *a, jl_str_t value, bool strict, jl_export_element_t **out, uint32_t *n,
+			       jl_diag_t *d) JL_MUST_USE;
 
 /*
  * Runs an export into spec->dir. On JL_OK, out lists the files written

@@ -1446,16 +1446,28 @@ static void scan_conds(sqlb_t *q, const jl_scan_type_t *t)
  * in one sequential pass whatever the number of types (a pass per type
  * would read each page once for every type it holds rows of), and _since
  * is a range of that table. One type reads its own index of the table.
- * ids[i] is the type id of types[i] in this snapshot (0: never stored).
+ * ids[i] is the type id of types[i] in this snapshot (0: never stored); a
+ * type listed several times takes the rows meeting any of its entries.
  */
 static void scan_sql(sqlb_t *q, const jl_scan_type_t *types, const int64_t *ids, uint32_t n, int64_t since_us)
 {
+	/* A type may be listed more than once (OR'ed filters): first[i] says whether entry i is its type's first. */
 	uint32_t live = 0, with_conds = 0, one = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (ids[i]) {
+	bool *first = jl_arena_calloc(q->a, n ? n : 1, sizeof *first);
+	if (!first) {
+		q->rc = JL_ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!ids[i])
+			continue;
+		first[i] = true;
+		for (uint32_t j = 0; j < i && first[i]; j++)
+			first[i] = ids[j] != ids[i];
+		if (first[i])
 			live++, one = i;
-			with_conds += types[i].nconds > 0;
-		}
+		with_conds += types[i].nconds > 0;
+	}
 	put(q, "SELECT v.type, r.lid, v.ver, v.updated, v.method, v.enc, v.meta, v.body FROM ver v ");
 	put(q, live == 1 ? "INDEXED BY ver_type" : "NOT INDEXED");
 	/* CROSS JOIN keeps the version table outside: its order is the scan's. */
@@ -1467,7 +1479,7 @@ static void scan_sql(sqlb_t *q, const jl_scan_type_t *types, const int64_t *ids,
 	} else if (n) {
 		put(q, " AND v.type IN (");
 		for (uint32_t i = 0, k = 0; i < n; i++)
-			if (ids[i])
+			if (first[i])
 				put(q, k++ ? ", " : ""), bi(q, ids[i]);
 		put(q, ")");
 	}
@@ -1475,10 +1487,14 @@ static void scan_sql(sqlb_t *q, const jl_scan_type_t *types, const int64_t *ids,
 	if (with_conds) {
 		put(q, " AND CASE v.type");
 		for (uint32_t i = 0; i < n; i++) {
-			if (!ids[i])
+			if (!first[i])
 				continue;
-			put(q, " WHEN "), bi(q, ids[i]), put(q, " THEN ");
+			put(q, " WHEN "), bi(q, ids[i]), put(q, " THEN (");
 			scan_conds(q, &types[i]);
+			for (uint32_t j = i + 1; j < n; j++)
+				if (ids[j] == ids[i])
+					put(q, " OR "), scan_conds(q, &types[j]);
+			put(q, ")");
 		}
 		put(q, " ELSE 0 END");
 	}

@@ -305,7 +305,9 @@ typedef struct jl_scan_type {
 typedef jl_rc (*jl_scan_fn)(void *arg, const jl_version_t *v, jl_rc body_rc);
 
 typedef struct jl_scan_query {
-	const jl_scan_type_t *types; /* the types wanted, each with its conditions; NULL (ntypes 0): every type */
+	/* The types wanted, each with its conditions; NULL (ntypes 0): every type. A type may be listed
+	 * several times: a resource of it is taken when it meets the conditions of any of its entries. */
+	const jl_scan_type_t *types;
 	uint32_t ntypes;
 	int64_t since_us;            /* > 0: only resources whose current version has updated >= since_us */
 	/* Called once, before the first resource, with the snapshot's newest instant (0: empty store). */

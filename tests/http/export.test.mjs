@@ -1,6 +1,7 @@
 // Bulk export ($export, FHIR Bulk Data Access IG): kick-off, polling, the
 // manifest, NDJSON downloads checked against what was created, _type,
-// _since, Patient and Group level, cancellation, bad parameters, expiry,
+// _since, _typeFilter, _elements, Patient and Group level, cancellation,
+// bad parameters (strict and lenient handling), expiry,
 // restarts, and the `jianlian export` command on the same data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +127,7 @@ test('the CapabilityStatement lists $export at system, Patient and Group level',
   assert.match(op(cap.operation), /bulkdata\/OperationDefinition\/export$/);
   assert.match(op(cap.resource.find((r) => r.type === 'Patient').operation), /patient-export$/);
   assert.match(op(cap.resource.find((r) => r.type === 'Group').operation), /group-export$/);
+  assert.match(cap.operation.find((o) => o.name === 'export').documentation, /_typeFilter.*_elements/);
 });
 
 test('_type selects types, in the order given; _outputFormat accepts the NDJSON names', async () => {
@@ -208,11 +210,11 @@ test('bad kick-offs are refused with an OperationOutcome naming the problem', as
     const issues = outcome(assert, await req(srv, 'GET', path, { headers: ASYNC }), 400);
     assert.ok(issues.some((i) => i.expression?.[0] === expr), `${path}: ${JSON.stringify(issues)}`);
   }
-  // _elements and _typeFilter: errors with handling=strict, ignored with a warning otherwise
-  const strict = await req(srv, 'GET', '/$export?_typeFilter=Observation%3Fcode%3Dx', { headers: { ...ASYNC, Prefer: 'respond-async, handling=strict' } });
-  assert.match(outcome(assert, strict, 400)[0].diagnostics, /_typeFilter/);
-  const { kick } = await kickoff(srv, '/$export?_type=Group&_elements=id');
-  assert.ok(kick.json.issue.some((i) => i.severity === 'warning' && /_elements/.test(i.diagnostics)));
+  // Unknown parameters: errors with handling=strict, ignored with a warning otherwise
+  const strict = await req(srv, 'GET', '/$export?_bogus=1', { headers: { ...ASYNC, Prefer: 'respond-async, handling=strict' } });
+  assert.match(outcome(assert, strict, 400)[0].diagnostics, /_bogus/);
+  const { kick } = await kickoff(srv, '/$export?_type=Group&_bogus=1');
+  assert.ok(kick.json.issue.some((i) => i.severity === 'warning' && /_bogus/.test(i.diagnostics)));
   // A patient parameter would otherwise widen the export: always refused.
   const body = { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: 'Patient/p1' } }] };
   outcome(assert, await req(srv, 'POST', '/Patient/$export', { body, headers: { ...ASYNC, 'Content-Type': 'application/fhir+json' } }), 400);
@@ -222,6 +224,134 @@ test('bad kick-offs are refused with an OperationOutcome naming the problem', as
   // Status URLs
   outcome(assert, await req(srv, 'GET', '/$export-poll-status'), 400);
   outcome(assert, await req(srv, 'GET', '/$export-poll-status?_jobId=' + '0'.repeat(32)), 404);
+});
+
+const tf = (...qs) => qs.map((q) => '_typeFilter=' + encodeURIComponent(q)).join('&');
+const LENIENT = { ...ASYNC, Prefer: 'respond-async, handling=lenient' };
+
+async function errorLines(m) {
+  const out = [];
+  for (const e of m.error) {
+    assert.equal(e.type, 'OperationOutcome');
+    const text = await (await fetch(e.url)).text();
+    for (const l of text.split('\n').filter((x) => x)) out.push(JSON.parse(l));
+    assert.equal(text.split('\n').filter((x) => x).length, e.count);
+  }
+  return out;
+}
+
+test('_typeFilter: each query is a search; queries of a type are OR\'ed; a filtered type is exported only filtered', async () => {
+  const all = idsOf(data);
+  const run = async (path) => download(await poll((await kickoff(srv, path)).loc));
+  // One query: only the Observations it matches; Patient (not filtered) whole.
+  assert.deepEqual(await run('/$export?_type=Patient,Observation&' + tf('Observation?subject=Patient/p2')),
+    { Patient: all.Patient, Observation: ['o2-1'] });
+  // Two queries, comma-joined or repeated: OR; a comma inside a query is the search's own OR.
+  const two = { Observation: ['o2-1', 'o3-1'] };
+  assert.deepEqual(await run('/$export?_type=Observation&_typeFilter=' +
+    encodeURIComponent('Observation?subject=Patient/p2') + ',' + encodeURIComponent('Observation?_id=o3-1')), two);
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?subject=Patient/p2', 'Observation?_id=o3-1')), two);
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?_id=o1-1,o1-2')), { Observation: ['o1-1', 'o1-2'] });
+  // Parameters of one query: AND; chains work as in a search.
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?subject=Patient/p1&_id=o1-2,o2-1')), { Observation: ['o1-2'] });
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?subject:Patient.family=杨')), { Observation: ['o2-1'] });
+  // A '+' is kept (a time zone, from a client that encoded the query once); nothing was updated in the future.
+  assert.deepEqual(await run('/$export?_type=Observation&' + tf('Observation?_lastUpdated=gt2999-01-01T00:00:00+08:00')), {});
+  assert.deepEqual((await run('/$export?_type=Observation&' + tf('Observation?_lastUpdated=lt2999-01-01T00:00:00+08:00'))).Observation.length, 6);
+  // A type named only in _typeFilter is added, filtered, after the _type list.
+  const m = await poll((await kickoff(srv, '/$export?_type=Patient&' + tf('Condition?subject=Patient/p2'))).loc);
+  assert.deepEqual(m.output.map((o) => o.type), ['Patient', 'Condition']);
+  assert.deepEqual(await download(m), { Patient: all.Patient, Condition: ['c2'] });
+  // No _type: every type, the filtered one through its filter.
+  assert.deepEqual(await run('/$export?' + tf('Observation?subject=Patient/p1')),
+    { ...all, Observation: ['o1-1', 'o1-2', 'o1-3'] });
+  // Patient and Group level: the filter AND the compartment.
+  const pat = await run('/Patient/$export?' + tf('Observation?_id=o1-2,o3-1,og-1', 'Patient?family=段'));
+  assert.deepEqual([pat.Observation, pat.Patient, pat.Condition], [['o1-2', 'o3-1'], ['p1'], ['c2', 'c3']]);
+  assert.deepEqual(await run('/Group/g1/$export?_type=Observation&' + tf('Observation?_id=o2-1,o3-1')), { Observation: ['o3-1'] });
+  // POST: the Parameters body carries it as valueString.
+  const body = { resourceType: 'Parameters', parameter: [
+    { name: '_type', valueString: 'Observation' }, { name: '_typeFilter', valueString: 'Observation?subject=Patient/p3' }] };
+  const p = await poll((await kickoff(srv, '/$export', { method: 'POST', body, headers: { ...ASYNC, 'Content-Type': 'application/fhir+json' } })).loc);
+  assert.deepEqual(await download(p), { Observation: ['o3-1'] });
+  assert.deepEqual(p.error, []);
+});
+
+test('_typeFilter: a malformed or unsupported query is a 400 naming it; with handling=lenient a warning in the error file', async () => {
+  const cases = [
+    ['/$export?' + tf('Nonsense?x=1'), /Nonsense/],
+    ['/$export?' + tf('Observation'), /Type\?parameters/],
+    ['/$export?' + tf('Observation?nonsense=1'), /nonsense/],
+    ['/$export?' + tf('Observation?_sort=date'), /_sort.*result parameter/],
+    ['/$export?' + tf('Observation?_include=Observation:subject'), /_include/],
+    ['/$export?' + tf('Observation?'), /no search parameters/],
+    ['/$export?' + tf('Observation?date=notadate'), /date/],
+    ['/$export?_typeFilter=Observation%3Fcode%3D%25ZZ', /%-escape/],
+    ['/Patient/$export?' + tf('Organization?name=x'), /Patient compartment/],
+    ['/$export?_typeFilter=', /empty/],
+  ];
+  for (const [path, re] of cases) {
+    const issues = outcome(assert, await req(srv, 'GET', path, { headers: ASYNC }), 400);
+    const i = issues.find((x) => x.expression?.[0] === '_typeFilter');
+    assert.ok(i, `${path}: ${JSON.stringify(issues)}`);
+    assert.match(i.diagnostics, re, path);
+    assert.match(i.diagnostics, /^_typeFilter "/, path); // quotes the query
+  }
+  // Lenient: the kick-off is accepted; an unknown parameter is skipped (the filter selects more, never less),
+  // a query of an unknown type dropped; each is a warning line in the manifest's error file.
+  const { loc, kick } = await kickoff(srv, '/$export?_type=Observation&' + tf('Observation?nonsense=1&_id=o1-1', 'Nonsense?x=1'), { headers: LENIENT });
+  assert.ok(kick.json.issue.some((i) => i.severity === 'warning' && /nonsense/.test(i.diagnostics)));
+  const m = await poll(loc);
+  assert.deepEqual(await download(m), { Observation: ['o1-1'] });
+  const errs = await errorLines(m);
+  assert.equal(errs.length, 2, JSON.stringify(errs));
+  assert.ok(errs.every((e) => e.resourceType === 'OperationOutcome' && e.issue[0].severity === 'warning'));
+  assert.match(errs.map((e) => e.issue[0].diagnostics).join('\n'), /nonsense[\s\S]*Nonsense/);
+});
+
+test('_elements: listed root elements plus the mandatory ones, tagged SUBSETTED', async () => {
+  const m = await poll((await kickoff(srv, '/$export?_type=Patient,Observation,Condition&_elements=Patient.name,status')).loc);
+  const lines = {};
+  for (const o of m.output) lines[o.type] = (await (await fetch(o.url)).text()).split('\n').filter((l) => l).map((l) => JSON.parse(l));
+  const tagged = (r) => r.meta.tag?.some((t) => t.code === 'SUBSETTED' && /v3-ObservationValue$/.test(t.system));
+  for (const r of lines.Patient) {
+    assert.deepEqual(Object.keys(r).sort(), ['id', 'meta', 'name', 'resourceType']);
+    assert.ok(tagged(r));
+    assert.match(r.meta.versionId, /^\d+$/);
+  }
+  for (const r of lines.Observation) {
+    // status asked for; code is mandatory (1..1); subject is neither
+    assert.deepEqual(Object.keys(r).sort(), ['code', 'id', 'meta', 'resourceType', 'status']);
+    assert.ok(tagged(r));
+  }
+  for (const r of lines.Condition) { // "status" is no Condition element; subject is mandatory (1..1)
+    assert.deepEqual(Object.keys(r).sort(), ['id', 'meta', 'resourceType', 'subject']);
+    assert.ok(tagged(r));
+  }
+  // Entries only for another type: this one whole, untagged.
+  const w = await poll((await kickoff(srv, '/$export?_type=Observation&_elements=Patient.name')).loc);
+  const obs1 = JSON.parse((await (await fetch(w.output[0].url)).text()).split('\n')[0]);
+  assert.ok(obs1.subject && !tagged(obs1));
+  // With _typeFilter: both apply.
+  const both = await poll((await kickoff(srv, '/$export?_type=Patient&_elements=id&' + tf('Patient?_id=p2'))).loc);
+  const p2 = JSON.parse((await (await fetch(both.output[0].url)).text()).trim());
+  assert.deepEqual(Object.keys(p2).sort(), ['id', 'meta', 'resourceType']);
+  // Bad entries: 400 naming _elements; lenient: a warning line, the rest applied.
+  for (const bad of ['Patient.name.given', 'Nonsense.x', 'Patient.nonsense', 'nonsense', 'Patient.']) {
+    const issues = outcome(assert, await req(srv, 'GET', '/$export?_elements=' + encodeURIComponent(bad), { headers: ASYNC }), 400);
+    assert.ok(issues.some((i) => i.expression?.[0] === '_elements' && i.diagnostics.includes(bad)), `${bad}: ${JSON.stringify(issues)}`);
+  }
+  const len = await poll((await kickoff(srv, '/$export?_type=Patient&_elements=Patient.nonsense,Patient.gender', { headers: LENIENT })).loc);
+  const errs = await errorLines(len);
+  assert.equal(errs.length, 1);
+  assert.match(errs[0].issue[0].diagnostics, /Patient\.nonsense/);
+});
+
+test('includeAssociatedData: refused (no Provenance is kept) unless lenient', async () => {
+  const issues = outcome(assert, await req(srv, 'GET', '/$export?includeAssociatedData=LatestProvenanceResources', { headers: ASYNC }), 400);
+  assert.equal(issues[0].expression[0], 'includeAssociatedData');
+  const m = await poll((await kickoff(srv, '/$export?_type=Group&includeAssociatedData=LatestProvenanceResources', { headers: LENIENT })).loc);
+  assert.match((await errorLines(m))[0].issue[0].diagnostics, /includeAssociatedData/);
 });
 
 test('DELETE cancels a job and removes its files; the status then answers 404', async () => {
@@ -378,6 +508,21 @@ test('jianlian export: the same files as $export, nothing half-written, exit cod
     const since = run(join(out, 'since'), '--data', srv.dir, '--since', '2999-01-01T00:00:00Z');
     assert.equal(since.status, 0, since.stderr);
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'since', 'manifest.json'), 'utf8')).output, []);
+
+    // --type-filter and --elements: as _typeFilter and _elements
+    const f = run(join(out, 'flt'), '--data', srv.dir, '--type', 'Patient', '--type-filter', 'Observation?subject=Patient/p2',
+      '--type-filter', 'Observation?_id=o3-1', '--elements', 'Patient.name');
+    assert.equal(f.status, 0, f.stderr);
+    const fm = JSON.parse(readFileSync(join(out, 'flt', 'manifest.json'), 'utf8'));
+    assert.deepEqual(fm.output.map((o) => [o.type, o.count]), [['Patient', 3], ['Observation', 2]]);
+    const pl = JSON.parse(readFileSync(join(out, 'flt', 'Patient-1.ndjson'), 'utf8').split('\n')[0]);
+    assert.deepEqual(Object.keys(pl).sort(), ['id', 'meta', 'name', 'resourceType']);
+    assert.equal(pl.meta.tag[0].code, 'SUBSETTED');
+    const badf = run(join(out, 'badf'), '--data', srv.dir, '--type-filter', 'Observation?nonsense=1');
+    assert.equal(badf.status, 2);
+    assert.match(badf.stderr, /_typeFilter "Observation\?nonsense=1"/);
+    assert.ok(!existsSync(join(out, 'badf')));
+    assert.equal(run(join(out, 'bade'), '--data', srv.dir, '--elements', 'Patient.name.given').status, 2);
 
     assert.equal(run(join(out, 'sys'), '--data', srv.dir).status, 1); // not empty
     assert.equal(run(join(out, 'x'), '--data', join(out, 'no-such-data')).status, 1);

@@ -1,7 +1,9 @@
 // Bulk import end to end: `jianlian import` (happy path, bad lines → error
 // file while the good lines commit, .gz input, usage errors, resume after
 // kill -9 with the same store content as an uninterrupted run) and
-// POST /fhir/$import (inputs only from --import-dir, polling, error file).
+// POST /fhir/$import (inputs only from --import-dir, polling, error file,
+// jobs that survive a restart: served when finished, resumed when
+// interrupted by SIGTERM or kill -9, failed with the reason when an input is gone).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -285,6 +287,112 @@ test('$import: inputs from --import-dir only; 202, polling, counts per file, Ope
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Counts per type over the API: what is in the store.
+async function counts(srv, types) {
+  const out = {};
+  for (const t of types) out[t] = (await req(srv, 'GET', `/${t}?_summary=count`)).json.total;
+  return out;
+}
+
+test('$import: jobs survive a restart — finished ones are served, interrupted ones resume, lost inputs fail with the reason', async () => {
+  const dir = tmp('jl-imp-restart-');
+  const inDir = join(dir, 'in');
+  const data = join(dir, 'data');
+  const src = gen(1500, '2021-2025');
+  spawnSync('cp', ['-r', src, inDir]);
+  writeFileSync(join(inDir, 'bad.ndjson'), '{"resourceType":"Patient","id":"r1"}\n{"resourceType":"Patient","id":"r2","gender":"x-private"}\n{"resourceType":"Nope"}\n');
+  spawnSync('mkdir', ['-p', join(inDir, 'small')]);
+  writeFileSync(join(inDir, 'small', 's.ndjson'), '{"resourceType":"Patient","id":"s1"}\n{"resourceType":"Patient","id":"s2","birthDate":"1980-13-45"}\n');
+  const m = JSON.parse(readFileSync(join(inDir, 'manifest.json'), 'utf8'));
+  const types = Object.keys(m.counts);
+  const path = (loc) => loc.slice(loc.indexOf('/fhir') + 5);
+  let srv = await startServer(['--import-dir', inDir, '--no-access-log'], { dataDir: data });
+  try {
+    // A small job that finishes before the restart.
+    const k1 = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: 'small/s.ndjson' }] }]);
+    assert.equal(k1.status, 202, k1.text);
+    const loc1 = k1.headers.get('content-location');
+    const d1 = await poll(srv, loc1);
+    assert.equal(d1.status, 200, d1.text);
+    // A large one, interrupted twice: by SIGTERM, then by kill -9, each while it runs (if it is still running).
+    const k2 = await kickoff(srv, [{ name: 'input', part: [{ name: 'url', valueUri: '.' }] }]);
+    assert.equal(k2.status, 202, k2.text);
+    const loc2 = k2.headers.get('content-location');
+    const id2 = new URL(loc2).searchParams.get('_jobId');
+    let interrupted = 0;
+    for (const how of ['SIGTERM', 'SIGKILL']) {
+      let st;
+      for (let i = 0; i < 100; i++) {
+        st = await req(srv, 'GET', path(loc2));
+        if (st.status !== 202 || /\(\d*[1-9]\d* resources read/.test(st.headers.get('x-progress'))) break;
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      if (how === 'SIGKILL') {
+        srv.proc.kill('SIGKILL');
+        await srv.exited;
+      } else {
+        assert.equal((await srv.stop({ keepData: true })).code, 0);
+      }
+      // Still in progress on disk (it may have finished just before the signal): the next start resumes it.
+      const onDisk = JSON.parse(readFileSync(join(data, 'import', id2 + '.json'), 'utf8')).state;
+      assert.ok(['in-progress', 'completed'].includes(onDisk), onDisk);
+      srv = await startServer(['--import-dir', inDir, '--no-access-log'], { dataDir: data });
+      if (onDisk === 'in-progress') {
+        interrupted++;
+        for (let i = 0; i < 100 && !/resuming/.test(srv.logs()); i++) await new Promise((ok) => setTimeout(ok, 20));
+        assert.match(srv.logs(), /resuming/);
+      }
+    }
+    assert.ok(interrupted >= 1, 'the import was never interrupted while it ran');
+    const again1 = await req(srv, 'GET', path(loc1));
+    assert.equal(again1.status, 200);
+    assert.deepEqual(again1.json.output, d1.json.output);
+    const e1 = await fetch(again1.json.error[0].url);
+    assert.equal(e1.status, 200);
+    assert.equal((await e1.text()).trim().split('\n').length, d1.json.error[0].count);
+    const d2 = await poll(srv, loc2);
+    assert.equal(d2.status, 200, d2.text);
+    // Every resource once: the store holds the generated counts, each resource in one version.
+    const got = await counts(srv, types);
+    const want = { ...m.counts };
+    want.Patient += 2; // r1 of bad.ndjson, s1 of small/s.ndjson
+    assert.deepEqual(got, want);
+    assert.equal((await req(srv, 'GET', `/Patient/${m.examples.Patient}/_history`)).json.total, 1);
+    for (const t of types) {
+      const o = d2.json.output.find((x) => x.inputUrl === `./${t}.ndjson`);
+      assert.equal(o.count, m.counts[t], t);
+      assert.equal(o.read, m.counts[t], t);
+    }
+    // Its error file lists bad.ndjson's two bad lines once each, however often the job was interrupted.
+    const bad = d2.json.output.find((x) => x.inputUrl === './bad.ndjson');
+    assert.equal(bad.rejected, 2);
+    const errs = (await (await fetch(d2.json.error[0].url)).text()).trim().split('\n');
+    assert.equal(errs.length, d2.json.error[0].count);
+    assert.equal(errs.filter((l) => l.includes('bad.ndjson line')).length, 2);
+    // A job recorded in progress whose input is no longer under the import directory: failed, naming it.
+    await srv.stop({ keepData: true });
+    const dead = '0123456789abcdef0123456789abcdef';
+    writeFileSync(join(data, 'import', dead + '.json'), JSON.stringify({
+      id: dead, state: 'in-progress', request: 'http://x/fhir/$import', start: 1, ended: 0, errorsBytes: 0, errorsLines: 0,
+      input: [{ url: 'moved.ndjson', path: join(inDir, 'moved.ndjson'), read: 0, written: 0, rejected: 0 }] }));
+    writeFileSync(join(data, 'import', 'fedcba9876543210fedcba9876543210.ndjson'), 'orphan\n'); // no state: removed
+    writeFileSync(join(data, 'import', '00000000000000000000000000000000.json'), '{"state":'); // unreadable: removed
+    srv = await startServer(['--import-dir', inDir, '--no-access-log'], { dataDir: data });
+    const f = await req(srv, 'GET', `/$import-poll-status?_jobId=${dead}`);
+    assert.equal(f.status, 500, f.text);
+    assert.match(f.json.issue[0].diagnostics, /input "moved\.ndjson" is no longer a file under its import directory/);
+    assert.equal(JSON.parse(readFileSync(join(data, 'import', dead + '.json'), 'utf8')).state, 'failed');
+    assert.ok(!existsSync(join(data, 'import', 'fedcba9876543210fedcba9876543210.ndjson')));
+    assert.ok(!existsSync(join(data, 'import', '00000000000000000000000000000000.json')));
+    // DELETE removes a job's files for good.
+    assert.equal((await req(srv, 'DELETE', path(loc2))).status, 202);
+    assert.ok(!existsSync(join(data, 'import', id2 + '.json')));
+    assert.ok(!existsSync(join(data, 'import', id2 + '.ndjson')));
+  } finally {
+    await srv.stop();
   }
 });
 

@@ -2,7 +2,8 @@
  * Unit tests for search/export: NDJSON series and their split at the size
  * limit, the line form of a resource, a damaged stored body reported in the
  * error series while the export goes on, _since, cancellation, the _type
- * checks per level, and the manifest.
+ * checks per level, _typeFilter (parsing, OR of a type's queries, a type
+ * named only by a filter, notes) and _elements, and the manifest.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include "base/json.h"
 #include "base/time.h"
+#include "search/defs.h"
 #include "search/export.h"
 
 typedef struct fx {
@@ -280,6 +282,132 @@ static void test_parse_and_check(void **state)
 	assert_false(jl_export_parse_since(JL_STR("soon"), &us));
 }
 
+/* The filters of value, parsed strictly; JL_OK expected. */
+static jl_export_filter_t *filters(fx_t *f, jl_search_defs_t **defs, uint8_t level, const char *value, uint32_t *n)
+{
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	if (!*defs)
+		assert_int_equal(jl_search_defs_new(defs, f->s, &d), JL_OK);
+	jl_search_cfg_t cfg = {.defs = *defs};
+	jl_export_filter_t *out = NULL;
+	*n = 0;
+	assert_int_equal(jl_export_parse_filters(f->a, level, jl_cstr(value), true, &cfg, &out, n, &d), JL_OK);
+	return out;
+}
+
+static void test_type_filter_parse(void **state)
+{
+	fx_t *f = *state;
+	jl_search_defs_t *defs = NULL;
+	uint32_t n;
+	/* A comma before "Type?" starts a query; other commas belong to a value. */
+	jl_export_filter_t *v = filters(f, &defs, JL_EXPORT_SYSTEM,
+					"Observation?status=final,amended&_id=a, Patient?gender=male,Observation?_id=b", &n);
+	assert_int_equal(n, 3);
+	assert_true(jl_str_eqc(v[0].type, "Observation") && jl_str_eqc(v[1].type, "Patient"));
+	assert_int_equal(v[0].nconds, 2);
+	assert_int_equal(v[0].conds[0].nterms + v[0].conds[1].nterms, 3); /* status: 2 ORs, _id: 1 */
+	/* The query is decoded once more: %7C is the token separator. */
+	v = filters(f, &defs, JL_EXPORT_SYSTEM, "Observation?code=http%3A%2F%2Floinc.org%7C8480-6", &n);
+	assert_int_equal(n, 1);
+
+	jl_search_cfg_t cfg = {.defs = defs};
+	static const char *const bad[] = {"Nope?x=1", "Observation", "Observation?", "Observation?_count=3",
+					  "Observation?x=%zz", "Observation?nonsense=1", "=x", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		jl_diag_t d;
+		jl_diag_init(&d, f->a);
+		jl_export_filter_t *out = NULL;
+		n = 0;
+		assert_int_equal(jl_export_parse_filters(f->a, JL_EXPORT_SYSTEM, jl_cstr(bad[i]), true, &cfg, &out, &n, &d),
+				 JL_EINVAL);
+		assert_int_equal(n, 0);
+		assert_true(d.nerrors > 0);
+		assert_string_equal(d.items[0].expr, "_typeFilter");
+	}
+	/* Lenient: warnings; an unknown type's query dropped, an unknown parameter skipped. */
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	jl_export_filter_t *out = NULL;
+	n = 0;
+	assert_int_equal(jl_export_parse_filters(f->a, JL_EXPORT_SYSTEM, JL_STR("Nope?x=1,Observation?nonsense=1&_id=a"),
+						 false, &cfg, &out, &n, &d),
+			 JL_OK);
+	assert_int_equal(d.nerrors, 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].nconds, 1);
+	/* Patient level: the compartment rules the types. */
+	jl_diag_init(&d, f->a);
+	n = 0;
+	assert_int_equal(jl_export_parse_filters(f->a, JL_EXPORT_PATIENT, JL_STR("Organization?name=x"), true, &cfg, &out, &n,
+						 &d),
+			 JL_EINVAL);
+	jl_search_defs_free(defs);
+}
+
+static void test_type_filter_run(void **state)
+{
+	fx_t *f = *state;
+	jl_search_defs_t *defs = NULL;
+	put(f, "Patient", "p1", ",\"gender\":\"male\"");
+	put(f, "Patient", "p2", ",\"gender\":\"female\"");
+	put(f, "Observation", "o1", ",\"status\":\"final\"");
+	put(f, "Observation", "o2", ",\"status\":\"final\"");
+	put(f, "Observation", "o3", ",\"status\":\"final\"");
+	put(f, "Condition", "c1", ",\"subject\":{\"reference\":\"Patient/p1\"}");
+	uint32_t nf;
+	/* Two queries of Observation: OR'ed; Condition only in a filter: added after _type, filtered. */
+	jl_export_filter_t *flt = filters(f, &defs, JL_EXPORT_SYSTEM, "Observation?_id=o1,Observation?_id=o3,Condition?_id=zz", &nf);
+	jl_str_t types[] = {JL_STR("Patient"), JL_STR("Observation")};
+	const char *notes[] = {"a warning from the kick-off"};
+	jl_export_spec_t spec = {.level = JL_EXPORT_SYSTEM, .types = types, .ntypes = 2, .filters = flt, .nfilters = nf,
+				 .notes = notes, .nnotes = 1};
+	jl_export_result_t res;
+	assert_int_equal(run(f, &spec, &res), JL_OK);
+	assert_int_equal(res.resources, 4);
+	assert_int_equal(res.nfiles, 2);
+	assert_string_equal(res.files[0].type, "Patient");
+	assert_string_equal(res.files[1].type, "Observation");
+	const char *o = slurp(f, "Observation-1.ndjson");
+	assert_non_null(strstr(o, "\"id\":\"o1\""));
+	assert_null(strstr(o, "\"id\":\"o2\""));
+	assert_non_null(strstr(o, "\"id\":\"o3\""));
+	assert_int_equal(res.nerrors, 1);
+	assert_int_equal(res.problems, 0);
+	assert_non_null(strstr(slurp(f, "OperationOutcome-1.ndjson"), "\"severity\":\"warning\""));
+	rm_files(f->out);
+
+	/* No _type: every type, the filtered ones through their filters. */
+	flt = filters(f, &defs, JL_EXPORT_SYSTEM, "Observation?_id=o2", &nf);
+	jl_export_spec_t all = {.level = JL_EXPORT_SYSTEM, .filters = flt, .nfilters = nf};
+	assert_int_equal(run(f, &all, &res), JL_OK);
+	assert_int_equal(res.resources, 4); /* Condition, Observation o2, two Patients */
+	assert_int_equal(res.nfiles, 3);
+	assert_string_equal(res.files[0].type, "Condition"); /* by name */
+	rm_files(f->out);
+
+	/* _elements: Patient.gender kept; Condition keeps its mandatory subject; Observation's entry is bare "status". */
+	jl_diag_t d;
+	jl_diag_init(&d, f->a);
+	jl_export_element_t *el = NULL;
+	uint32_t ne = 0;
+	assert_int_equal(jl_export_parse_elements(f->a, JL_STR("Patient.id,status"), true, &el, &ne, &d), JL_OK);
+	assert_int_equal(ne, 2);
+	jl_export_spec_t sub = {.level = JL_EXPORT_SYSTEM, .elements = el, .nelements = ne};
+	assert_int_equal(run(f, &sub, &res), JL_OK);
+	const char *p = slurp(f, "Patient-1.ndjson");
+	assert_null(strstr(p, "gender"));
+	assert_non_null(strstr(p, "\"code\":\"SUBSETTED\""));
+	assert_non_null(strstr(slurp(f, "Observation-1.ndjson"), "\"status\":\"final\""));
+	assert_non_null(strstr(slurp(f, "Condition-1.ndjson"), "\"subject\""));
+	assert_int_equal(jl_export_parse_elements(f->a, JL_STR("Patient.name.given"), true, &el, &ne, &d), JL_EINVAL);
+	assert_int_equal(jl_export_parse_elements(f->a, JL_STR("Patient.nonsense"), false, &el, &ne, &d), JL_OK);
+	assert_int_equal(ne, 2); /* lenient: left out */
+	jl_search_defs_free(defs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +415,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_body_goes_to_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_since_types_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_and_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_filter_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_filter_run, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

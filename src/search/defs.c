@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/hash.h"
 #include "base/json.h"
@@ -22,11 +23,118 @@ struct jl_search_defs {
 	const jl_fp_expr_t **cexpr;     /* parallel to custom */
 	uint32_t ncustom;
 	uint64_t fingerprint;
+	/* derived parameters (see jl_search_defs_sources): parallel to jl_searchparams */
+	const jl_searchparam_t **src;   /* flattened */
+	uint32_t *src_first;
+	uint8_t *nsrc;
 };
 
 static uint64_t fp_str(uint64_t fp, const char *s)
 {
 	return jl_hash_bytes(fp, s ? s : "", s ? strlen(s) + 1 : 0);
+}
+
+/* Whether two composites have the same components (types and expressions). */
+static bool same_components(const jl_searchparam_t *a, const jl_searchparam_t *b)
+{
+	if (a->ncomponents != b->ncomponents)
+		return false;
+	for (uint8_t i = 0; i < a->ncomponents; i++)
+		if (a->components[i].type != b->components[i].type || !a->components[i].expression ||
+		    !b->components[i].expression || strcmp(a->components[i].expression, b->components[i].expression))
+			return false;
+	return true;
+}
+
+/* The generated parameter of p's base and type, other than p, whose expression is exactly e[0..n). */
+static const jl_searchparam_t *param_with_expression(const jl_searchparam_t *p, const char *e, size_t n)
+{
+	for (uint32_t i = 0; i < jl_nsearchparams; i++) {
+		const jl_searchparam_t *q = &jl_searchparams[i];
+		if (q != p && q->type == p->type && q->expression && strlen(q->expression) == n &&
+		    !memcmp(q->expression, e, n) && !strcmp(q->base, p->base) &&
+		    (p->type != JL_SP_COMPOSITE || same_components(p, q)))
+			return q;
+	}
+	return NULL;
+}
+
+#define MAX_SOURCES 4
+
+/*
+ * The sources of p when its expression is a union "E1 | E2 …" of other
+ * parameters' expressions (outside parentheses): Observation's combo-code is
+ * code | component-code. Only tokens and composites qualify: a condition on
+ * them is the same condition on each source, OR'ed, whatever the modifier,
+ * while number, date and string parameters can also sort by their own rows.
+ */
+static uint8_t find_sources(const jl_searchparam_t *p, const jl_searchparam_t **out)
+{
+	if ((p->type != JL_SP_TOKEN && p->type != JL_SP_COMPOSITE) || !p->expression)
+		return 0;
+	const char *e = p->expression, *start = e;
+	uint8_t n = 0;
+	int depth = 0;
+	for (const char *c = e;; c++) {
+		if (*c == '(')
+			depth++;
+		else if (*c == ')')
+			depth--;
+		bool end = !*c;
+		if (!end && !(depth == 0 && c[0] == ' ' && c[1] == '|' && c[2] == ' '))
+			continue;
+		if (n == MAX_SOURCES)
+			return 0;
+		const jl_searchparam_t *q = param_with_expression(p, start, (size_t)(c - start));
+		if (!q)
+			return 0;
+		out[n++] = q;
+		if (end)
+			break;
+		start = c + 3;
+		c += 2;
+	}
+	return n > 1 ? n : 0;
+}
+
+static jl_rc derive(jl_search_defs_t *defs)
+{
+	defs->src_first = jl_arena_calloc(defs->a, jl_nsearchparams, sizeof *defs->src_first);
+	defs->nsrc = jl_arena_calloc(defs->a, jl_nsearchparams, sizeof *defs->nsrc);
+	if (!defs->src_first || !defs->nsrc)
+		return JL_ENOMEM;
+	uint32_t total = 0, cap = 0;
+	for (uint32_t i = 0; i < jl_nsearchparams; i++) {
+		const jl_searchparam_t *found[MAX_SOURCES];
+		uint8_t n = find_sources(&jl_searchparams[i], found);
+		if (!n)
+			continue;
+		if (total + n > cap) {
+			cap = cap ? cap * 2 : 64;
+			const jl_searchparam_t **src = jl_arena_alloc(defs->a, cap * sizeof *src);
+			if (!src)
+				return JL_ENOMEM;
+			if (total)
+				memcpy(src, defs->src, total * sizeof *src);
+			defs->src = src;
+		}
+		defs->src_first[i] = total;
+		defs->nsrc[i] = n;
+		for (uint8_t k = 0; k < n; k++)
+			defs->src[total++] = found[k];
+	}
+	/* A source must have rows itself: a union of unions keeps its own rows (none in R4 today). */
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (uint32_t i = 0; i < jl_nsearchparams; i++)
+			for (uint8_t k = 0; k < defs->nsrc[i]; k++)
+				if (defs->nsrc[defs->src[defs->src_first[i] + k] - jl_searchparams]) {
+					defs->nsrc[i] = 0;
+					changed = true;
+					break;
+				}
+	}
+	return JL_OK;
 }
 
 static jl_rc compile_static(jl_search_defs_t *defs, jl_diag_t *d)
@@ -41,8 +149,8 @@ static jl_rc compile_static(jl_search_defs_t *defs, jl_diag_t *d)
 	if (!defs->expr || !defs->comp || !defs->comp_first)
 		return JL_ENOMEM;
 	/* The rows' layout is part of what the stored index was built with: 2 = quantity units in columns,
-	 * 3 = a string's :exact row only when its folded form differs. */
-	uint64_t layout = 3;
+	 * 3 = a string's :exact row only when its folded form differs, 4 = no rows for derived parameters. */
+	uint64_t layout = 4;
 	uint64_t fp = jl_hash_bytes(JL_HASH_SEED, &layout, sizeof layout);
 	uint32_t c = 0;
 	for (uint32_t i = 0; i < jl_nsearchparams; i++) {
@@ -221,6 +329,8 @@ jl_rc jl_search_defs_new(jl_search_defs_t **out, jl_store_t *store, jl_diag_t *d
 	}
 	defs->a = a;
 	jl_rc rc = compile_static(defs, d);
+	if (!rc)
+		rc = derive(defs);
 	if (!rc && store)
 		rc = load_custom(defs, store, d);
 	if (rc) {
@@ -324,6 +434,16 @@ const jl_fp_expr_t *jl_search_defs_component(const jl_search_defs_t *defs, const
 	if (p < jl_searchparams || p >= jl_searchparams + jl_nsearchparams || i >= p->ncomponents)
 		return NULL;
 	return defs->comp[defs->comp_first[p - jl_searchparams] + i];
+}
+
+uint8_t jl_search_defs_sources(const jl_search_defs_t *defs, const jl_searchparam_t *p,
+			       const jl_searchparam_t *const **out)
+{
+	if (!defs || !defs->nsrc || p < jl_searchparams || p >= jl_searchparams + jl_nsearchparams)
+		return 0;
+	uint32_t i = (uint32_t)(p - jl_searchparams);
+	*out = defs->src + defs->src_first[i];
+	return defs->nsrc[i];
 }
 
 uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs)

@@ -42,6 +42,16 @@ int jl_search_param_pos(const jl_search_defs_t *defs, jl_str_t type, const jl_se
 const jl_fp_expr_t *jl_search_defs_expr(const jl_search_defs_t *defs, const jl_searchparam_t *p);
 /* The compiled expression of component i of a composite parameter. */
 const jl_fp_expr_t *jl_search_defs_component(const jl_search_defs_t *defs, const jl_searchparam_t *p, uint8_t i);
+/*
+ * A derived parameter: one whose expression is the union of other
+ * parameters' expressions (Observation's combo-code = code | component-code,
+ * combo-code-value-quantity = code-value-quantity | component-code-value-quantity).
+ * It has no index rows of its own (only its :missing bit): a condition on it
+ * is the same condition on each source, OR'ed. Returns the number of sources
+ * (0: not derived) and points *out at them. Tokens and composites only.
+ */
+uint8_t jl_search_defs_sources(const jl_search_defs_t *defs, const jl_searchparam_t *p,
+			       const jl_searchparam_t *const **out);
 uint64_t jl_search_defs_fingerprint(const jl_search_defs_t *defs);
 uint32_t jl_search_defs_ncustom(const jl_search_defs_t *defs);
 

@@ -125,6 +125,9 @@ typedef struct ectx {
 	jl_rc rc;               /* first ENOMEM */
 	uint32_t pos;           /* parameter position in the type's list */
 	uint32_t before;        /* rows before this parameter */
+	const jl_searchparam_t *seen[256]; /* the parameter at each position (for derived :missing bits) */
+	uint32_t derived[16];   /* positions of derived parameters, their bits set after the others' */
+	uint32_t nderived;
 } ectx_t;
 
 static jl_ix_row_t *add(ectx_t *c, uint8_t table, int64_t k)
@@ -655,8 +658,15 @@ static void extract_param(const jl_searchparam_t *p, void *arg)
 {
 	ectx_t *c = arg;
 	uint32_t pos = c->pos++;
+	if (pos < 256)
+		c->seen[pos] = p;
 	if (c->rc || p->type == JL_SP_SPECIAL)
 		return;
+	const jl_searchparam_t *const *src;
+	if (pos < 256 && c->nderived < 16 && jl_search_defs_sources(c->defs, p, &src)) {
+		c->derived[c->nderived++] = pos; /* rows of its own would repeat its sources' */
+		return;
+	}
 	/* _id and _lastUpdated are answered from the resource table, not from index rows. */
 	if (!strcmp(p->code, "_id") || !strcmp(p->code, "_lastUpdated"))
 		return;
@@ -696,6 +706,22 @@ static void extract_param(const jl_searchparam_t *p, void *arg)
 		c->out->present[pos / 64] |= 1ULL << (pos % 64);
 }
 
+/* A derived parameter (defs.h) had a value when one of its sources had. */
+static void derived_bits(ectx_t *c)
+{
+	uint64_t *bits = c->out->present;
+	uint32_t n = c->pos < 256 ? c->pos : 256;
+	for (uint32_t i = 0; i < c->nderived; i++) {
+		uint32_t d = c->derived[i];
+		const jl_searchparam_t *const *src;
+		uint8_t ns = jl_search_defs_sources(c->defs, c->seen[d], &src);
+		for (uint32_t pos = 0; pos < n; pos++)
+			for (uint8_t k = 0; k < ns; k++)
+				if (c->seen[pos] == src[k] && (bits[pos / 64] >> (pos % 64) & 1))
+					bits[d / 64] |= 1ULL << (d % 64);
+	}
+}
+
 jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_json_t *res,
 		       const jl_fhir_type_t *type, jl_ix_rows_t *out, jl_diag_t *d)
 {
@@ -704,6 +730,7 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 	jl_search_each(defs, c.type, extract_param, &c);
 	if (c.rc)
 		return c.rc;
+	derived_bits(&c);
 	if (out->n > 1) {
 		qsort(out->rows, out->n, sizeof *out->rows, cmp_row);
 		uint32_t w = 1;

@@ -371,6 +371,32 @@ static void quantity_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v
 
 static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name, jl_str_t value);
 
+typedef void (*value_fn)(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v);
+
+/*
+ * A value of a derived parameter (defs.h) becomes the same value on each of
+ * its sources, as terms of the same condition: OR'ed, and under :not negated
+ * together. A value the first source refuses is reported once.
+ */
+static void each_source(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v, value_fn fn)
+{
+	const jl_searchparam_t *const *src;
+	uint8_t n = jl_search_defs_sources(p->defs, pi->sp, &src);
+	if (!n) {
+		fn(p, ts, pi, v);
+		return;
+	}
+	for (uint8_t i = 0; i < n && !p->rc; i++) {
+		uint32_t before = ts->n;
+		pinfo_t q = *pi;
+		q.code = jl_cstr(src[i]->code);
+		q.sp = src[i];
+		fn(p, ts, &q, v);
+		if (ts->n == before)
+			return;
+	}
+}
+
 /* Targets of a reference value: "Type/id", absolute URLs as given, a bare id for each allowed type. */
 static void reference_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 {
@@ -767,14 +793,14 @@ static void query_cond(pctx_t *p, jl_sq_query_t *q, jl_str_t type, jl_str_t name
 			continue;
 		}
 		switch (pi.sp->type) {
-		case JL_SP_TOKEN: token_value(p, &ts, &pi, v); break;
+		case JL_SP_TOKEN: each_source(p, &ts, &pi, v, token_value); break;
 		case JL_SP_STRING: string_value(p, &ts, &pi, v); break;
 		case JL_SP_URI: uri_value(p, &ts, &pi, v); break;
 		case JL_SP_DATE: date_term(p, &ts, name, v, jl_ix_key_param(type, pi.code), JL_SQ_RANGE); break;
 		case JL_SP_NUMBER: number_value(p, &ts, &pi, v); break;
 		case JL_SP_QUANTITY: quantity_value(p, &ts, &pi, v, NULL, 0); break;
 		case JL_SP_REFERENCE: reference_value(p, &ts, &pi, v); break;
-		case JL_SP_COMPOSITE: composite_value(p, &ts, &pi, v); break;
+		case JL_SP_COMPOSITE: each_source(p, &ts, &pi, v, composite_value); break;
 		default: problem(p, name, "not-supported", "unsupported parameter type");
 		}
 	}

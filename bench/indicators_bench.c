@@ -16,13 +16,15 @@
  * (monitor/cache.h: the snapshot check, the view and the cached JSON, as
  * GET /monitor/indicators does minus HTTP).
  *
- *   build/bench/indicators_bench --gen RESIDENTS [--runs N] [--region 532900] [--year 2024]
+ *   build/bench/indicators_bench --gen RESIDENTS [--keep DIR] [--runs N] [--region 532900] [--year 2024]
  *
  * (c) without a store: the generator (src/gen) feeds each resource to the
  * same per-resource fact extraction the store scan uses (jl_facts_add_resource),
- * so the projection holds a region of RESIDENTS people; then the whole
- * catalogue for the prefecture and every county of one year is evaluated
- * from it (facts finished + cube + JSON of each), RUNS times.
+ * so the projection holds a region of RESIDENTS people (with --keep, written
+ * to DIR/indicators.facts, and loaded from there by later runs instead of
+ * generating again); then the whole catalogue for the prefecture and every
+ * county of one year is evaluated from it (facts finished + cube + JSON of
+ * each), RUNS times.
  *
  * Medians of the runs; no assertion on time (scripts/bench.sh compares).
  */
@@ -119,34 +121,66 @@ static jl_rc gen_truth(void *arg, jl_gen_truth file, jl_str_t line)
 	return JL_OK;
 }
 
-static int bench_gen(int64_t residents, int runs, const char *region, int year, const jl_catalog_t *cat,
-		     const jl_regions_t *reg, jl_diag_t *d)
+/*
+ * The rows of a generated region: loaded from keep/indicators.facts when a
+ * usable projection is there (made by an earlier run), else generated and
+ * then, with keep, written there.
+ */
+static jl_proj_t *gen_rows(int64_t residents, const char *region, const char *keep, const jl_catalog_t *cat,
+			   jl_diag_t *d)
 {
+	jl_proj_t *p;
+	int64_t t0 = jl_mono_ns();
+	if (jl_proj_open(keep, cat, &p))
+		return NULL;
+	int64_t t1 = jl_mono_ns();
+	if (!jl_proj_pending(p)) {
+		printf("projection of %llu rows loaded from %s/%s in %.2f s (read, checked, keyed)\n",
+		       (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), keep, JL_PROJ_FILE, secs(t0, t1));
+		return p;
+	}
 	jl_facts_t rows;
 	if (jl_facts_init(&rows, cat, NULL))
-		return 1;
+		return NULL;
 	gen_sink_t g = {.f = &rows, .a = jl_arena_new(1 << 16, 0)};
 	jl_gen_cfg_t cfg = {.region = jl_regions_pref_of(jl_cstr(region)), .residents = residents, .year_from = 2020,
 			    .year_to = 2025, .seed = 1};
 	jl_gen_sink_t sink = {.put = gen_put, .truth = gen_truth, .arg = &g};
 	jl_gen_stats_t st;
-	int64_t t0 = jl_mono_ns();
+	t0 = jl_mono_ns();
 	if (!g.a || jl_gen_run(&cfg, &sink, &st, d)) {
 		fprintf(stderr, "indicators_bench: generation failed\n");
-		return 1;
+		return NULL;
 	}
-	int64_t t1 = jl_mono_ns();
+	t1 = jl_mono_ns();
 	jl_free(JL_MEM_MISC, g.copy);
 	jl_arena_free(g.a);
 	printf("gen -> facts rows: %lld resources, %llu rows in %.1f s (%.0f resources/s, generation and extraction)\n",
 	       (long long)rows.resources, (unsigned long long)jl_facts_nrows(&rows), secs(t0, t1),
 	       (double)rows.resources / secs(t0, t1));
+	if (jl_proj_adopt(p, &rows, 1))
+		return NULL;
+	if (keep) {
+		int64_t w0 = jl_mono_ns();
+		if (jl_proj_save(p, d))
+			return NULL;
+		printf("projection written to %s/%s in %.2f s\n", keep, JL_PROJ_FILE, secs(w0, jl_mono_ns()));
+	}
+	return p;
+}
+
+static int bench_gen(int64_t residents, int runs, const char *region, const char *keep, int year,
+		     const jl_catalog_t *cat, const jl_regions_t *reg, jl_diag_t *d)
+{
+	jl_proj_t *p = gen_rows(residents, region, keep, cat, d);
+	if (!p)
+		return 1;
 	double fin[64], all[64], tot[64];
 	uint32_t counties = 0, npersons = 0, nevs = 0;
 	for (int r = 0; r < runs; r++) {
 		jl_facts_t f;
 		int64_t a0 = jl_mono_ns();
-		if (jl_facts_init(&f, cat, reg) || jl_facts_finish_from(&f, &rows))
+		if (jl_proj_facts(p, reg, &f))
 			return 1;
 		int64_t a1 = jl_mono_ns();
 		if (evaluate_all(&f, reg, year, &counties))
@@ -162,11 +196,11 @@ static int bench_gen(int64_t residents, int runs, const char *region, int year, 
 		       r + 1, fin[r], f.npersons, f.nevs, counties, all[r], tot[r]);
 		jl_facts_dispose(&f);
 	}
-	printf("indicators-gen-result: residents=%lld resources=%lld persons=%u events=%u counties=%u finish_s=%.3f "
+	printf("indicators-gen-result: residents=%lld rows=%llu persons=%u events=%u counties=%u finish_s=%.3f "
 	       "catalog_all_counties_s=%.3f evaluate_s=%.3f\n",
-	       (long long)residents, (long long)rows.resources, npersons, nevs, counties, median(fin, runs),
-	       median(all, runs), median(tot, runs));
-	jl_facts_dispose(&rows);
+	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), npersons, nevs, counties,
+	       median(fin, runs), median(all, runs), median(tot, runs));
+	jl_proj_free(p);
 	return 0;
 }
 
@@ -324,7 +358,7 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 
 int main(int argc, char **argv)
 {
-	const char *data = NULL, *region = "532900";
+	const char *data = NULL, *region = "532900", *keep = NULL;
 	int runs = 3, year = 2024, writes = 1000;
 	int64_t gen = 0;
 	for (int i = 1; i < argc; i++) {
@@ -336,6 +370,8 @@ int main(int argc, char **argv)
 			year = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--writes") && i + 1 < argc)
 			writes = (int)strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--keep") && i + 1 < argc)
+			keep = argv[++i];
 		else if (!strcmp(argv[i], "--gen") && i + 1 < argc)
 			gen = strtoll(argv[++i], NULL, 10);
 		else if (!data && argv[i][0] != '-')
@@ -345,7 +381,7 @@ int main(int argc, char **argv)
 	}
 	if ((!data == !gen) || runs < 1 || runs > 50 || writes < 1 || writes > 10000 || gen < 0) {
 		fprintf(stderr, "usage: indicators_bench DATA [--runs N] [--region CODE] [--year YYYY] [--writes N]\n"
-				"       indicators_bench --gen RESIDENTS [--runs N] [--region CODE] [--year YYYY]\n");
+				"       indicators_bench --gen RESIDENTS [--keep DIR] [--runs N] [--region CODE] [--year YYYY]\n");
 		return 2;
 	}
 	jl_arena_t *a = jl_arena_new(0, 0);
@@ -357,7 +393,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "indicators_bench: catalogue or region %s\n", region);
 		return 1;
 	}
-	int rc = gen ? bench_gen(gen, runs, region, year, &cat, &reg, &d)
+	int rc = gen ? bench_gen(gen, runs, region, keep, year, &cat, &reg, &d)
 		     : bench_store(data, runs, region, year, writes, &cat, &reg, &d);
 	jl_arena_free(a);
 	return rc;

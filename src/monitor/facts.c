@@ -781,18 +781,45 @@ static void sort_person(jl_fact_ev_t *e, uint32_t n)
 	}
 }
 
+/* Village index of a 12-digit code among the hierarchy's codes (ascending); -1 when not in it. */
+static int32_t village_of(const uint64_t *codes, uint32_t n, uint64_t code)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (codes[mid] == code)
+			return (int32_t)mid;
+		if (codes[mid] < code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* Persons with at least one current address in dst's hierarchy, addresses mapped to villages. */
 static jl_rc finish_persons(jl_facts_t *dst, const jl_fact_rows_t *r)
 {
+	const jl_regions_t *reg = dst->reg;
+	/* The villages' codes as numbers once (villages are in code order), not text per address. */
+	uint64_t *codes = jl_malloc(JL_MEM_MISC, ((size_t)reg->nvillages + 1) * sizeof *codes);
 	dst->persons = jl_malloc(JL_MEM_MISC, ((size_t)r->npersons + 1) * sizeof *dst->persons);
-	if (!dst->persons)
+	if (!codes || !dst->persons) {
+		jl_free(JL_MEM_MISC, codes);
 		return JL_ENOMEM;
+	}
+	for (uint32_t v = 0; v < reg->nvillages; v++) {
+		const char *c = reg->nodes[reg->village_node[v]].code;
+		codes[v] = 0;
+		for (int k = 0; c[k]; k++)
+			codes[v] = codes[v] * 10 + (uint64_t)(c[k] - '0');
+	}
 	dst->npersons = 0;
 	for (uint32_t i = 0; i < r->npersons; i++) {
 		jl_fact_person_t p = r->persons[i];
 		uint8_t k = 0;
 		for (uint8_t j = 0; j < p.nres; j++) {
-			int32_t vi = jl_regions_village(dst->reg, p.res[j].code);
+			int32_t vi = village_of(codes, reg->nvillages, p.res[j].code);
 			if (vi < 0)
 				continue; /* lives outside the hierarchy */
 			p.res[k] = p.res[j];
@@ -804,6 +831,7 @@ static jl_rc finish_persons(jl_facts_t *dst, const jl_fact_rows_t *r)
 		if (k)
 			dst->persons[dst->npersons++] = p;
 	}
+	jl_free(JL_MEM_MISC, codes);
 	return JL_OK;
 }
 
@@ -845,8 +873,13 @@ static jl_rc finish_events(jl_facts_t *dst, const jl_fact_rows_t *r, const pmap_
 	for (uint32_t k = 1; k < cat->nkinds && k < 256; k++)
 		linked[k] = linked_kind(cat, (jl_cat_kind)k);
 	uint32_t nlinked = 0;
+	int64_t last_ph = 0;
+	int32_t last_p = -1;
 	for (uint32_t i = 0; i < r->nevs; i++) {
-		int32_t p = pmap_get(pm, r->evs[i].ph);
+		/* A person's events mostly come together (generator, store order): skip the lookup then. */
+		int32_t p = i && r->evs[i].ph == last_ph ? last_p : pmap_get(pm, r->evs[i].ph);
+		last_ph = r->evs[i].ph;
+		last_p = p;
 		pidx[i] = p < 0 ? UINT32_MAX : (uint32_t)p;
 		if (p >= 0)
 			start[p + 1]++;

@@ -406,6 +406,21 @@ out:
 	return rc;
 }
 
+jl_rc jl_proj_adopt(jl_proj_t *p, jl_facts_t *rows, int64_t watermark_us)
+{
+	jl_facts_dispose(&p->rows);
+	p->rows = *rows;
+	memset(rows, 0, sizeof *rows);
+	p->rows.snapshot_us = watermark_us;
+	p->watermark_us = watermark_us;
+	p->first_us = -1; /* no store: the first refresh against one rebuilds */
+	p->versions = 0;
+	p->valid = true;
+	p->why = NULL;
+	p->unsaved = (int64_t)jl_facts_nrows(&p->rows) + 1;
+	return jl_facts_index(&p->rows);
+}
+
 jl_rc jl_proj_facts(const jl_proj_t *p, const jl_regions_t *reg, jl_facts_t *out)
 {
 	jl_rc rc = jl_facts_init(out, p->cat, reg);

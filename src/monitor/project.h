@@ -80,6 +80,15 @@ jl_rc jl_proj_save(jl_proj_t *p, jl_diag_t *d) JL_MUST_USE;
  */
 jl_rc jl_proj_facts(const jl_proj_t *p, const jl_regions_t *reg, jl_facts_t *out) JL_MUST_USE;
 
+/*
+ * Replaces the rows with `rows` (made with the same catalogue, no
+ * hierarchy), taking them over (rows is left empty), as reflecting a store
+ * up to watermark_us: for benchmarks and tools that make rows without a
+ * store (the generator). A later refresh against a store rebuilds (its
+ * identity is unknown). JL_ENOMEM.
+ */
+jl_rc jl_proj_adopt(jl_proj_t *p, jl_facts_t *rows, int64_t watermark_us) JL_MUST_USE;
+
 /* The rows (read-only; valid until the next refresh). */
 const jl_facts_t *jl_proj_rows(const jl_proj_t *p);
 

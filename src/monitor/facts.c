@@ -859,20 +859,36 @@ static void finish_causes(jl_facts_t *dst, const jl_fact_rows_t *r, const pmap_t
 	jl_free(JL_MEM_MISC, best_us);
 }
 
-/* Events resolved to persons (and measurements to their encounter's kind), grouped by a counting sort. */
+/*
+ * A measurement's link: the kind of the encounter it belongs to, looked for
+ * among the same person's events (a few, contiguous) rather than in a table
+ * of every encounter, whose lookups were cache misses at a million people.
+ */
+static void link_person(jl_fact_ev_t *e, uint32_t n, const bool *linked)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!e[i].eh)
+			continue;
+		for (uint32_t j = 0; j < n; j++)
+			if (e[j].rk == e[i].eh && linked[e[j].kind]) {
+				e[i].link = e[j].kind;
+				break;
+			}
+	}
+}
+
+/* Events resolved to persons and grouped by a counting sort, then linked and ordered per person. */
 static jl_rc finish_events(jl_facts_t *dst, const jl_fact_rows_t *r, const pmap_t *pm)
 {
 	const jl_catalog_t *cat = dst->cat;
-	pmap_t enc = {0};
 	uint32_t *pidx = jl_malloc(JL_MEM_MISC, ((size_t)r->nevs + 1) * sizeof *pidx);
 	uint32_t *start = jl_calloc(JL_MEM_MISC, (size_t)dst->npersons + 1, sizeof *start);
-	jl_rc rc = pidx && start ? pmap_init(&enc, r->nevs) : JL_ENOMEM;
+	jl_rc rc = pidx && start ? JL_OK : JL_ENOMEM;
 	if (rc)
 		goto out;
 	bool linked[256] = {false};
 	for (uint32_t k = 1; k < cat->nkinds && k < 256; k++)
 		linked[k] = linked_kind(cat, (jl_cat_kind)k);
-	uint32_t nlinked = 0;
 	int64_t last_ph = 0;
 	int32_t last_p = -1;
 	for (uint32_t i = 0; i < r->nevs; i++) {
@@ -883,10 +899,6 @@ static jl_rc finish_events(jl_facts_t *dst, const jl_fact_rows_t *r, const pmap_
 		pidx[i] = p < 0 ? UINT32_MAX : (uint32_t)p;
 		if (p >= 0)
 			start[p + 1]++;
-		if (linked[r->evs[i].kind]) {
-			pmap_put(&enc, r->evs[i].rk, r->evs[i].kind);
-			nlinked++;
-		}
 	}
 	for (uint32_t p = 0; p < dst->npersons; p++)
 		start[p + 1] += start[p];
@@ -906,19 +918,16 @@ static jl_rc finish_events(jl_facts_t *dst, const jl_fact_rows_t *r, const pmap_
 		jl_fact_person_t *p = &dst->persons[pidx[i]];
 		jl_fact_ev_t e = r->evs[i];
 		e.link = 0;
-		if (e.eh && nlinked) {
-			int32_t k = pmap_get(&enc, e.eh);
-			if (k >= 0)
-				e.link = (uint8_t)k;
-		}
 		e.ph = pidx[i];
 		dst->evs[p->ev0 + p->nev++] = e;
 	}
 	dst->nevs = n;
-	for (uint32_t p = 0; p < dst->npersons; p++)
-		sort_person(dst->evs + dst->persons[p].ev0, dst->persons[p].nev);
+	for (uint32_t p = 0; p < dst->npersons; p++) {
+		jl_fact_ev_t *e = dst->evs + dst->persons[p].ev0;
+		link_person(e, dst->persons[p].nev, linked);
+		sort_person(e, dst->persons[p].nev);
+	}
 out:
-	pmap_dispose(&enc);
 	jl_free(JL_MEM_MISC, pidx);
 	jl_free(JL_MEM_MISC, start);
 	return rc;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,7 +113,14 @@ static bool load(jl_proj_t *p, jl_rc *rc)
 	p->why = "catalogue changed";
 	if (h.catalog_fp != p->fp)
 		goto out;
+	/* The sizes the header announces must be the file's before anything is allocated for them. */
 	p->why = "projection file damaged";
+	struct stat sb;
+	uint64_t want = sizeof h;
+	for (int t = 0; t < 5; t++)
+		want += (uint64_t)h.n[t] * SIZES[t];
+	if (fstat(fileno(fp), &sb) || (uint64_t)sb.st_size != want)
+		goto out;
 	void **ptr[5];
 	uint32_t *n[5], *cap[5], crc = 0;
 	tables(&p->rows.rows, ptr, n, cap);

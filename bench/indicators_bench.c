@@ -74,7 +74,7 @@ static double secs(int64_t t0, int64_t t1)
 	return (double)(t1 - t0) / 1e9;
 }
 
-/* The whole catalogue for the prefecture and each county from finished facts: the cube, then each JSON. */
+/* The whole catalogue for the province or prefecture and each county from finished facts: the cube, then each JSON. */
 static int evaluate_all(const jl_facts_t *f, const jl_regions_t *reg, int year, uint32_t *counties)
 {
 	jl_cube_t *c;
@@ -84,8 +84,8 @@ static int evaluate_all(const jl_facts_t *f, const jl_regions_t *reg, int year, 
 	jl_buf_init(&b, JL_MEM_MISC, 0);
 	*counties = 0;
 	for (uint32_t k = 0; k < reg->n; k++) {
-		if (reg->nodes[k].level != JL_REG_PREFECTURE && reg->nodes[k].level != JL_REG_COUNTY)
-			continue;
+		if (reg->nodes[k].level > JL_REG_COUNTY || (reg->nodes[k].level == JL_REG_PROVINCE && reg->nodes[0].nchild == 1))
+			continue; /* a prefecture's hierarchy: its province node is the prefecture again */
 		*counties += reg->nodes[k].level == JL_REG_COUNTY;
 		jl_buf_clear(&b);
 		jl_jw_t w;
@@ -130,6 +130,11 @@ static jl_rc gen_truth(void *arg, jl_gen_truth file, jl_str_t line)
 	return JL_OK;
 }
 
+static uint32_t cfg_region(const char *region)
+{
+	return jl_regions_pref_of(jl_cstr(region));
+}
+
 /*
  * The rows of a generated region: loaded from keep/indicators.facts when a
  * usable projection is there (made by an earlier run), else generated and
@@ -152,7 +157,7 @@ static jl_proj_t *gen_rows(int64_t residents, const char *region, const char *ke
 	if (jl_facts_init(&rows, cat, NULL))
 		return NULL;
 	gen_sink_t g = {.f = &rows, .a = jl_arena_new(1 << 16, 0)};
-	jl_gen_cfg_t cfg = {.region = jl_regions_pref_of(jl_cstr(region)), .residents = residents, .year_from = 2020,
+	jl_gen_cfg_t cfg = {.region = cfg_region(region), .residents = residents, .year_from = 2020,
 			    .year_to = 2025, .seed = 1};
 	jl_gen_sink_t sink = {.put = gen_put, .truth = gen_truth, .arg = &g};
 	jl_gen_stats_t st;
@@ -210,6 +215,22 @@ static int bench_gen(int64_t residents, int runs, const char *region, const char
 	       "catalog_all_counties_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f\n",
 	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), npersons, nevs, counties,
 	       median(fin, runs), median(all, runs), median(tot, runs), median(cpu, runs));
+	/* The same rows for the whole province: every prefecture (one with data) and every county. */
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_regions_t prov;
+	int64_t p0 = jl_mono_ns();
+	if (!a || jl_regions_load_province(a, cfg_region(region) / 10000 * 10000, &prov, d))
+		return 1;
+	int64_t p1 = jl_mono_ns(), c0 = cpu_ns();
+	jl_facts_t f;
+	if (jl_proj_facts(p, &prov, &f) || evaluate_all(&f, &prov, year, &counties))
+		return 1;
+	int64_t p2 = jl_mono_ns(), c1 = cpu_ns();
+	printf("province %s: hierarchy of %u prefectures, %u villages loaded %.3f s; facts finished, catalogue for the "
+	       "province, its prefectures and %u counties %.3f s (cpu %.3f)\n",
+	       prov.nodes[0].code, prov.nodes[0].nchild, prov.nvillages, secs(p0, p1), counties, secs(p1, p2), secs(c0, c1));
+	jl_facts_dispose(&f);
+	jl_arena_free(a);
 	jl_proj_free(p);
 	return 0;
 }

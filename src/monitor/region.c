@@ -141,24 +141,26 @@ jl_rc jl_regions_load_province(jl_arena_t *a, uint32_t prov_code, jl_regions_t *
 	jl_regions_t *sub = jl_arena_calloc(a, MAXP, sizeof *sub);
 	if (!sub)
 		return JL_ENOMEM;
-	/* Any prefecture gives the national county list; the province's own ones come from it. */
-	if (prov_code % 10000 || jl_geo_load(a, prov_code + 100, &g, NULL) != JL_OK) {
-		jl_rc rc = JL_ENOTFOUND;
-		for (uint32_t k = 1; k < 100 && rc == JL_ENOTFOUND && !(prov_code % 10000); k++)
-			rc = jl_geo_load(a, prov_code + k * 100, &g, NULL);
-		if (rc) {
-			jl_diag_err(d, "not-found", "region", "No province has the division code %06u", prov_code);
-			return JL_ENOTFOUND;
-		}
-	}
-	uint32_t cand[MAXP], nc = prefectures_of(&g, prov_code, cand, MAXP);
+	/*
+	 * Any prefecture's load gives the national county list, and the
+	 * province's prefectures come from it: its own first prefecture if
+	 * there is one, else the capital's (an unknown code then finds none).
+	 */
+	jl_diag_t quiet; /* the loads below may fail by design; their issues are not the caller's */
+	jl_diag_init(&quiet, a);
+	uint32_t nc = 0, cand[MAXP];
+	if (!(prov_code % 10000) && prov_code >= 110000 && prov_code < 1000000 &&
+	    (jl_geo_load(a, prov_code + 100, &g, &quiet) == JL_OK || jl_geo_load(a, 110100, &g, &quiet) == JL_OK))
+		nc = prefectures_of(&g, prov_code, cand, MAXP);
 	uint32_t total = 1, nvill = 0;
 	for (uint32_t k = 0; k < nc; k++) {
-		jl_rc rc = jl_regions_load(a, cand[k], &sub[np], NULL);
+		jl_rc rc = jl_regions_load(a, cand[k], &sub[np], &quiet);
 		if (rc == JL_ENOTFOUND)
 			continue; /* a county-level code group without villages (省直辖县级 and the like) */
-		if (rc)
+		if (rc) {
+			jl_diag_err(d, "exception", "region", "The division list could not be read (%s)", jl_rc_name(rc));
 			return rc;
+		}
 		total += sub[np].n - 1;
 		nvill += sub[np].nvillages;
 		np++;

@@ -444,6 +444,16 @@ static void test_province(void **state)
 		assert_true(nd->vill0 >= up->vill0 && nd->vill0 + nd->nvill <= up->vill0 + up->nvill);
 		assert_true(k >= up->child0 && k < up->child0 + up->nchild);
 	}
+	/* Not a province, or no such province: not found, said in the diagnostics, nothing crashes. */
+	jl_regions_t none;
+	const uint32_t bad[] = {990000, 530100, 0, 9990000};
+	for (int i = 0; i < 4; i++) {
+		jl_diag_t d;
+		jl_diag_init(&d, A);
+		assert_int_equal(jl_regions_load_province(A, bad[i], &none, &d), JL_ENOTFOUND);
+		assert_int_equal(d.nerrors, 1);
+		assert_string_equal(d.items[0].expr, "region");
+	}
 	int32_t pref = jl_regions_find(&PROV, jl_cstr("532900"));
 	assert_true(pref > 0);
 	assert_int_equal(PROV.nodes[pref].nvill, REG.nvillages);

@@ -9,7 +9,8 @@
  * and written to a file in a temporary directory, then loaded back;
  * (b) the incremental refresh after N writes (N existing resources written
  * again as new versions with the same content, so the data's meaning is
- * unchanged): versions read, refresh time, then the first cache answer
+ * unchanged), twice (the first also builds the rows' key index): versions
+ * read, refresh time, then the first cache answer
  * after the writes (refresh + facts + cube + JSON); the whole catalogue for
  * the prefecture and every county of one year from the projection (facts
  * finished + cube + JSON of each); and an answer from the indicator cache
@@ -149,7 +150,7 @@ static jl_proj_t *gen_rows(int64_t residents, const char *region, const char *ke
 		return NULL;
 	int64_t t1 = jl_mono_ns();
 	if (!jl_proj_pending(p)) {
-		printf("projection of %llu rows loaded from %s/%s in %.2f s (read, checked, keyed)\n",
+		printf("projection of %llu rows loaded from %s/%s in %.2f s (read and checked)\n",
 		       (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), keep, JL_PROJ_FILE, secs(t0, t1));
 		return p;
 	}
@@ -319,16 +320,23 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 	jl_proj_stats_t st;
 	if (jl_proj_open(tmp, cat, &p) || jl_proj_refresh(p, s, &st, d))
 		return 1;
-	int done = rewrite(s, writes, d);
-	if (done < 0)
-		return 1;
-	int64_t t0 = jl_mono_ns();
-	if (jl_proj_refresh(p, s, &st, d))
-		return 1;
-	int64_t t1 = jl_mono_ns();
-	double refresh_s = secs(t0, t1);
-	printf("refresh after %d writes: %lld versions read, %.4f s%s (the store holds %lld resources)\n", done,
-	       (long long)st.versions, refresh_s, st.saved ? ", file rewritten" : "", (long long)resources);
+	/* The first refresh with something to apply also builds the key index of the rows; the next ones do not. */
+	double refresh[2];
+	int done = 0;
+	for (int k = 0; k < 2; k++) {
+		done = rewrite(s, writes, d);
+		if (done < 0)
+			return 1;
+		int64_t t0 = jl_mono_ns();
+		if (jl_proj_refresh(p, s, &st, d))
+			return 1;
+		refresh[k] = secs(t0, jl_mono_ns());
+		printf("refresh after %d writes: %lld versions read, %.4f s%s%s (%lld resources of the eight types in the "
+		       "store)\n",
+		       done, (long long)st.versions, refresh[k], k ? "" : ", key index built", st.saved ? ", file rewritten" : "",
+		       (long long)resources);
+	}
+	double refresh_s = refresh[1];
 	jl_proj_free(p);
 	char path[128];
 	snprintf(path, sizeof path, "%s/%s", tmp, JL_PROJ_FILE);
@@ -378,10 +386,10 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 	       (long long)k.proj_rebuilds, (long long)k.proj_versions, (long long)k.facts_builds, (long long)k.cube_builds,
 	       HITS, bytes, hit_med, hit_p99, writes, secs(w0, w1));
 	printf("indicators-result: resources=%lld rows=%lld residents=%lld counties=%u projection_build_s=%.3f "
-	       "resources_per_s=%.0f projection_load_s=%.3f catalog_all_counties_s=%.3f writes=%d refresh_s=%.4f "
+	       "resources_per_s=%.0f projection_load_s=%.3f catalog_all_counties_s=%.3f writes=%d refresh_first_s=%.4f refresh_s=%.4f "
 	       "first_answer_after_writes_s=%.3f cache_hit_us=%.1f cache_hit_p99_us=%.1f\n",
 	       (long long)resources, (long long)rows, (long long)persons, counties, median(build, runs), median(rate, runs),
-	       median(load, runs), median(all, runs), done, refresh_s, secs(w0, w1), hit_med, hit_p99);
+	       median(load, runs), median(all, runs), done, refresh[0], refresh_s, secs(w0, w1), hit_med, hit_p99);
 	jl_mcache_free(mc);
 	jl_store_close(s);
 	return 0;

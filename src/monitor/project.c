@@ -81,11 +81,16 @@ static uint32_t head_crc(header_t h)
 	return crc_of(0, &h, sizeof h);
 }
 
+/* Empty rows. The key index is built only when a refresh first has versions to apply (ensure_index). */
 static jl_rc rows_reset(jl_proj_t *p)
 {
 	jl_facts_dispose(&p->rows);
-	jl_rc rc = jl_facts_init(&p->rows, p->cat, NULL);
-	return rc ? rc : jl_facts_index(&p->rows);
+	return jl_facts_init(&p->rows, p->cat, NULL);
+}
+
+static jl_rc ensure_index(jl_proj_t *p)
+{
+	return p->rows.rows.ix_cap ? JL_OK : jl_facts_index(&p->rows);
 }
 
 static bool read_all(FILE *fp, void *buf, size_t n)
@@ -139,9 +144,6 @@ static bool load(jl_proj_t *p, jl_rc *rc)
 		crc = crc_of(crc, buf, bytes);
 	}
 	if (crc != h.rows_crc || fgetc(fp) != EOF)
-		goto out;
-	*rc = jl_facts_index(&p->rows);
-	if (*rc)
 		goto out;
 	p->rows.resources = h.resources;
 	p->rows.skipped = h.skipped;
@@ -340,6 +342,8 @@ static jl_rc apply_history(jl_proj_t *p, jl_store_t *s, jl_arena_t *a, jl_proj_s
 			rc = JL_ESTALE;
 			break;
 		}
+		if (pg.n)
+			rc = ensure_index(p);
 		for (size_t i = pg.n; i-- > 0 && !rc;) { /* the page is newest first */
 			const jl_version_t *v = &pg.items[i];
 			if (jl_facts_type_used(v->type)) {
@@ -426,7 +430,7 @@ jl_rc jl_proj_adopt(jl_proj_t *p, jl_facts_t *rows, int64_t watermark_us)
 	p->valid = true;
 	p->why = NULL;
 	p->unsaved = (int64_t)jl_facts_nrows(&p->rows) + 1;
-	return jl_facts_index(&p->rows);
+	return JL_OK;
 }
 
 jl_rc jl_proj_facts(const jl_proj_t *p, const jl_regions_t *reg, jl_facts_t *out)

@@ -436,9 +436,12 @@ if [ -x "$BUILD/bench/export_bench" ]; then
 fi
 
 # ---- plan indicators (docs/indicators.md, "Measured") ----------------------------------------
-# build/bench/indicators_bench on a generated region (the export stage's when it made one): facts
-# build (one scan of the store), the whole catalogue for the prefecture and every county of one
-# year, and an answer from the indicator cache (GET /monitor/indicators minus HTTP).
+# build/bench/indicators_bench on a generated region (the export stage's when it made one): the
+# facts projection built from the store (one scan), its refresh after 1,000 writes, the whole
+# catalogue for the prefecture and every county of one year, and an answer from the indicator
+# cache (GET /monitor/indicators minus HTTP); then with --gen the generator fed straight into the
+# projection (no store) at INDICATORS_GEN residents (1,000,000 at full size) and the whole
+# catalogue evaluated from it (issue 6's floor: < 10 s at 1 M residents).
 if [ -x "$BUILD/bench/indicators_bench" ]; then
   echo
   echo "== plan indicators"
@@ -451,12 +454,22 @@ if [ -x "$BUILD/bench/indicators_bench" ]; then
   if RES=$("$BUILD/bench/indicators_bench" "$idata" --runs "$RUNS"); then
     echo "$RES"
     line=$(grep '^indicators-result:' <<<"$RES")
-    add "indicators facts build, $(field resources "$line") resources (resources/s)" "$(field resources_per_s "$line")" "-" "info"
+    add "indicators projection build, $(field resources "$line") resources (resources/s)" "$(field resources_per_s "$line")" "-" "info"
     add "indicators, catalogue for every county (s)" "$(field catalog_all_counties_s "$line")" "-" "info"
+    add "indicators, refresh after $(field writes "$line") writes (s)" "$(field refresh_s "$line")" "-" "info"
     add "indicators, answer from cache (us)" "$(field cache_hit_us "$line")" "< 100000" \
       "$(status "$(field cache_hit_us "$line")" '<' 100000)"
   else
     fail "indicators_bench exited non-zero"
+  fi
+  IND_GEN=$([ "$SIZE" = small ] && echo 5000 || echo "${INDICATORS_GEN:-1000000}")
+  if RES=$("$BUILD/bench/indicators_bench" --gen "$IND_GEN" --runs "$RUNS"); then
+    echo "$RES"
+    line=$(grep '^indicators-gen-result:' <<<"$RES")
+    add "indicators from projection, $IND_GEN residents (s)" "$(field evaluate_s "$line")" "< 10" \
+      "$(status "$(field evaluate_s "$line")" '<' 10)"
+  else
+    fail "indicators_bench --gen exited non-zero"
   fi
 fi
 

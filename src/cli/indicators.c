@@ -1,8 +1,10 @@
 /*
  * indicators — `jianlian indicators --region CODE --period YEAR`: the whole
  * indicator catalogue (monitor/catalog.h) for one region and year, computed
- * from a data directory on one snapshot (monitor/facts.h, engine.h), as
- * JSON (the form the dashboard and the annual report build on) or a table.
+ * from a data directory through the facts projection kept there
+ * (monitor/project.h: only what was written since the last run is read;
+ * --scan reads the whole store instead), as JSON (the form the dashboard
+ * and the annual report build on) or a table.
  */
 #include <getopt.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 #include "base/time.h"
 #include "cli/cli.h"
 #include "monitor/engine.h"
+#include "monitor/project.h"
 
 static void usage(FILE *f)
 {
@@ -25,14 +28,16 @@ static void usage(FILE *f)
 		   "\n"
 		   "Options:\n"
 		   "  --region CODE      division code: prefecture (532900), county (532901), township (9 digits)\n"
-		   "                     or village (12 digits); the province code (530000) gives the province\n"
-		   "                     node above the prefecture of the data\n"
+		   "                     or village (12 digits); a province code (530000) gives the whole\n"
+		   "                     province, every prefecture in it\n"
 		   "  --period YEAR      reporting year (calendar year; 妇幼 indicators use Oct-Sep)\n"
 		   "  --data DATA        data directory (default ./var/jianlian)\n"
 		   "  --format F         json (default) or table\n"
 		   "  --indicator ID     only this indicator\n"
 		   "  --targets FILE     extra target rows ({\"targets\": [...]}, regional overrides)\n"
 		   "  --catalog FILE     replaces the built-in catalogue (data/indicators.json)\n"
+		   "  --scan             read every resource of the store instead of the facts projection\n"
+		   "                     (DATA/indicators.facts, refreshed with what was written since)\n"
 		   "  --help             print this help and exit\n"
 		   "\n"
 		   "Exit codes: 0 success, 1 failure (data directory unreadable, bad catalogue or targets file),\n"
@@ -87,16 +92,59 @@ static void table(const jl_cube_t *c, uint32_t node, const char *only)
 	}
 }
 
+/*
+ * The facts for reg: from the projection of the data directory (refreshed
+ * first), or with scan from one scan of the store. Says on stderr what was
+ * read. On failure the diagnostics are printed and f is left disposed.
+ */
+static jl_rc read_facts(jl_store_t *s, const char *data, bool scan, const jl_catalog_t *cat, const jl_regions_t *reg,
+			jl_facts_t *f, jl_diag_t *d)
+{
+	jl_rc rc;
+	if (scan) {
+		rc = jl_facts_init(f, cat, reg);
+		if (!rc)
+			rc = jl_facts_scan(f, s, d);
+		if (rc) {
+			jl_facts_dispose(f);
+			jl_cli_print_diag(d);
+			return rc;
+		}
+		fprintf(stderr, "jianlian indicators: scan: %lld resources read (%lld skipped)\n", (long long)f->resources,
+			(long long)f->skipped);
+		return JL_OK;
+	}
+	jl_proj_t *p = NULL;
+	jl_proj_stats_t st;
+	rc = jl_proj_open(data, cat, &p);
+	if (!rc)
+		rc = jl_proj_refresh(p, s, &st, d);
+	if (!rc)
+		rc = jl_proj_facts(p, reg, f);
+	if (!rc && st.rebuilt)
+		fprintf(stderr, "jianlian indicators: facts projection rebuilt (%s): %lld resources read, %lld rows%s\n",
+			st.why, (long long)st.scanned, (long long)st.rows, st.saved ? ", saved" : "");
+	else if (!rc)
+		fprintf(stderr, "jianlian indicators: facts projection: %lld versions read since the last refresh, %lld rows%s\n",
+			(long long)st.versions, (long long)st.rows, st.saved ? ", saved" : "");
+	if (d->n) /* errors, or a warning that the file could not be written */
+		jl_cli_print_diag(d);
+	jl_proj_free(p);
+	return rc;
+}
+
 int jl_cmd_indicators(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"region", required_argument, NULL, 'r'}, {"period", required_argument, NULL, 'p'},
 		{"data", required_argument, NULL, 'd'},   {"format", required_argument, NULL, 'f'},
 		{"indicator", required_argument, NULL, 'i'}, {"targets", required_argument, NULL, 't'},
-		{"catalog", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{"catalog", required_argument, NULL, 'c'}, {"scan", no_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *region = NULL, *period = NULL, *data = "var/jianlian", *format = "json", *only = NULL,
 		   *targets = NULL, *catalog = NULL;
+	bool scan = false;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -108,6 +156,7 @@ int jl_cmd_indicators(int argc, char **argv)
 		case 'i': only = optarg; break;
 		case 't': targets = optarg; break;
 		case 'c': catalog = optarg; break;
+		case 's': scan = true; break;
 		case 'h': usage(stdout); return JL_EXIT_OK;
 		default: usage(stderr); return JL_EXIT_USAGE;
 		}
@@ -172,7 +221,7 @@ int jl_cmd_indicators(int argc, char **argv)
 		ex = JL_EXIT_USAGE;
 		goto out;
 	}
-	if (jl_regions_load(a, pref, &reg, &d)) {
+	if (jl_regions_load_any(a, pref, &reg, &d)) {
 		fprintf(stderr, "jianlian indicators: unknown region %s\n", region);
 		jl_cli_print_diag(&d);
 		ex = JL_EXIT_USAGE;
@@ -186,22 +235,16 @@ int jl_cmd_indicators(int argc, char **argv)
 	}
 	if (jl_cli_open_data("indicators", data, &s) != JL_EXIT_OK)
 		goto out;
-	if (jl_facts_init(&f, &cat, &reg))
+	int64_t t0 = jl_mono_ns();
+	if (read_facts(s, data, scan, &cat, &reg, &f, &d))
 		goto out;
 	facts = true;
-	int64_t t0 = jl_mono_ns();
-	if (jl_facts_scan(&f, s, &d)) {
-		jl_cli_print_diag(&d);
-		goto out;
-	}
 	int64_t t1 = jl_mono_ns();
 	if (jl_engine_compute(&f, year, &cube))
 		goto out;
 	int64_t t2 = jl_mono_ns();
-	fprintf(stderr, "jianlian indicators: %lld resources read (%lld skipped), %u residents, %u events; scan %.2f s, "
-			"compute %.2f s\n",
-		(long long)f.resources, (long long)f.skipped, f.npersons, f.nevs, (double)(t1 - t0) / 1e9,
-		(double)(t2 - t1) / 1e9);
+	fprintf(stderr, "jianlian indicators: %u residents, %u events; facts %.2f s, compute %.2f s\n", f.npersons, f.nevs,
+		(double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9);
 	if (!strcmp(format, "table")) {
 		table(cube, (uint32_t)node, only);
 	} else {

@@ -2,7 +2,8 @@
  * report — `jianlian report`: the annual report of a region as one
  * self-contained HTML file (monitor/report.c), and as PDF through headless
  * Chromium when it is installed. Computes the report year and the four
- * years before it (the trends) from one scan of the data directory.
+ * years before it (the trends) from the facts projection of the data
+ * directory (monitor/project.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include "monitor/catalog.h"
 #include "monitor/engine.h"
 #include "monitor/facts.h"
+#include "monitor/project.h"
 #include "monitor/region.h"
 #include "monitor/report.h"
 #include "store/store.h"
@@ -155,13 +157,19 @@ int jl_cmd_report(int argc, char **argv)
 	}
 	if (jl_cli_open_data("report", data, &s) != JL_EXIT_OK)
 		goto out;
-	if (jl_facts_init(&f, &cat, &reg))
-		goto out;
-	facts = true;
-	if (jl_facts_scan(&f, s, &d)) {
+	/* The facts from the data directory's projection: only what was written since its last refresh is read. */
+	jl_proj_t *proj = NULL;
+	jl_rc prc = jl_proj_open(data, &cat, &proj);
+	if (!prc)
+		prc = jl_proj_refresh(proj, s, NULL, &d);
+	if (!prc)
+		prc = jl_proj_facts(proj, &reg, &f);
+	jl_proj_free(proj);
+	if (prc) {
 		jl_cli_print_diag(&d);
 		goto out;
 	}
+	facts = true;
 	for (int i = 0; i < TREND_YEARS; i++) {
 		if (jl_engine_compute(&f, year - (TREND_YEARS - 1) + i, &cubes[i])) {
 			fprintf(stderr, "jianlian report: out of memory computing %d\n", (int)(year - (TREND_YEARS - 1) + i));

@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/time.h"
+#include "monitor/project.h"
 
 typedef struct year {
 	int32_t year;        /* 0: empty slot */
@@ -50,6 +51,14 @@ struct jl_mcache {
 	pref_t prefs[JL_MCACHE_PREFS];
 	int64_t tick;
 	jl_mcache_counters_t k;
+	/*
+	 * The facts projection (monitor/project) every slot finishes its facts
+	 * from; build_mu serialises its refreshes and reads. proj_commits and
+	 * proj_versions: the store counters it was last refreshed at.
+	 */
+	pthread_mutex_t build_mu;
+	jl_proj_t *proj;
+	int64_t proj_commits, proj_versions;
 };
 
 jl_rc jl_mcache_new(jl_store_t *s, const jl_mcache_cfg_t *cfg, jl_mcache_t **out, jl_diag_t *d)
@@ -74,6 +83,8 @@ jl_rc jl_mcache_new(jl_store_t *s, const jl_mcache_cfg_t *cfg, jl_mcache_t **out
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_mutex_init(&c->build_mu, NULL);
+	c->proj_commits = c->proj_versions = -1;
 	*out = c;
 	return JL_OK;
 }
@@ -113,6 +124,18 @@ void jl_mcache_free(jl_mcache_t *c)
 	for (int i = 0; i < JL_MCACHE_PREFS; i++)
 		if (c->prefs[i].code)
 			pref_clear(&c->prefs[i]);
+	if (c->proj) { /* what was applied since the last write of the file need not be read again */
+		jl_arena_t *a = jl_arena_new(0, 0);
+		if (a) {
+			jl_diag_t d;
+			jl_diag_init(&d, a);
+			jl_rc rc = jl_proj_save(c->proj, &d);
+			(void)rc; /* a failed write only means the next start reads those versions again */
+			jl_arena_free(a);
+		}
+		jl_proj_free(c->proj);
+	}
+	pthread_mutex_destroy(&c->build_mu);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	jl_arena_free(c->arena);
@@ -160,7 +183,7 @@ static jl_rc pref_locked(jl_mcache_t *c, uint32_t code, pref_t **out, jl_diag_t 
 	if (!a)
 		return JL_ENOMEM;
 	jl_regions_t reg;
-	jl_rc rc = jl_regions_load(a, code, &reg, d);
+	jl_rc rc = jl_regions_load_any(a, code, &reg, d);
 	if (rc) {
 		jl_arena_free(a);
 		return rc;
@@ -184,16 +207,9 @@ static jl_rc region_locked(jl_mcache_t *c, jl_str_t code, jl_mview_t *v, jl_diag
 			    (int)(code.n > 20 ? 20 : code.n), code.p);
 		return JL_EINVAL;
 	}
+	/* A province code gets a slot of its own: the whole province, every prefecture in it. */
 	pref_t *p = NULL;
-	jl_rc rc = JL_ENOTFOUND;
-	if (pc % 10000 == 0) /* a province: the one above a prefecture already served */
-		for (int i = 0; i < JL_MCACHE_PREFS && rc; i++)
-			if (c->prefs[i].code && c->prefs[i].code / 10000 * 10000 == pc) {
-				p = &c->prefs[i];
-				rc = JL_OK;
-			}
-	if (rc)
-		rc = pref_locked(c, pc, &p, d);
+	jl_rc rc = pref_locked(c, pc, &p, d);
 	if (rc == JL_ENOTFOUND || (!rc && jl_regions_find(&p->reg, code) < 0)) {
 		jl_diag_err(d, "not-found", "region", "No region has the division code %.*s", JL_STR_FMT(code));
 		return JL_ENOTFOUND;
@@ -217,22 +233,32 @@ jl_rc jl_mcache_region(jl_mcache_t *c, jl_str_t code, jl_mview_t *v, jl_diag_t *
 	return rc;
 }
 
-/* Scans the store into a new snapshot (no mutex held). */
-static jl_rc snap_build(jl_mcache_t *c, pref_t *p, int64_t commits, int64_t versions, snap_t **out, jl_diag_t *d)
+/*
+ * Brings the projection up to the counters read before (refreshing only
+ * what was written since), then finishes its rows for p's hierarchy into
+ * a new snapshot (no mutex held; build_mu taken).
+ */
+static jl_rc snap_build(jl_mcache_t *c, pref_t *p, int64_t commits, int64_t versions, snap_t **out,
+			jl_proj_stats_t *ps, jl_diag_t *d)
 {
 	snap_t *s = jl_calloc(JL_MEM_MISC, 1, sizeof *s);
 	if (!s)
 		return JL_ENOMEM;
 	s->commits = commits;
 	s->versions = versions;
-	jl_rc rc = jl_facts_init(&s->facts, &c->cat, &p->reg);
-	if (rc) {
-		jl_free(JL_MEM_MISC, s);
-		return rc;
+	pthread_mutex_lock(&c->build_mu);
+	jl_rc rc = c->proj ? JL_OK : jl_proj_open(jl_store_dir(c->store), &c->cat, &c->proj);
+	if (!rc && (c->proj_commits < commits || c->proj_versions < versions)) {
+		rc = jl_proj_refresh(c->proj, c->store, ps, d);
+		if (!rc) {
+			c->proj_commits = commits;
+			c->proj_versions = versions;
+		}
 	}
-	rc = jl_facts_scan(&s->facts, c->store, d);
+	if (!rc)
+		rc = jl_proj_facts(c->proj, &p->reg, &s->facts);
+	pthread_mutex_unlock(&c->build_mu);
 	if (rc) {
-		jl_facts_dispose(&s->facts);
 		jl_free(JL_MEM_MISC, s);
 		return rc;
 	}
@@ -268,7 +294,8 @@ static jl_rc snap_locked(jl_mcache_t *c, pref_t *p, int64_t commits, int64_t ver
 	pthread_mutex_unlock(&c->mu);
 	int64_t t0 = jl_mono_ns();
 	snap_t *ns = NULL;
-	jl_rc rc = snap_build(c, p, commits, versions, &ns, d);
+	jl_proj_stats_t ps = {0};
+	jl_rc rc = snap_build(c, p, commits, versions, &ns, &ps, d);
 	int64_t t1 = jl_mono_ns();
 	pthread_mutex_lock(&c->mu);
 	p->building = false;
@@ -277,6 +304,8 @@ static jl_rc snap_locked(jl_mcache_t *c, pref_t *p, int64_t commits, int64_t ver
 		return rc;
 	c->k.facts_builds++;
 	c->k.last_facts_ns = t1 - t0;
+	c->k.proj_rebuilds += ps.rebuilt;
+	c->k.proj_versions += ps.versions;
 	snap_unref(&p->reg, p->cur);
 	p->cur = ns;
 	ns->refs = 2; /* the prefecture's and the caller's */

@@ -1,14 +1,16 @@
 /*
- * cache — indicator results for a running server: the facts projection of
- * each prefecture (the expensive part: one scan of the store), the cube of
- * each reporting year computed from it, and the rendered JSON of each
- * (region, year), all keyed by the store snapshot they were computed from.
+ * cache — indicator results for a running server: the facts of each
+ * prefecture or province (finished from the persistent facts projection,
+ * monitor/project, kept in the data directory), the cube of each reporting
+ * year computed from them, and the rendered JSON of each (region, year),
+ * all keyed by the store snapshot they were computed from.
  *
  * Freshness: the snapshot key is the store's commit counter and version
- * count (jl_store_stats), read before a scan starts, so data committed
- * after the key was read makes the key older than the store and the next
- * request rebuilds. Nothing is refreshed in the background: the first
- * request after a write pays for the rebuild.
+ * count (jl_store_stats), read before the projection is refreshed, so data
+ * committed after the key was read makes the key older than the store and
+ * the next request refreshes. Nothing is refreshed in the background: the
+ * first request after a write pays for reading the versions written since
+ * (not the whole store), finishing the facts and computing the cube.
  *
  * Concurrency: any number of threads may ask at once. One thread builds a
  * prefecture's facts (or a year's cube) while the others wait for it —
@@ -48,7 +50,9 @@ typedef struct jl_mview {
 
 typedef struct jl_mcache_counters {
 	int64_t requests;     /* jl_mcache_get calls that succeeded */
-	int64_t facts_builds; /* scans of the store */
+	int64_t facts_builds; /* facts finished from the projection (after a refresh when the store moved) */
+	int64_t proj_rebuilds; /* full scans of the store (no usable projection file, catalogue changed …) */
+	int64_t proj_versions; /* versions read incrementally from the store's history */
 	int64_t cube_builds;  /* cubes computed */
 	int64_t json_hits, json_misses;
 	int64_t stale_served; /* answers from an older snapshot while a rebuild ran */
@@ -69,7 +73,8 @@ const jl_catalog_t *jl_mcache_catalog(const jl_mcache_t *c);
 
 /*
  * The hierarchy holding a division code and the code's node in it (codes
- * of 6, 9 or 12 digits), as a view without a cube: it keeps the hierarchy
+ * of 6, 9 or 12 digits; a province code, e.g. 530000, gets the whole
+ * province with every prefecture in it), as a view without a cube: it keeps the hierarchy
  * alive until jl_mcache_put. JL_EINVAL for a malformed code, JL_ENOTFOUND
  * for an unknown one, JL_EBUSY when every prefecture slot is in use; the
  * issue in d names "region".

@@ -95,6 +95,131 @@ jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *r, jl_dia
 	return JL_OK;
 }
 
+/* Prefecture codes of a province, ascending, from the national county list. */
+static uint32_t prefectures_of(const jl_geo_t *g, uint32_t prov, uint32_t *out, uint32_t max)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < g->nnat; i++) {
+		uint32_t pc = g->nat[i].code / 100 * 100;
+		if (g->nat[i].code / 10000 * 10000 != prov || pc == prov)
+			continue;
+		uint32_t k = 0;
+		while (k < n && out[k] < pc)
+			k++;
+		if ((k < n && out[k] == pc) || n == max)
+			continue;
+		memmove(out + k + 1, out + k, (n - k) * sizeof *out);
+		out[k] = pc;
+		n++;
+	}
+	return n;
+}
+
+/* Where node `i` of prefecture hierarchy `r` lands in the province: one base per level. */
+typedef struct lvl_base {
+	uint32_t county, town, vill; /* first global node index of this prefecture's block of each level */
+	uint32_t nc, nt;             /* its counties and townships */
+} lvl_base_t;
+
+static uint32_t remap(const lvl_base_t *b, uint32_t pref_node, uint32_t i)
+{
+	if (i == 1)
+		return pref_node;
+	if (i < 2 + b->nc)
+		return b->county + (i - 2);
+	if (i < 2 + b->nc + b->nt)
+		return b->town + (i - 2 - b->nc);
+	return b->vill + (i - 2 - b->nc - b->nt);
+}
+
+jl_rc jl_regions_load_province(jl_arena_t *a, uint32_t prov_code, jl_regions_t *r, jl_diag_t *d)
+{
+	memset(r, 0, sizeof *r);
+	enum { MAXP = 64 };
+	jl_geo_t g;
+	uint32_t np = 0;
+	jl_regions_t *sub = jl_arena_calloc(a, MAXP, sizeof *sub);
+	if (!sub)
+		return JL_ENOMEM;
+	/*
+	 * Any prefecture's load gives the national county list, and the
+	 * province's prefectures come from it: its own first prefecture if
+	 * there is one, else the capital's (an unknown code then finds none).
+	 */
+	jl_diag_t quiet; /* the loads below may fail by design; their issues are not the caller's */
+	jl_diag_init(&quiet, a);
+	uint32_t nc = 0, cand[MAXP];
+	if (!(prov_code % 10000) && prov_code >= 110000 && prov_code < 1000000 &&
+	    (jl_geo_load(a, prov_code + 100, &g, &quiet) == JL_OK || jl_geo_load(a, 110100, &g, &quiet) == JL_OK))
+		nc = prefectures_of(&g, prov_code, cand, MAXP);
+	uint32_t total = 1, nvill = 0;
+	for (uint32_t k = 0; k < nc; k++) {
+		jl_rc rc = jl_regions_load(a, cand[k], &sub[np], &quiet);
+		if (rc == JL_ENOTFOUND)
+			continue; /* a county-level code group without villages (省直辖县级 and the like) */
+		if (rc) {
+			jl_diag_err(d, "exception", "region", "The division list could not be read (%s)", jl_rc_name(rc));
+			return rc;
+		}
+		total += sub[np].n - 1;
+		nvill += sub[np].nvillages;
+		np++;
+	}
+	if (!np) {
+		jl_diag_err(d, "not-found", "region", "No province has the division code %06u", prov_code);
+		return JL_ENOTFOUND;
+	}
+	r->nodes = jl_arena_calloc(a, total, sizeof *r->nodes);
+	r->village_node = jl_arena_calloc(a, nvill ? nvill : 1, sizeof *r->village_node);
+	lvl_base_t *b = jl_arena_calloc(a, np, sizeof *b);
+	if (!r->nodes || !r->village_node || !b)
+		return JL_ENOMEM;
+	/* Level blocks: province, prefectures, all counties, all townships, all villages (prefecture order). */
+	uint32_t county = 1 + np, town = county, vill;
+	for (uint32_t k = 0; k < np; k++)
+		town += sub[k].nodes[1].nchild;
+	vill = town;
+	for (uint32_t k = 0; k < np; k++) {
+		b[k].nc = sub[k].nodes[1].nchild;
+		b[k].nt = sub[k].n - 2 - b[k].nc - sub[k].nvillages;
+		vill += b[k].nt;
+	}
+	for (uint32_t k = 0, vbase = 0; k < np; k++) {
+		b[k].county = county;
+		b[k].town = town;
+		b[k].vill = vill;
+		county += b[k].nc;
+		town += b[k].nt;
+		vill += sub[k].nvillages;
+		for (uint32_t i = 1; i < sub[k].n; i++) {
+			jl_region_node_t nd = sub[k].nodes[i];
+			uint32_t gi = remap(&b[k], 1 + k, i);
+			nd.parent = i == 1 ? 0 : (int32_t)remap(&b[k], 1 + k, (uint32_t)nd.parent);
+			if (nd.nchild)
+				nd.child0 = remap(&b[k], 1 + k, nd.child0);
+			nd.vill0 += vbase;
+			r->nodes[gi] = nd;
+		}
+		for (uint32_t v = 0; v < sub[k].nvillages; v++)
+			r->village_node[vbase + v] = remap(&b[k], 1 + k, sub[k].village_node[v]);
+		vbase += sub[k].nvillages;
+	}
+	r->nodes[0] = sub[0].nodes[0];
+	r->nodes[0].child0 = 1;
+	r->nodes[0].nchild = np;
+	r->nodes[0].vill0 = 0;
+	r->nodes[0].nvill = nvill;
+	r->n = total;
+	r->nvillages = nvill;
+	r->version = sub[0].version;
+	return JL_OK;
+}
+
+jl_rc jl_regions_load_any(jl_arena_t *a, uint32_t code, jl_regions_t *out, jl_diag_t *d)
+{
+	return code % 10000 ? jl_regions_load(a, code, out, d) : jl_regions_load_province(a, code, out, d);
+}
+
 static bool all_digits(jl_str_t s)
 {
 	for (size_t i = 0; i < s.n; i++)

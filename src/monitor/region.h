@@ -7,7 +7,8 @@
  * valid throughout and has no successor.
  *
  * One hierarchy holds one prefecture down to its villages, under its
- * province node (the unit the platform serves, and the generator makes).
+ * province node (the unit the platform serves, and the generator makes),
+ * or a whole province (jl_regions_load_province).
  * Nodes are stored in depth-first order so that the villages under any node
  * are one contiguous range [vill0, vill0 + nvill) of the village indexes:
  * roll-up is a sum over a range.
@@ -57,6 +58,19 @@ typedef struct jl_regions {
  * JL_ENOTFOUND (issue in d) when there is no such prefecture.
  */
 jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *out, jl_diag_t *d) JL_MUST_USE;
+
+/*
+ * Loads a whole province (prov_code: 6 digits ending in 0000, e.g. 530000):
+ * the province node, every prefecture of it (ascending codes) and their
+ * counties, townships and villages, with the same contiguity as one
+ * prefecture (villages in code order, so every node's villages are one
+ * range). Allocates from a. JL_ENOTFOUND (issue in d) when no prefecture of
+ * the province is known.
+ */
+jl_rc jl_regions_load_province(jl_arena_t *a, uint32_t prov_code, jl_regions_t *out, jl_diag_t *d) JL_MUST_USE;
+
+/* Loads a prefecture (jl_regions_load) or, for a code ending in 0000, a province. */
+jl_rc jl_regions_load_any(jl_arena_t *a, uint32_t code, jl_regions_t *out, jl_diag_t *d) JL_MUST_USE;
 
 /*
  * The node whose code is `code`: 2 or 6 digits for the province ("53",

@@ -354,6 +354,7 @@ typedef struct wcall {
 typedef struct sq {
 	jl_store_t base; /* first: the public handle */
 	char *path, *wal_path;
+	char *dir;       /* the data directory, for files other modules keep beside the database */
 	int group_max;
 	jl_log_t log;
 
@@ -2051,6 +2052,7 @@ static void destroy(sq_t *s)
 	jl_free(JL_MEM_STORE, s->wtypes);
 	jl_free(JL_MEM_STORE, s->path);
 	jl_free(JL_MEM_STORE, s->wal_path);
+	jl_free(JL_MEM_STORE, s->dir);
 	jl_free(JL_MEM_STORE, s);
 }
 
@@ -2126,6 +2128,7 @@ jl_rc jl__store_sqlite_open(const jl_store_cfg_t *cfg, jl_store_t **out, jl_diag
 	jl_log_init(&s->log, 2, JL_LOG_WARN);
 	s->path = path_join(cfg->dir, DB_FILE);
 	s->wal_path = path_join(cfg->dir, DB_FILE "-wal");
+	s->dir = jl_strndup(JL_MEM_STORE, cfg->dir, strlen(cfg->dir));
 	s->wtypes = jl_calloc(JL_MEM_STORE, 1, sizeof *s->wtypes);
 	size_t dn;
 	uint32_t did;
@@ -2260,6 +2263,11 @@ static jl_rc sq_scan(jl_store_t *st_, const jl_scan_query_t *q, jl_scan_fn fn, v
 	return jl__sqs_scan(((sq_t *)st_)->search, q, fn, arg);
 }
 
+static const char *sq_dir(jl_store_t *st_)
+{
+	return ((sq_t *)st_)->dir;
+}
+
 const jl_store_ops_t jl_store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -2276,4 +2284,5 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 	.scan = sq_scan,
+	.dir = sq_dir,
 };

@@ -378,6 +378,12 @@ typedef struct jl_store_ops {
 	 * backend's limits, JL_EIO, or the callback's code.
 	 */
 	jl_rc (*scan)(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg);
+	/*
+	 * The data directory, where modules may keep derived files beside the
+	 * database (monitor/project's facts projection); NULL for a backend
+	 * without one (or when the op is not set). Valid until close.
+	 */
+	const char *(*dir)(jl_store_t *s);
 } jl_store_ops_t;
 
 /* Every backend's handle starts with this. */
@@ -416,6 +422,11 @@ static inline jl_rc jl_store_read(jl_store_t *s, jl_arena_t *a, jl_str_t type, j
 {
 	return s->ops->read(s, a, type, id, ver, out);
 }
+static inline const char *jl_store_dir(jl_store_t *s)
+{
+	return s->ops->dir ? s->ops->dir(s) : NULL;
+}
+
 static inline jl_rc jl_store_history(jl_store_t *s, jl_arena_t *a, const jl_hist_query_t *q,
 				     jl_hist_page_t *out)
 {

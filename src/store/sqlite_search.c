@@ -939,6 +939,11 @@ static int64_t count_term(sconn_t *c, jl_arena_t *a, const jl_sq_term_t *t, jl_s
 	jl_buf_init(&q.sql, JL_MEM_STORE, 0);
 	put(&q, "SELECT count(*) FROM (");
 	term_rids(&q, t, type);
+	/* Rows come in order of their start: a range open upwards (ge2023) matches the last rows, so
+	 * count those from the end rather than step over every earlier row to reach them. */
+	if (t->kind == JL_SQ_RANGE && t->table == JL_IX_DATE &&
+	    (t->op == JL_SQ_GT || t->op == JL_SQ_GE || t->op == JL_SQ_SA))
+		putf(&q, " ORDER BY d%d.lo DESC", q.alias);
 	put(&q, " LIMIT ");
 	bi(&q, cap);
 	put(&q, ")");

@@ -70,6 +70,7 @@ typedef struct sconn {
 	sqlite3_stmt *load;      /* a version by rid (key-sorted pages) */
 	sqlite3_stmt *load_ver;  /* a version by its instant (pages that name it) */
 	sqlite3_stmt *tname_st;
+	sqlite3_stmt *begin, *commit; /* every search is a read transaction: no parse for each */
 	tname_t *tnames;         /* by type id; rtype rows never change once committed */
 	ZSTD_DCtx *dctx;
 	/* Searches of one shape produce the same SQL text with other values bound:
@@ -199,6 +200,8 @@ static void conn_free(sconn_t *c)
 	sqlite3_finalize(c->load);
 	sqlite3_finalize(c->load_ver);
 	sqlite3_finalize(c->tname_st);
+	sqlite3_finalize(c->begin);
+	sqlite3_finalize(c->commit);
 	jl_free(JL_MEM_STORE, c->tnames);
 	sqlite3_close(c->db);
 	ZSTD_freeDCtx(c->dctx);
@@ -218,13 +221,31 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	    sqlite3_create_function(c->db, "jl_sortkey", 8, SQLITE_UTF8, NULL, sql_sortkey, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, load_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->load, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, load_ver_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->load_ver, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, tname_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->tname_st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(c->db, tname_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->tname_st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &c->begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &c->commit, NULL) != SQLITE_OK) {
 		conn_free(c);
 		return JL_EIO;
 	}
 	sqlite3_busy_timeout(c->db, 5000);
 	*out = c;
 	return JL_OK;
+}
+
+static int conn_begin(sconn_t *c)
+{
+	int e = sqlite3_step(c->begin);
+	sqlite3_reset(c->begin);
+	return e == SQLITE_DONE ? SQLITE_OK : e;
+}
+
+/* Ends the connection's read transaction, if one is open. */
+static void conn_end(sconn_t *c)
+{
+	if (!sqlite3_get_autocommit(c->db)) {
+		sqlite3_step(c->commit);
+		sqlite3_reset(c->commit);
+	}
 }
 
 /* A prepared statement for sql (n bytes): from the connection's cache, taken out until stmt_put. */
@@ -281,8 +302,7 @@ static jl_rc conn_get(jl__sqs_t *x, sconn_t **out)
 
 static void conn_put(jl__sqs_t *x, sconn_t *c)
 {
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	conn_end(c);
 	pthread_mutex_lock(&x->mu);
 	c->next = x->pool;
 	x->pool = c;
@@ -314,8 +334,7 @@ static void cursor_free(cursor_t *k)
 	if (!k)
 		return;
 	if (k->c) {
-		if (!sqlite3_get_autocommit(k->c->db))
-			sqlite3_exec(k->c->db, "COMMIT", NULL, NULL, NULL);
+		conn_end(k->c);
 		conn_free(k->c);
 	}
 	jl_arena_free(k->mem);
@@ -1311,8 +1330,7 @@ static void retire_locked(jl__sqs_t *x, cursor_t *k)
 	sconn_t *c = k->c;
 	k->c = NULL;
 	if (c) {
-		if (!sqlite3_get_autocommit(c->db))
-			sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+		conn_end(c);
 		c->next = x->pool;
 		x->pool = c;
 	}
@@ -1431,7 +1449,7 @@ jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq
 		return rc;
 	sqlb_t q = {.a = a, .c = c};
 	jl_buf_init(&q.sql, JL_MEM_STORE, 4 << 20);
-	int e = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	int e = conn_begin(c);
 	if (e != SQLITE_OK) {
 		rc = sql_fail(c->db, e, d, "begin");
 		goto out;
@@ -1784,7 +1802,7 @@ jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void 
 		goto out;
 	q.c = c;
 	/* The snapshot starts with the first read of the transaction: this one. */
-	int e = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	int e = conn_begin(c);
 	if (e == SQLITE_OK)
 		e = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(updated), 0) FROM ver", -1, &st, NULL);
 	if (e == SQLITE_OK)

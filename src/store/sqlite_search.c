@@ -750,12 +750,6 @@ static void ref_rids_merged(sqlb_t *q, const jl_sq_cond_t *c)
 	put(q, ")");
 }
 
-/* A date condition that may share its probe with others on the same parameter. */
-static bool date_mergeable(const jl_sq_cond_t *c)
-{
-	return !c->negate && c->nterms == 1 && c->terms[0].kind == JL_SQ_RANGE && c->terms[0].table == JL_IX_DATE;
-}
-
 typedef struct plan {
 	int driver;            /* index of the driving condition, -1: the type's resource table */
 	bool distinct;         /* the driver can give a resource twice */
@@ -763,41 +757,6 @@ typedef struct plan {
 	int64_t est_cap[64];   /* what each was counted up to: an estimate at its cap is a lower bound */
 	int64_t estimate;      /* of the whole query: the driver's */
 } plan_t;
-
-/*
- * The filter for date condition i and every later one on the same parameter
- * (date=ge2023-04&date=lt2023-05) as one probe: the candidate's rows of the
- * parameter are read once and each condition must hold for one of them —
- * max() of each predicate, so a resource whose values meet the conditions
- * separately still matches. One B-tree seek per candidate instead of one per
- * condition. Returns the conditions it wrote, as bits.
- */
-static uint64_t date_probe(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p, uint32_t i)
-{
-	const jl_sq_term_t *t = &sq->conds[i].terms[0];
-	uint64_t used = 1ULL << i;
-	for (uint32_t j = i + 1; j < sq->nconds && j < 64; j++)
-		if ((int)j != p->driver && date_mergeable(&sq->conds[j]) && sq->conds[j].terms[0].k == t->k)
-			used |= 1ULL << j;
-	if (used == 1ULL << i) {
-		cond_filter(q, &sq->conds[i]);
-		return used;
-	}
-	int a = ++q->alias;
-	char x[16];
-	snprintf(x, sizeof x, "x%d", a);
-	put(q, "(SELECT ");
-	for (uint32_t j = i, n = 0; j < sq->nconds && j < 64; j++) {
-		if (!(used >> j & 1))
-			continue;
-		put(q, n++ ? " AND max(" : "max(");
-		range_pred(q, x, &sq->conds[j].terms[0]);
-		put(q, ")");
-	}
-	putf(q, " FROM ix_date %s INDEXED BY ix_date_r WHERE %s.k = ", x, x), bi(q, t->k);
-	putf(q, " AND %s.rid = %s)", x, q->rid);
-	return used;
-}
 
 /* The FROM and WHERE of a query (as resources `r`), driver chosen in p. */
 static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
@@ -831,18 +790,12 @@ static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	}
 	const char *outer = q->rid;
 	q->rid = p->driver >= 0 ? "d.rid" : "r.rid";
-	uint64_t done = 0; /* conditions already written as part of a merged probe */
-	for (uint32_t i = 0; i < sq->nconds && i < 64; i++) {
-		if ((int)i == p->driver || done >> i & 1)
+	for (uint32_t i = 0; i < sq->nconds; i++) {
+		if ((int)i == p->driver)
 			continue;
 		put(q, " AND ");
-		if (date_mergeable(&sq->conds[i]))
-			done |= date_probe(q, sq, p, i);
-		else
-			cond_filter(q, &sq->conds[i]);
+		cond_filter(q, &sq->conds[i]);
 	}
-	for (uint32_t i = 64; i < sq->nconds; i++)
-		put(q, " AND "), cond_filter(q, &sq->conds[i]);
 	q->rid = outer;
 }
 

@@ -856,8 +856,12 @@ static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	put(q, "SELECT ");
 	if (p->distinct)
 		put(q, "DISTINCT ");
-	/* what loading a match needs besides its version row: the type, the id and the instant */
-	put(q, "r.rid, r.type, r.lid, r.updated");
+	/* What loading a match needs besides its version row: the type, the id and the instant. A
+	 * computed-key sort keeps rids only (its pages are slices of them, loaded by rid). */
+	bool key_sort = false;
+	for (uint32_t i = 0; i < sq->nsorts; i++)
+		key_sort |= sq->sorts[i].by == JL_SQ_SORT_KEY;
+	put(q, key_sort ? "r.rid" : "r.rid, r.type, r.lid, r.updated");
 	for (uint32_t i = 0; i < sq->nsorts; i++) {
 		putf(q, ", ");
 		sort_expr(q, &sq->sorts[i]);

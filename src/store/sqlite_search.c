@@ -49,8 +49,6 @@ static const char *const tables[JL_IX_NTABLES] = {
 /* ---- connections ------------------------------------------------------------ */
 
 #define STMT_CACHE 32        /* prepared statements kept per connection */
-#define CACHE_SEARCH "PRAGMA cache_size = -16384" /* KiB of pages a connection serving searches keeps */
-#define CACHE_PARKED "PRAGMA cache_size = -1024"  /* and one holding a cursor's snapshot */
 
 typedef struct cached_stmt {
 	sqlite3_stmt *st;    /* NULL: free slot (or taken out while in use) */
@@ -79,7 +77,6 @@ typedef struct sconn {
 	 * keeping their statements saves SQLite's parse and plan on every request. */
 	cached_stmt_t cache[STMT_CACHE];
 	uint64_t tick;
-	bool parked;             /* its page cache was cut down while it held a cursor */
 } sconn_t;
 
 typedef struct bindv {
@@ -218,7 +215,7 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	if (!c)
 		return JL_ENOMEM;
 	if (sqlite3_open_v2(x->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, CACHE_SEARCH, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "jl_bit", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_bit, NULL,
 				    NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "jl_sortkey", 8, SQLITE_UTF8, NULL, sql_sortkey, NULL, NULL) != SQLITE_OK ||
@@ -297,8 +294,6 @@ static jl_rc conn_get(jl__sqs_t *x, sconn_t **out)
 		x->pool = c->next;
 	pthread_mutex_unlock(&x->mu);
 	if (c) {
-		if (c->parked && sqlite3_exec(c->db, CACHE_SEARCH, NULL, NULL, NULL) == SQLITE_OK)
-			c->parked = false;
 		*out = c;
 		return JL_OK;
 	}
@@ -1368,17 +1363,6 @@ static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_
 	jl_rand_bytes(rnd, sizeof rnd);
 	for (int i = 0; i < 16; i++)
 		snprintf(k->id + 2 * i, 3, "%02x", rnd[i]);
-	/*
-	 * The snapshot needs the open transaction, not 16 MiB of cached pages: keep
-	 * the most recently used MiB (the upper levels of the B-trees, which the
-	 * connection needs again when it serves searches after the cursor) and give
-	 * the rest back, so the connections serving searches reuse that memory
-	 * instead of growing the heap (64 parked connections with full caches made
-	 * the server 1 GB large and spent a tenth of its time in page faults while
-	 * they filled). The cache grows back when the connection leaves the cursor.
-	 */
-	if (sqlite3_exec(c->db, CACHE_PARKED, NULL, NULL, NULL) == SQLITE_OK)
-		c->parked = true;
 	pthread_mutex_lock(&x->mu);
 	sweep_locked(x, true);
 	if (x->ncur == x->maxcur) {
@@ -1389,6 +1373,14 @@ static jl_rc keep_cursor(jl__sqs_t *x, sconn_t *c, const char *sql, const bindv_
 	k->c = c;
 	x->cur[x->ncur++] = k;
 	pthread_mutex_unlock(&x->mu);
+	/*
+	 * The snapshot needs the open transaction, not the cached pages: give them
+	 * back, so the connections serving searches reuse that memory instead of
+	 * growing the heap (64 parked connections with full caches made the server
+	 * 1 GB large and spent a tenth of its time in page faults while they filled).
+	 * A later page of this cursor reads its pages again.
+	 */
+	sqlite3_db_release_memory(c->db);
 	out->cursor = jl_arena_str(a, jl_str(k->id, 32));
 	return JL_OK;
 }

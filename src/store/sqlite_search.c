@@ -49,6 +49,20 @@ static const char *const tables[JL_IX_NTABLES] = {
 /* ---- connections ------------------------------------------------------------ */
 
 #define STMT_CACHE 32        /* prepared statements kept per connection */
+/*
+ * Pages read through a memory map instead of pread(): a page this connection's
+ * cache does not hold costs a mapping fault once, not a system call and a 4 KiB
+ * copy each time. Every search connection starts a cursor's life cold (a parked
+ * one gives its cache back), and with pread the mixed workload at 1.8 M
+ * resources spent 18 % of the server's time reading pages; with the map it ran
+ * at 4.5-4.6 k req/s against 3.0-3.6 k on the same busy machine. Safe with our
+ * file: it never shrinks (auto_vacuum is off and nothing vacuums), so a mapped
+ * page never disappears under a reader. SQLite caps the map (2 GiB in Debian's
+ * build); pages beyond it are read as before.
+ */
+#define MMAP_SEARCH 2147418112
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct cached_stmt {
 	sqlite3_stmt *st;    /* NULL: free slot (or taken out while in use) */
@@ -215,7 +229,8 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	if (!c)
 		return JL_ENOMEM;
 	if (sqlite3_open_v2(x->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA cache_size = -16384; PRAGMA mmap_size = " STR(MMAP_SEARCH), NULL, NULL,
+			 NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "jl_bit", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_bit, NULL,
 				    NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "jl_sortkey", 8, SQLITE_UTF8, NULL, sql_sortkey, NULL, NULL) != SQLITE_OK ||

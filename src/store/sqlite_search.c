@@ -882,7 +882,8 @@ static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	put(q, " ORDER BY ");
 	for (uint32_t i = 0; i < sq->nsorts; i++)
 		putf(q, "s%u IS NULL, s%u%s, ", i, i, sq->sorts[i].desc ? " DESC" : "");
-	/* The driver's own rid column: a single token driver delivers it in order, so no sort. Any
+	/* The driver's own rid column: a single token driver (or a reference to one target) delivers it
+	 * in order, so no sort. Any
 	 * other driver is sorted, and "+" keeps SQLite from scanning a (k, rid) index in full just to
 	 * get that order instead of the driver's range. */
 	put(q, p->driver < 0 ? "r.rid LIMIT " : p->distinct ? "+d.rid LIMIT " : "d.rid LIMIT ");
@@ -1011,10 +1012,14 @@ static int est_rank(const jl_sq_cond_t *c)
 	return r;
 }
 
-/* One token or composite key: each resource once (primary key (k, rid)), in rid order. */
+/*
+ * One token or composite key, or a reference to one target: each resource
+ * once and in rid order (primary keys (k, rid) and (k, target, rid)).
+ */
 static bool rid_ordered(const jl_sq_cond_t *c)
 {
-	return c->nterms == 1 && c->terms[0].kind == JL_SQ_KEY && !c->negate;
+	return c->nterms == 1 && !c->negate &&
+	       (c->terms[0].kind == JL_SQ_KEY || (c->terms[0].kind == JL_SQ_REF && c->terms[0].ntargets == 1));
 }
 
 static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query_t *sq, plan_t *p)

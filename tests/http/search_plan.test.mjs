@@ -86,6 +86,8 @@ test('estimates: a small condition counted first drives, whatever the order of t
     assert.match(p, new RegExp(`driver: condition ${sub} `), p);
     // the other condition was counted only as far as the driver's 4 rows: a lower bound
     assert.match(p, /estimated rows >= 4 — filter/, p);
+    // a reference to one target gives its rows once and in rid order: no DISTINCT, no sort
+    assert.doesNotMatch(p, /DISTINCT|TEMP B-TREE/, p);
   }
   // _total=estimate still reports the driver's exact count
   const b = await get('/Observation?subject=Patient/p2&date=ge2024-01-01&_total=estimate&_count=2');

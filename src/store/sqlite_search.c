@@ -9,9 +9,9 @@
  * — and every other condition becomes a filter probed per candidate
  * through the (k, rid) access path of its table, so one condition costs
  * one B-tree probe per candidate. Without a positive condition the
- * resource table of the type drives. A single token driver delivers rows
- * in rid order, so the default order (rid) needs no sort and LIMIT stops
- * the scan early.
+ * resource table of the type drives. A single token driver (or a reference
+ * to one target) delivers rows in rid order, so the default order (rid)
+ * needs no sort and LIMIT stops the scan early.
  *
  * Paging. The first page runs in a read transaction; if more pages exist,
  * that transaction stays open as the cursor's snapshot (its connection is
@@ -878,8 +878,6 @@ static void sort_expr(sqlb_t *q, const jl_sq_sort_t *s)
 static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 {
 	put(q, "SELECT ");
-	if (p->distinct)
-		put(q, "DISTINCT ");
 	/* What loading a match needs besides its version row: the type, the id and the instant. A
 	 * computed-key sort keeps rids only (its pages are slices of them, loaded by rid). */
 	bool key_sort = false;
@@ -893,6 +891,10 @@ static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	}
 	put(q, " FROM ");
 	from_where(q, sq, p);
+	/* A driver that can give a resource twice: one row per rid. GROUP BY the rid alone, where
+	 * DISTINCT would compare type, id and instant too; "+" as below. */
+	if (p->distinct)
+		put(q, " GROUP BY +d.rid");
 	put(q, " ORDER BY ");
 	for (uint32_t i = 0; i < sq->nsorts; i++)
 		putf(q, "s%u IS NULL, s%u%s, ", i, i, sq->sorts[i].desc ? " DESC" : "");
@@ -1080,7 +1082,8 @@ static void make_plan(jl__sqs_t *x, sconn_t *c, jl_arena_t *a, const jl_sq_query
 		}
 	/*
 	 * When every estimate reached the cap, the counts cannot tell the conditions
-	 * apart, but the access paths differ: a single key (token, composite) yields
+	 * apart, but the access paths differ: a single key (token, composite) or a
+	 * reference to one target yields
 	 * its rows in rid order, the page order, so LIMIT stops the scan after one
 	 * page of matches; any other driver must produce all its rows for sorting
 	 * first. Without a _sort, the ordered one wins the tie.

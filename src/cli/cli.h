@@ -49,6 +49,16 @@ int jl_cli_open_data(const char *cmd, const char *data, struct jl_store **s);
  * it cannot be read or is larger.
  */
 char *jl_cli_read_file(const char *path, size_t *n);
+/*
+ * The facts of reg from the data directory's projection (monitor/project.h),
+ * refreshed first; with verbose, what the refresh read goes to stderr as
+ * "jianlian <cmd>: …". Problems are printed. In cli/indicators.c.
+ */
+struct jl_catalog;
+struct jl_regions;
+struct jl_facts;
+jl_rc jl_cli_project_facts(const char *cmd, bool verbose, struct jl_store *s, const char *data,
+			   const struct jl_catalog *cat, const struct jl_regions *reg, struct jl_facts *f, jl_diag_t *d);
 /* A calendar year (1950–2200) given as option --<flag>; false, with a message, otherwise. */
 bool jl_cli_parse_year(const char *cmd, const char *flag, const char *arg, int32_t *year);
 

@@ -100,33 +100,37 @@ static void table(const jl_cube_t *c, uint32_t node, const char *only)
 static jl_rc read_facts(jl_store_t *s, const char *data, bool scan, const jl_catalog_t *cat, const jl_regions_t *reg,
 			jl_facts_t *f, jl_diag_t *d)
 {
-	jl_rc rc;
-	if (scan) {
-		rc = jl_facts_init(f, cat, reg);
-		if (!rc)
-			rc = jl_facts_scan(f, s, d);
-		if (rc) {
-			jl_facts_dispose(f);
-			jl_cli_print_diag(d);
-			return rc;
-		}
-		fprintf(stderr, "jianlian indicators: scan: %lld resources read (%lld skipped)\n", (long long)f->resources,
-			(long long)f->skipped);
-		return JL_OK;
+	if (!scan)
+		return jl_cli_project_facts("indicators", true, s, data, cat, reg, f, d);
+	jl_rc rc = jl_facts_init(f, cat, reg);
+	if (!rc)
+		rc = jl_facts_scan(f, s, d);
+	if (rc) {
+		jl_facts_dispose(f);
+		jl_cli_print_diag(d);
+		return rc;
 	}
+	fprintf(stderr, "jianlian indicators: scan: %lld resources read (%lld skipped)\n", (long long)f->resources,
+		(long long)f->skipped);
+	return JL_OK;
+}
+
+jl_rc jl_cli_project_facts(const char *cmd, bool verbose, jl_store_t *s, const char *data, const jl_catalog_t *cat,
+			   const jl_regions_t *reg, jl_facts_t *f, jl_diag_t *d)
+{
 	jl_proj_t *p = NULL;
 	jl_proj_stats_t st;
-	rc = jl_proj_open(data, cat, &p);
+	jl_rc rc = jl_proj_open(data, cat, &p);
 	if (!rc)
 		rc = jl_proj_refresh(p, s, &st, d);
 	if (!rc)
 		rc = jl_proj_facts(p, reg, f);
-	if (!rc && st.rebuilt)
-		fprintf(stderr, "jianlian indicators: facts projection rebuilt (%s): %lld resources read, %lld rows%s\n",
+	if (!rc && verbose && st.rebuilt)
+		fprintf(stderr, "jianlian %s: facts projection rebuilt (%s): %lld resources read, %lld rows%s\n", cmd,
 			st.why, (long long)st.scanned, (long long)st.rows, st.saved ? ", saved" : "");
-	else if (!rc)
-		fprintf(stderr, "jianlian indicators: facts projection: %lld versions read since the last refresh, %lld rows%s\n",
-			(long long)st.versions, (long long)st.rows, st.saved ? ", saved" : "");
+	else if (!rc && verbose)
+		fprintf(stderr, "jianlian %s: facts projection: %lld versions read since the last refresh, %lld rows%s\n",
+			cmd, (long long)st.versions, (long long)st.rows, st.saved ? ", saved" : "");
 	if (d->n) /* errors, or a warning that the file could not be written */
 		jl_cli_print_diag(d);
 	jl_proj_free(p);

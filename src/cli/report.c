@@ -20,7 +20,6 @@
 #include "monitor/catalog.h"
 #include "monitor/engine.h"
 #include "monitor/facts.h"
-#include "monitor/project.h"
 #include "monitor/region.h"
 #include "monitor/report.h"
 #include "store/store.h"
@@ -158,17 +157,8 @@ int jl_cmd_report(int argc, char **argv)
 	if (jl_cli_open_data("report", data, &s) != JL_EXIT_OK)
 		goto out;
 	/* The facts from the data directory's projection: only what was written since its last refresh is read. */
-	jl_proj_t *proj = NULL;
-	jl_rc prc = jl_proj_open(data, &cat, &proj);
-	if (!prc)
-		prc = jl_proj_refresh(proj, s, NULL, &d);
-	if (!prc)
-		prc = jl_proj_facts(proj, &reg, &f);
-	jl_proj_free(proj);
-	if (prc) {
-		jl_cli_print_diag(&d);
+	if (jl_cli_project_facts("report", false, s, data, &cat, &reg, &f, &d))
 		goto out;
-	}
 	facts = true;
 	for (int i = 0; i < TREND_YEARS; i++) {
 		if (jl_engine_compute(&f, year - (TREND_YEARS - 1) + i, &cubes[i])) {

@@ -20,7 +20,6 @@ struct jl__ckpt {
 	pthread_cond_t cv;
 	bool wanted, stop;
 	atomic_bool ready;    /* the thread has copied all but a few frames: the writer may finish */
-	_Atomic int64_t runs;
 };
 
 /* What the writer finishes itself: a checkpoint this small costs it less than a commit. */
@@ -45,7 +44,6 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 	if (atomic_exchange(&c->ready, false)) {
 		int log = 0, done = 0;
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-		atomic_fetch_add(&c->runs, 1);
 		return SQLITE_OK;
 	}
 	if (frames < c->due)
@@ -82,7 +80,6 @@ static void *ckpt_main(void *arg)
 		for (int round = 0; round < 8; round++) {
 			int log = 0, done = 0;
 			int e = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-			atomic_fetch_add(&c->runs, 1);
 			if (e != SQLITE_OK)
 				break;
 			if (log - done <= CKPT_TAIL) {
@@ -142,9 +139,4 @@ void jl__ckpt_stop(jl__ckpt_t *c)
 	pthread_cond_destroy(&c->cv);
 	sqlite3_close(c->db);
 	jl_free(JL_MEM_STORE, c);
-}
-
-int64_t jl__ckpt_count(const jl__ckpt_t *c)
-{
-	return c ? atomic_load(&c->runs) : 0;
 }

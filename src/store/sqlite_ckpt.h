@@ -16,7 +16,6 @@
 #define JL_STORE_SQLITE_CKPT_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -34,8 +33,5 @@ jl_rc jl__ckpt_start(sqlite3 *wdb, const char *path, int pages, bool sync, jl__c
 
 /* Stops and joins the thread, closes its connection; the writer's own final checkpoint may follow. */
 void jl__ckpt_stop(jl__ckpt_t *c);
-
-/* Checkpoints run so far (for metrics and tests). */
-int64_t jl__ckpt_count(const jl__ckpt_t *c);
 
 #endif

@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "base/time.h"
+#include "base/rand.h"
 #include "store/sqlite.h"
 #include "store/sqlite_pcache.h"
 #include "store/store.h"
@@ -1075,6 +1076,48 @@ static void test_page_cache_wrapper(void **state)
 	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Patient"), JL_STR("rolled"), 0, &v), JL_ENOTFOUND);
 }
 
+/*
+ * The checkpointer thread (sqlite_ckpt.h) keeps the WAL bounded under a steady writer: ~100 MB of
+ * incompressible bodies go through the WAL, which must restart instead of growing with them (it
+ * would reach that size if checkpoints never caught up), and every body reads back.
+ */
+static void test_wal_stays_bounded(void **state)
+{
+	fx_t *f = *state;
+	enum { CALLS = 100, PER = 250, BODY = 4000 };
+	static char hex[BODY + 1];
+	jl_write_t *w = jl_calloc(JL_MEM_MISC, PER, sizeof *w);
+	char (*ids)[16] = jl_calloc(JL_MEM_MISC, PER, sizeof *ids);
+	char (*bodies)[BODY + 32] = jl_calloc(JL_MEM_MISC, PER, sizeof *bodies);
+	assert_non_null(w);
+	assert_non_null(ids);
+	assert_non_null(bodies);
+	for (int c = 0; c < CALLS; c++) {
+		for (int i = 0; i < PER; i++) {
+			unsigned char raw[BODY / 2];
+			jl_rand_bytes(raw, sizeof raw);
+			for (size_t k = 0; k < sizeof raw; k++)
+				snprintf(hex + 2 * k, 3, "%02x", raw[k]);
+			snprintf(ids[i], sizeof ids[i], "w%d-%d", c, i);
+			snprintf(bodies[i], sizeof bodies[i], "{\"h\":\"%s\"}", hex);
+			w[i] = mk(JL_WRITE_CREATE, "Binary", ids[i], bodies[i]);
+		}
+		assert_int_equal(jl_store_write(f->s, w, PER, 0), JL_OK);
+	}
+	char wal[160];
+	snprintf(wal, sizeof wal, "%s/jianlian.db-wal", f->dir);
+	struct stat st;
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size < 64 << 20); /* ~100 MB went through it */
+	expect_body(f->s, f->a, "Binary", "w99-249", 1, bodies[PER - 1], false);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Binary"), JL_STR("w0-0"), 1, &v), JL_OK);
+	assert_int_equal(v.body.n, BODY + 8);
+	jl_free(JL_MEM_MISC, w);
+	jl_free(JL_MEM_MISC, ids);
+	jl_free(JL_MEM_MISC, bodies);
+}
+
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
 static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
 {
@@ -1736,6 +1779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),

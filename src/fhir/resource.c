@@ -59,9 +59,12 @@ jl_rc jl_fhir_body_assemble(jl_buf_t *out, jl_str_t type, jl_str_t id, int64_t v
 	jl_buf_append(out, "\",\"lastUpdated\":\"", 17);
 	jl_buf_append(out, ts, tn);
 	jl_buf_putc(out, '"');
-	jl_buf_append(out, body.p, meta_len);
+	/* An empty body (a resource with no elements) may carry a null pointer. */
+	if (meta_len)
+		jl_buf_append(out, body.p, meta_len);
 	jl_buf_putc(out, '}');
-	jl_buf_append(out, body.p + meta_len, body.n - meta_len);
+	if (body.n > meta_len)
+		jl_buf_append(out, body.p + meta_len, body.n - meta_len);
 	jl_buf_putc(out, '}');
 	return jl_buf_status(out);
 }

@@ -39,8 +39,8 @@ static const char *const del_sql[JL_IX_NTABLES] = {
 	[JL_IX_REF] = "DELETE FROM ix_ref WHERE k = ?1 AND target = ?3 AND rid = ?2",
 	[JL_IX_DATE] = "DELETE FROM ix_date WHERE k = ?1 AND lo = ?3 AND hi = ?4 AND rid = ?2",
 	[JL_IX_NUMBER] = "DELETE FROM ix_number WHERE k = ?1 AND lo = ?3 AND hi = ?4 AND rid = ?2",
-	[JL_IX_QUANTITY] = "DELETE FROM ix_quantity WHERE k = ?1 AND rid = ?2 AND lo = ?3 AND hi = ?4"
-			    " AND us = ?5 AND uc = ?6 AND uu = ?7",
+	[JL_IX_QUANTITY] = ("DELETE FROM ix_quantity WHERE k = ?1 AND rid = ?2 AND lo = ?3 AND hi = ?4"
+			    " AND us = ?5 AND uc = ?6 AND uu = ?7"),
 	[JL_IX_COMPOSITE] = "DELETE FROM ix_composite WHERE k = ?1 AND rid = ?2",
 };
 

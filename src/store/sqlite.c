@@ -26,6 +26,7 @@
 #include "store/sqlite_ckpt.h"
 #include "store/sqlite_ix.h"
 #include "store/sqlite_pcache.h"
+#include "store/sqlite_sync.h"
 #include "store/sqlite_vfs.h"
 #include "store/zdict.h"
 
@@ -395,6 +396,7 @@ typedef struct sq {
 	bool sync_ok; /* mutexes and condvars initialised */
 	bool ours;    /* the file passed check_header: we may checkpoint it */
 	jl__ckpt_t *ckpt; /* the checkpointer thread (sqlite_ckpt.h) */
+	jl__sqsync_t *sync; /* acknowledges groups after their fsync (sqlite_sync.h); NULL without syncs */
 } sq_t;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1480,7 +1482,12 @@ out:
 	return ok;
 }
 
-static void run_group(sq_t *s, wcall_t *head)
+/*
+ * Runs a group in one transaction. Returns the WAL file whose fsync the
+ * commit left to the syncer (the group is acknowledged after it), or NULL:
+ * the group is finished (failed, or committed and synced inline).
+ */
+static sqlite3_file *run_group(sq_t *s, wcall_t *head)
 {
 	int64_t now = jl_mono_ns(), nw = 0;
 	int live = 0, src;
@@ -1498,7 +1505,7 @@ static void run_group(sq_t *s, wcall_t *head)
 		nw += (int64_t)c->n;
 	}
 	if (!live)
-		return;
+		return NULL;
 
 	src = run(s->ws[W_BEGIN]);
 	if (src != SQLITE_OK) {
@@ -1508,7 +1515,7 @@ static void run_group(sq_t *s, wcall_t *head)
 				c->rc = grc;
 				fail_all(c->w, c->n, grc);
 			}
-		return;
+		return NULL;
 	}
 	/*
 	 * Under the write lock, catch up with anything another process (a repair
@@ -1538,8 +1545,13 @@ static void run_group(sq_t *s, wcall_t *head)
 			ok = false;
 		}
 	}
+	sqlite3_file *wal = NULL;
 	if (ok) {
+		if (s->sync)
+			jl__sqvfs_defer_sync();
 		src = run(s->ws[W_COMMIT]);
+		if (s->sync)
+			wal = jl__sqvfs_deferred();
 		if (src != SQLITE_OK) {
 			(void)db_fail(s, s->wdb, src, "commit");
 			ok = false;
@@ -1553,7 +1565,7 @@ static void run_group(sq_t *s, wcall_t *head)
 		atomic_store(&s->max_group, nw); /* only the writer stores it */
 	if (ok) {
 		atomic_fetch_add(&s->commits, 1);
-		return;
+		return wal;
 	}
 	/* Nothing of this group reached the disk: no caller may be told otherwise. */
 	if (!sqlite3_get_autocommit(s->wdb))
@@ -1564,6 +1576,7 @@ static void run_group(sq_t *s, wcall_t *head)
 			c->rc = grc;
 			fail_all(c->w, c->n, grc);
 		}
+	return NULL;
 }
 
 /* The result of a finished call: JL_OK, or the rc of its first failed write (store.h). */
@@ -1590,6 +1603,50 @@ static void finish_async(wcall_t *c, jl_rc rc)
 	release_bodies(c->b, c->n);
 	jl_free(JL_MEM_STORE, c);
 	done(arg, rc);
+}
+
+/* Hands finished calls back: synchronous callers wake, asynchronous ones get their completion. */
+static void complete_calls(sq_t *s, wcall_t *head)
+{
+	pthread_mutex_lock(&s->qmu);
+	wcall_t *async = NULL;
+	for (wcall_t *c = head, *nx; c; c = nx) {
+		nx = c->next; /* c belongs to its caller again once it sees DONE */
+		c->state = CALL_DONE;
+		if (c->done) {
+			c->next = async;
+			async = c;
+		} else {
+			pthread_cond_signal(&c->cv);
+		}
+	}
+	/* Completions run outside the queue lock: they wake other threads. */
+	pthread_mutex_unlock(&s->qmu);
+	for (wcall_t *c = async, *nx; c; c = nx) {
+		nx = c->next;
+		finish_async(c, call_rc(c));
+	}
+}
+
+/* Fails every call of a group with rc (nothing of it was written). */
+static void fail_group(wcall_t *head, jl_rc rc)
+{
+	for (wcall_t *c = head; c; c = c->next)
+		if (c->rc != JL_ETIMEOUT) {
+			c->rc = rc;
+			fail_all(c->w, c->n, rc);
+		}
+}
+
+/* The syncer's completion (sqlite_sync.h): the group's commit is on disk, or its fsync failed. */
+static void group_synced(void *arg, void *batch, jl_rc rc)
+{
+	sq_t *s = arg;
+	if (rc) {
+		jl_log_msg(&s->log, JL_LOG_ERROR, "store/sqlite: the WAL fsync failed: writes are refused from now on");
+		fail_group(batch, rc); /* committed, but whether it is on disk is unknown: never say stored */
+	}
+	complete_calls(s, batch);
 }
 
 static void *writer_main(void *arg)
@@ -1619,32 +1676,19 @@ static void *writer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->qmu);
 
+		sqlite3_file *wal = NULL;
 		if (head->exec)
 			head->rc = head->exec(s, head->exec_arg);
+		else if (s->sync && jl__sqsync_failed(s->sync))
+			fail_group(head, JL_EIO);
 		else
-			run_group(s, head);
-
+			wal = run_group(s, head);
+		/* Committed with the fsync left out: acknowledged by the syncer once it is on disk. */
+		if (wal)
+			jl__sqsync_push(s->sync, wal, head);
+		else
+			complete_calls(s, head);
 		pthread_mutex_lock(&s->qmu);
-		wcall_t *async = NULL;
-		for (wcall_t *c = head, *nx; c; c = nx) {
-			nx = c->next; /* c belongs to its caller again once it sees DONE */
-			c->state = CALL_DONE;
-			if (c->done) {
-				c->next = async;
-				async = c;
-			} else {
-				pthread_cond_signal(&c->cv);
-			}
-		}
-		if (async) {
-			/* Completions run outside the queue lock: they wake other threads. */
-			pthread_mutex_unlock(&s->qmu);
-			for (wcall_t *c = async, *nx; c; c = nx) {
-				nx = c->next;
-				finish_async(c, call_rc(c));
-			}
-			pthread_mutex_lock(&s->qmu);
-		}
 	}
 	pthread_mutex_unlock(&s->qmu);
 	return NULL;
@@ -1973,6 +2017,10 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 		DIAG(d, "exception", "cannot start the checkpointer of %s", s->path);
 		goto out;
 	}
+	if (!cfg->no_sync && (rc = jl__sqsync_start(group_synced, s, &s->sync))) {
+		DIAG(d, "exception", "cannot start the syncer of %s", s->path);
+		goto out;
+	}
 	for (int i = 0; i < W_COUNT; i++) {
 		src = sqlite3_prepare_v3(s->wdb, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->ws[i], NULL);
 		if (src != SQLITE_OK) {
@@ -2069,6 +2117,9 @@ void jl__store_sqlite_quiesce(jl_store_t *st_)
 	pthread_mutex_unlock(&s->qmu);
 	if (join)
 		pthread_join(s->writer, NULL);
+	/* After the writer: the groups it committed last are acknowledged once synced. */
+	jl__sqsync_stop(s->sync);
+	s->sync = NULL;
 }
 
 static void sq_close(jl_store_t *st_)

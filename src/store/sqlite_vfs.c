@@ -3,10 +3,13 @@
  */
 #include "store/sqlite_vfs.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -22,7 +25,13 @@ typedef struct wfile {
 	unsigned char *buf;   /* bytes for [off, off + n) not yet written */
 	size_t n, cap;
 	sqlite3_int64 off;
+	int sync_fd;          /* our own descriptor of the same file, for jl__sqvfs_sync; -1 if none */
+	bool synced;          /* one real xSync done (it also makes a new file's directory entry durable) */
 } wfile_t;
+
+/* The writer thread's deferred sync (jl__sqvfs_defer_sync): armed, then the file whose fsync was left. */
+static _Thread_local bool t_armed;
+static _Thread_local sqlite3_file *t_deferred;
 
 static sqlite3_vfs *g_base;
 static sqlite3_vfs g_vfs;
@@ -55,6 +64,9 @@ static int w_close(sqlite3_file *f)
 	wfile_t *w = (wfile_t *)f;
 	int rc = flush(w);
 	int rc2 = w->real->pMethods->xClose(w->real);
+	if (w->sync_fd >= 0)
+		close(w->sync_fd);
+	w->sync_fd = -1;
 	jl_free(JL_MEM_STORE, w->buf);
 	w->buf = NULL;
 	return rc != SQLITE_OK ? rc : rc2;
@@ -117,8 +129,21 @@ static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 
 static int w_sync(sqlite3_file *f, int flags)
 {
-	int rc = flush((wfile_t *)f);
-	return rc != SQLITE_OK ? rc : RM(f)->xSync(REAL(f), flags);
+	wfile_t *w = (wfile_t *)f;
+	int rc = flush(w);
+	if (rc != SQLITE_OK)
+		return rc;
+	/* Armed: the bytes are written, the fsync is the syncer's (one-shot, so a checkpoint later in the same
+	 * COMMIT syncs for real before it copies frames into the database). */
+	if (t_armed && w->synced && w->sync_fd >= 0) {
+		t_armed = false;
+		t_deferred = f;
+		return SQLITE_OK;
+	}
+	rc = RM(f)->xSync(REAL(f), flags);
+	if (rc == SQLITE_OK)
+		w->synced = true;
+	return rc;
 }
 
 static int w_size(sqlite3_file *f, sqlite3_int64 *size)
@@ -187,8 +212,12 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int 
 		return g_base->xOpen(g_base, name, f, flags, out_flags);
 	wfile_t *w = (wfile_t *)f;
 	memset(w, 0, sizeof *w);
+	w->sync_fd = -1;
 	w->real = (sqlite3_file *)((char *)f + REAL_OFF);
 	int rc = g_base->xOpen(g_base, name, w->real, flags, out_flags);
+	/* fdatasync on any descriptor of the inode flushes what every descriptor wrote. Without it, syncs stay inline. */
+	if (rc == SQLITE_OK && name)
+		w->sync_fd = open(name, O_RDONLY | O_CLOEXEC);
 	/* SQLite calls xClose only when pMethods is set: leave it NULL if the open failed */
 	w->base.pMethods = rc == SQLITE_OK && w->real->pMethods ? &wal_methods : NULL;
 	return rc;
@@ -254,6 +283,40 @@ static void register_once(void)
 		.xCurrentTimeInt64 = v_time64,
 	};
 	g_ok = sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK;
+}
+
+void jl__sqvfs_defer_sync(void)
+{
+	t_armed = true;
+	t_deferred = NULL;
+}
+
+sqlite3_file *jl__sqvfs_deferred(void)
+{
+	sqlite3_file *f = t_deferred;
+	t_armed = false;
+	t_deferred = NULL;
+	return f;
+}
+
+static int (*_Atomic g_sync_hook)(void);
+
+void jl__sqvfs_set_sync_hook(int (*hook)(void))
+{
+	g_sync_hook = hook;
+}
+
+int jl__sqvfs_sync(sqlite3_file *wal)
+{
+	wfile_t *w = (wfile_t *)wal;
+	int (*hook)(void) = g_sync_hook;
+	if (hook && hook() != 0)
+		return SQLITE_IOERR_FSYNC;
+	int e;
+	do
+		e = fdatasync(w->sync_fd);
+	while (e != 0 && errno == EINTR);
+	return e == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
 }
 
 const char *jl__sqvfs_name(void)

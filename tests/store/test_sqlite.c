@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "base/rand.h"
 #include "store/sqlite.h"
 #include "store/sqlite_pcache.h"
+#include "store/sqlite_vfs.h"
 #include "store/store.h"
 
 typedef struct fx {
@@ -1118,6 +1120,75 @@ static void test_wal_stays_bounded(void **state)
 	jl_free(JL_MEM_MISC, bodies);
 }
 
+/* ---- acknowledged after the fsync (sqlite_sync.h) -------------------------- */
+
+static atomic_int g_hook_entered, g_hook_release, g_hook_fail;
+
+/* Holds the deferred fsync until the test releases it; fails it when asked. */
+static int hold_sync(void)
+{
+	atomic_store(&g_hook_entered, 1);
+	for (int i = 0; i < 20000 && !atomic_load(&g_hook_release); i++)
+		usleep(500);
+	return atomic_load(&g_hook_fail);
+}
+
+typedef struct {
+	jl_store_t *s;
+	const char *id;
+	jl_rc rc;
+	atomic_int returned;
+} held_write_t;
+
+static void *held_writer(void *arg)
+{
+	held_write_t *h = arg;
+	jl_write_t w = mk(JL_WRITE_CREATE, "Observation", h->id, "{\"status\":\"final\"}");
+	h->rc = put1(h->s, &w);
+	atomic_store(&h->returned, 1);
+	return NULL;
+}
+
+static void test_ack_after_fsync(void **state)
+{
+	fx_t *f = *state;
+	/* The first sync of a WAL file is inline (it also syncs the directory entry). */
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Observation", "warm", "{\"status\":\"final\"}");
+	atomic_store(&g_hook_entered, 0);
+	atomic_store(&g_hook_release, 0);
+	atomic_store(&g_hook_fail, 0);
+	jl__sqvfs_set_sync_hook(hold_sync);
+	held_write_t h = {.s = f->s, .id = "held"};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, held_writer, &h), 0);
+	for (int i = 0; i < 20000 && !atomic_load(&g_hook_entered); i++)
+		usleep(500);
+	assert_true(atomic_load(&g_hook_entered));
+	/* Committed and visible, but its fsync has not run: the caller must still be waiting. */
+	usleep(50 * 1000);
+	assert_int_equal(atomic_load(&h.returned), 0);
+	expect_body(f->s, f->a, "Observation", "held", 1, "{\"status\":\"final\"}", false);
+	atomic_store(&g_hook_release, 1);
+	pthread_join(th, NULL);
+	assert_int_equal(h.rc, JL_OK);
+
+	/* A failed fsync: the write is not reported stored, and the store refuses writes from then on. */
+	atomic_store(&g_hook_fail, 1);
+	jl_write_t w = mk(JL_WRITE_CREATE, "Observation", "lost", "{\"status\":\"final\"}");
+	assert_int_equal(put1(f->s, &w), JL_EIO);
+	jl__sqvfs_set_sync_hook(NULL);
+	w = mk(JL_WRITE_CREATE, "Observation", "after", "{\"status\":\"final\"}");
+	assert_int_equal(put1(f->s, &w), JL_EIO);
+	jl_version_t v;
+	assert_int_equal(jl_store_read(f->s, f->a, JL_STR("Observation"), JL_STR("after"), 0, &v), JL_ENOTFOUND);
+	/* Reopened, the acknowledged writes are there. */
+	jl_store_close(f->s);
+	f->s = open_store(f->dir, 0);
+	expect_body(f->s, f->a, "Observation", "held", 1, "{\"status\":\"final\"}", false);
+	expect_body(f->s, f->a, "Observation", "warm", 1, "{\"status\":\"final\"}", false);
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Observation", "again", "{\"status\":\"final\"}");
+}
+
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
 static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
 {
@@ -1780,6 +1851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_after_fsync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),

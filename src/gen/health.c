@@ -579,17 +579,28 @@ static void growth_at(double months, double *wt, double *ht)
 		}
 }
 
+/* The chance that a child outside systematic management comes to a given check. */
+#define UNMANAGED_CHECK 0.5
+
 static void child_checks(ectx_t *c, int s, int e)
 {
 	jl_run_t *r = c->r;
 	jl_person_t *p = c->p;
 	/* Days after birth of each check (indicators.md §4.5): newborn visit, 满月, 3…36 months, 4-6 years. */
 	static const int at[] = {7, 29, 91, 182, 243, 365, 547, 730, 912, 1095, 1461, 1826, 2191};
+	/*
+	 * The county's rate is the share of children under systematic management
+	 * (3岁以下儿童系统管理率: every check of the 4:2:2 schedule). Drawn once per
+	 * child, not per check: eight independent draws at 0.93 would leave only
+	 * 0.93^8 = 56 % with the full schedule. A child outside management still
+	 * comes to some checks (half of them), rarely to all.
+	 */
+	bool managed = jl_rng_bern(&c->g, r->r_child[p->county]);
 	for (size_t i = 0; i < sizeof at / sizeof *at && !r->rc; i++) {
 		int d = p->birth + at[i] + (i ? (int)jl_rng_below(&c->g, 21) - 10 : (int)jl_rng_below(&c->g, 5));
 		if (d < s || d > e)
 			continue;
-		double pr_ok = i == 0 ? r->p->newborn_visit : r->r_child[p->county];
+		double pr_ok = i == 0 ? r->p->newborn_visit : managed ? 1.0 : UNMANAGED_CHECK;
 		if (!jl_rng_bern(&c->g, pr_ok))
 			continue;
 		const jl_prac_t *pr = org_doctor(c, p->hc, PR_DOCTOR);

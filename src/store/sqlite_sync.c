@@ -14,7 +14,11 @@
  * it started, so the queue only grows while one runs: 64 is far more than a
  * writer commits during one fsync; past it the writer waits (back-pressure).
  */
+#ifndef JL_SYNC_QMAX
 #define QMAX 64
+#else
+#define QMAX JL_SYNC_QMAX
+#endif
 
 struct jl__sqsync {
 	jl__sqsync_done_fn done;

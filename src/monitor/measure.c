@@ -558,7 +558,7 @@ static void report(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t date_u
 /* ---- subject lists ---- */
 
 typedef struct who {
-	int64_t *h[2];      /* person hashes of the numerator and the denominator, sorted before the scan */
+	int64_t *h[2];      /* person hashes of the numerator and the denominator */
 	uint32_t n[2];
 	bool too_many[2];
 	subjects_t *sl;
@@ -579,24 +579,21 @@ static void on_member(void *arg, const jl_fact_person_t *p, bool den, bool num)
 	}
 }
 
-static int cmp_h(const void *x, const void *y)
+/* The ids of the people counted: looked up by their hashes (one index probe each, not a scan of every Patient). */
+static jl_rc name_them(who_t *k, jl_store_t *s)
 {
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-	return a < b ? -1 : a > b;
-}
-
-/* Every Patient of the store: its hash against the two sorted lists, the id kept where it is found. */
-static jl_rc on_patient(void *arg, const jl_version_t *v, jl_rc body_rc)
-{
-	who_t *k = arg;
-	int64_t h = jl_store_target2(JL_STR("Patient"), v->id);
 	for (int j = 0; j < 2; j++) {
-		if (!k->n[j] || k->sl->n[j] >= k->n[j] || !bsearch(&h, k->h[j], k->n[j], sizeof h, cmp_h))
+		if (!k->n[j])
 			continue;
-		jl_str_t id = jl_arena_str(k->a, v->id);
-		if (!id.p)
+		jl_str_t *ids = jl_arena_alloc(k->a, k->n[j] * sizeof *ids);
+		if (!ids)
 			return JL_ENOMEM;
-		k->sl->ids[j][k->sl->n[j]++] = id;
+		jl_rc rc = jl_store_ids_of(s, k->a, JL_STR("Patient"), k->h[j], k->n[j], ids);
+		if (rc)
+			return rc;
+		for (uint32_t i = 0; i < k->n[j]; i++)
+			if (ids[i].n) /* a Patient deleted since the facts were read is left out */
+				k->sl->ids[j][k->sl->n[j]++] = ids[i];
 	}
 	return JL_OK;
 }
@@ -634,12 +631,7 @@ jl_rc jl_measure_subject_list(const jl_cube_t *c, uint32_t i, uint32_t node, jl_
 			    JL_MEASURE_MAX_SUBJECTS, k.too_many[1] ? "denominator" : "numerator", c->reg->nodes[node].code);
 		return JL_ETOOBIG;
 	}
-	for (int j = 0; j < 2; j++)
-		if (k.n[j])
-			qsort(k.h[j], k.n[j], sizeof *k.h[j], cmp_h);
-	jl_scan_type_t st = {.type = JL_STR("Patient")};
-	jl_scan_query_t q = {.types = &st, .ntypes = 1};
-	jl_rc rc = k.n[0] || k.n[1] ? jl_store_scan(s, &q, on_patient, &k) : JL_OK;
+	jl_rc rc = name_them(&k, s);
 	if (rc) {
 		jl_diag_err(d, "exception", NULL, "Reading the Patients for the subject list failed (%s)", jl_rc_name(rc));
 		return rc;

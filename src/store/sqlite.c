@@ -163,6 +163,7 @@ enum {
 	R_COUNTS,
 	R_STATS,
 	R_PAGES,
+	R_IDS,
 	R_BEGIN,
 	R_COMMIT,
 	R_ROLLBACK,
@@ -213,6 +214,7 @@ static const char *const rsql[R_COUNT] = {
 		     " ORDER BY t.name",
 	[R_STATS] = "SELECT coalesce(sum(live), 0), coalesce(sum(versions), 0) FROM type_stats",
 	[R_PAGES] = "SELECT c.page_count * s.page_size FROM pragma_page_count() c, pragma_page_size() s",
+	[R_IDS] = "SELECT lid FROM res INDEXED BY res_th WHERE th = ?1 AND type = ?2 AND deleted = 0",
 	[R_BEGIN] = "BEGIN",
 	[R_COMMIT] = "COMMIT",
 	[R_ROLLBACK] = "ROLLBACK",
@@ -1055,6 +1057,49 @@ static jl_rc sq_counts(jl_store_t *st_, jl_arena_t *a, jl_type_count_t **out, si
 out:
 	if (st)
 		sqlite3_reset(st);
+	if (c)
+		pool_put(s, c);
+	return rc;
+}
+
+/* One hash: the id of the live resource of type tid that has it (a 64-bit collision is checked, not assumed away). */
+static jl_rc id_of(sq_t *s, rconn_t *c, jl_arena_t *a, jl_str_t type, int64_t tid, int64_t th, jl_str_t *id)
+{
+	jl_rc rc = JL_OK;
+	sqlite3_stmt *st = c->st[R_IDS];
+	int src;
+	*id = (jl_str_t){0};
+	sqlite3_bind_int64(st, 1, th);
+	sqlite3_bind_int64(st, 2, tid);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		jl_str_t lid = jl_str((const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		if (jl_store_target2(type, lid) != th)
+			continue;
+		*id = jl_arena_str(a, lid);
+		if (!id->p)
+			rc = JL_ENOMEM;
+		break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = db_fail(s, c->db, src, "ids by hash");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static jl_rc sq_ids_of(jl_store_t *st_, jl_arena_t *a, jl_str_t type, const int64_t *th, size_t n, jl_str_t *ids)
+{
+	sq_t *s = (sq_t *)st_;
+	rconn_t *c = NULL;
+	int64_t tid = 0;
+	if (!a || !name_ok(type) || (n && (!th || !ids)))
+		return JL_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = (jl_str_t){0};
+	jl_rc rc = read_begin(s, &c, "ids by hash"); /* one snapshot for all of them */
+	if (!rc)
+		rc = r_type(s, c, type, &tid);
+	for (size_t i = 0; !rc && tid && i < n; i++)
+		rc = id_of(s, c, a, type, tid, th[i], &ids[i]);
 	if (c)
 		pool_put(s, c);
 	return rc;
@@ -2335,5 +2380,6 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 	.scan = sq_scan,
+	.ids_of = sq_ids_of,
 	.dir = sq_dir,
 };

@@ -379,6 +379,13 @@ typedef struct jl_store_ops {
 	 */
 	jl_rc (*scan)(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg);
 	/*
+	 * Logical ids by target hash (jl_store_target2), in one snapshot:
+	 * ids[i] is the id of the live resource of `type` whose hash is th[i],
+	 * or empty when there is none. For modules that keep hashes instead of
+	 * ids (monitor/facts). JL_EINVAL, JL_ENOMEM, JL_EIO.
+	 */
+	jl_rc (*ids_of)(jl_store_t *s, jl_arena_t *a, jl_str_t type, const int64_t *th, size_t n, jl_str_t *ids);
+	/*
 	 * The data directory, where modules may keep derived files beside the
 	 * database (monitor/project's facts projection); NULL for a backend
 	 * without one (or when the op is not set). Valid until close.
@@ -452,6 +459,11 @@ static inline jl_rc jl_store_search(jl_store_t *s, jl_arena_t *a, const jl_sq_qu
 static inline jl_rc jl_store_scan(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg)
 {
 	return s->ops->scan(s, q, fn, arg);
+}
+static inline jl_rc jl_store_ids_of(jl_store_t *s, jl_arena_t *a, jl_str_t type, const int64_t *th, size_t n,
+				    jl_str_t *ids)
+{
+	return s->ops->ids_of(s, a, type, th, n, ids);
 }
 static inline jl_rc jl_store_search_page(jl_store_t *s, jl_arena_t *a, jl_str_t cursor, uint32_t page,
 					 jl_sq_page_t *out)

@@ -1189,6 +1189,34 @@ static void test_ack_after_fsync(void **state)
 	(void)ok_write(f->s, JL_WRITE_CREATE, "Observation", "again", "{\"status\":\"final\"}");
 }
 
+/* ---- ids by target hash ----------------------------------------------------- */
+
+static void test_ids_of(void **state)
+{
+	fx_t *f = *state;
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Patient", "p1", "{\"gender\":\"male\"}");
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Patient", "p2", "{\"gender\":\"female\"}");
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Patient", "gone", "{}");
+	(void)ok_write(f->s, JL_WRITE_DELETE, "Patient", "gone", NULL);
+	(void)ok_write(f->s, JL_WRITE_CREATE, "Observation", "p1", "{\"status\":\"final\"}");
+	int64_t th[5] = {jl_store_target2(JL_STR("Patient"), JL_STR("p2")), jl_store_target2(JL_STR("Patient"), JL_STR("gone")),
+			 jl_store_target2(JL_STR("Patient"), JL_STR("nobody")),
+			 jl_store_target2(JL_STR("Observation"), JL_STR("p1")), jl_store_target2(JL_STR("Patient"), JL_STR("p1"))};
+	jl_str_t ids[5];
+	assert_int_equal(jl_store_ids_of(f->s, f->a, JL_STR("Patient"), th, 5, ids), JL_OK);
+	assert_true(jl_str_eqc(ids[0], "p2"));
+	assert_int_equal(ids[1].n, 0); /* deleted */
+	assert_int_equal(ids[2].n, 0); /* never stored */
+	assert_int_equal(ids[3].n, 0); /* another type's hash */
+	assert_true(jl_str_eqc(ids[4], "p1"));
+	/* A type never stored, and nothing asked. */
+	assert_int_equal(jl_store_ids_of(f->s, f->a, JL_STR("Encounter"), th, 5, ids), JL_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ids[i].n, 0);
+	assert_int_equal(jl_store_ids_of(f->s, f->a, JL_STR("Patient"), NULL, 0, NULL), JL_OK);
+	assert_int_equal(jl_store_ids_of(f->s, f->a, JL_STR(""), th, 5, ids), JL_EINVAL);
+}
+
 /* Replaces a stored body (and enc) behind the store's back, with the store closed. */
 static void tamper(fx_t *f, const char *id, int enc, const void *body, size_t n)
 {
@@ -1852,6 +1880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_after_fsync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_of, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),

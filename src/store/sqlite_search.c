@@ -979,7 +979,19 @@ static uint64_t term_key(const jl_sq_term_t *t)
 		h = (h ^ (unsigned char)t->v.p[i]) * 0x100000001B3ULL;
 	for (uint32_t i = 0; i < t->ntargets; i++)
 		h = (h ^ (uint64_t)t->targets[i]) * 0x100000001B3ULL;
-	return h | 1;
+	/*
+	 * The slot is the key's low bits, and the sums above leave them alike for
+	 * terms that differ in their bounds only: date bounds are whole days in µs,
+	 * multiples of 2^13, so every date term of a parameter fell into one of the
+	 * 8,192 slots and each evicted the last (the code+date+date workload
+	 * recounted its two dates, up to 1,000 rows each, on every request).
+	 * Mix the high bits down (splitmix64's finaliser). Zero marks an empty
+	 * slot; "| 1" kept it out but also left the even slots unused.
+	 */
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+	h ^= h >> 31;
+	return h ? h : 1;
 }
 
 /*

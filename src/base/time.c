@@ -5,6 +5,7 @@
 #include "base/time.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t jl_now_us(void)
@@ -63,6 +64,15 @@ static int64_t floordiv(int64_t a, int64_t b)
 	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
+/* v (>= 0) as exactly n decimal digits at p, zero-padded. */
+static void put_digits(char *p, int v, int n)
+{
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 size_t jl_time_fmt_instant(int64_t us, char *out)
 {
 	int64_t days = floordiv(us, 86400000000LL);
@@ -71,9 +81,22 @@ size_t jl_time_fmt_instant(int64_t us, char *out)
 	civil_from_days(days, &y, &m, &d);
 	int64_t secs = rem / 1000000;
 	int ms = (int)(rem % 1000000 / 1000);
-	int k = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, (int)(secs / 3600),
-			 (int)(secs / 60 % 60), (int)(secs % 60), ms);
-	return (size_t)k;
+	if (y < 0 || y > 9999) {
+		int k = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, (int)(secs / 3600),
+				 (int)(secs / 60 % 60), (int)(secs % 60), ms);
+		return (size_t)k;
+	}
+	/* By hand: every entry of a search Bundle has one (meta.lastUpdated), and snprintf's
+	 * format parsing was 2-4 % of the server's time in the mixed search workload. */
+	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+	put_digits(out, y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, (int)(secs / 3600), 2);
+	put_digits(out + 14, (int)(secs / 60 % 60), 2);
+	put_digits(out + 17, (int)(secs % 60), 2);
+	put_digits(out + 20, ms, 3);
+	return 24;
 }
 
 size_t jl_time_fmt_http(int64_t us, char *out)

@@ -787,28 +787,45 @@ typedef struct plan {
 	int64_t estimate;      /* of the whole query: the driver's */
 } plan_t;
 
+/* The driver's rids as `d`. */
+static void driver_rids(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
+{
+	const jl_sq_cond_t *c = &sq->conds[p->driver];
+	if (c->nterms == 1) {
+		put(q, "(");
+		term_rids(q, &c->terms[0], sq->type);
+		put(q, ") AS d");
+	} else if (same_ref_targets(c)) {
+		ref_rids_merged(q, c);
+		put(q, " AS d");
+	} else {
+		put(q, "(");
+		for (uint32_t i = 0; i < c->nterms; i++) {
+			if (i)
+				put(q, " UNION ");
+			term_rids(q, &c->terms[i], sq->type);
+		}
+		put(q, ") AS d");
+	}
+}
+
+/* " AND " and each condition but the driver as a filter on the candidate's rid (q->rid). */
+static void filters(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
+{
+	for (uint32_t i = 0; i < sq->nconds; i++) {
+		if ((int)i == p->driver)
+			continue;
+		put(q, " AND ");
+		cond_filter(q, &sq->conds[i]);
+	}
+}
+
 /* The FROM and WHERE of a query (as resources `r`), driver chosen in p. */
 static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 {
 	if (p->driver >= 0) {
-		const jl_sq_cond_t *c = &sq->conds[p->driver];
-		if (c->nterms == 1) {
-			put(q, "(");
-			term_rids(q, &c->terms[0], sq->type);
-			put(q, ") AS d JOIN res r ON r.rid = d.rid");
-		} else if (same_ref_targets(c)) {
-			ref_rids_merged(q, c);
-			put(q, " AS d JOIN res r ON r.rid = d.rid");
-		} else {
-			put(q, "(");
-			for (uint32_t i = 0; i < c->nterms; i++) {
-				if (i)
-					put(q, " UNION ");
-				term_rids(q, &c->terms[i], sq->type);
-			}
-			put(q, ") AS d JOIN res r ON r.rid = d.rid");
-		}
-		put(q, " WHERE r.deleted = 0");
+		driver_rids(q, sq, p);
+		put(q, " JOIN res r ON r.rid = d.rid WHERE r.deleted = 0");
 	} else {
 		put(q, "res r INDEXED BY res_type_rid WHERE r.deleted = 0");
 		if (sq->type.n) {
@@ -819,13 +836,37 @@ static void from_where(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 	}
 	const char *outer = q->rid;
 	q->rid = p->driver >= 0 ? "d.rid" : "r.rid";
-	for (uint32_t i = 0; i < sq->nconds; i++) {
-		if ((int)i == p->driver)
-			continue;
-		put(q, " AND ");
-		cond_filter(q, &sq->conds[i]);
-	}
+	filters(q, sq, p);
 	q->rid = outer;
+}
+
+/* Whether a term's filter reads index rows by the candidate's rid only, never its resource row. */
+static bool rid_filter(const jl_sq_term_t *t)
+{
+	return t->kind == JL_SQ_KEY || t->kind == JL_SQ_RANGE || t->kind == JL_SQ_TEXT || t->kind == JL_SQ_REF ||
+	       t->kind == JL_SQ_CHAIN;
+}
+
+/*
+ * Whether the page can be cut from the driver's rids before any resource row
+ * is read: a driver that must be sorted (a text or date range, several terms),
+ * filters on index rows only, the default order. Such a driver produces every
+ * candidate before the first page (the 858 rows of family=寸), and the join
+ * with the resource table cost two probes (res_rid, then the row by its key)
+ * for each one that passed the filters; this way only the page's rows are
+ * read. Index rows exist for live current versions only (a version's rows go
+ * when it is replaced or deleted), so the deleted test after the cut drops
+ * nothing.
+ */
+static bool late_rows(const jl_sq_query_t *sq, const plan_t *p)
+{
+	if (p->driver < 0 || !p->distinct || sq->nsorts)
+		return false;
+	for (uint32_t i = 0; i < sq->nconds; i++)
+		for (uint32_t j = 0; (int)i != p->driver && j < sq->conds[i].nterms; j++)
+			if (!rid_filter(&sq->conds[i].terms[j]))
+				return false;
+	return true;
 }
 
 /* A nested query (chains, _has): plan it simply — the first drivable condition drives. */
@@ -877,6 +918,22 @@ static void sort_expr(sqlb_t *q, const jl_sq_sort_t *s)
 /* The page statement: rids in order, LIMIT and OFFSET as its last two parameters. */
 static void page_sql(sqlb_t *q, const jl_sq_query_t *sq, const plan_t *p)
 {
+	if (late_rows(sq, p)) {
+		/* "+" as below: the GROUP BY's own order, no scan of a (k, rid) index for it */
+		put(q, "SELECT r.rid, r.type, r.lid, r.updated FROM (SELECT d.rid AS rid FROM ");
+		driver_rids(q, sq, p);
+		const char *outer = q->rid;
+		q->rid = "d.rid";
+		put(q, " WHERE 1");
+		filters(q, sq, p);
+		q->rid = outer;
+		put(q, " GROUP BY +d.rid ORDER BY +d.rid LIMIT ");
+		bi(q, 0);
+		put(q, " OFFSET ");
+		bi(q, 0);
+		put(q, ") AS m JOIN res r ON r.rid = m.rid WHERE r.deleted = 0 ORDER BY m.rid");
+		return;
+	}
 	put(q, "SELECT ");
 	/* What loading a match needs besides its version row: the type, the id and the instant. A
 	 * computed-key sort keeps rids only (its pages are slices of them, loaded by rid). */
@@ -979,7 +1036,19 @@ static uint64_t term_key(const jl_sq_term_t *t)
 		h = (h ^ (unsigned char)t->v.p[i]) * 0x100000001B3ULL;
 	for (uint32_t i = 0; i < t->ntargets; i++)
 		h = (h ^ (uint64_t)t->targets[i]) * 0x100000001B3ULL;
-	return h | 1;
+	/*
+	 * The slot is the key's low bits, and the sums above leave them alike for
+	 * terms that differ in their bounds only: date bounds are whole days in µs,
+	 * multiples of 2^13, so every date term of a parameter fell into one of the
+	 * 8,192 slots and each evicted the last (the code+date+date workload
+	 * recounted its two dates, up to 1,000 rows each, on every request).
+	 * Mix the high bits down (splitmix64's finaliser). Zero marks an empty
+	 * slot; "| 1" kept it out but also left the even slots unused.
+	 */
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+	h ^= h >> 31;
+	return h ? h : 1;
 }
 
 /*

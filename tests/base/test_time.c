@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include <string.h>
+#include <time.h>
+
+#include "base/rand.h"
 #include "base/time.h"
 
 static void test_datetime_grammar(void **state)
@@ -76,12 +80,42 @@ static void test_formats(void **state)
 	assert_false(jl_time_parse_http("Sun, 06 Nov 1994 08:49:37 GMT trailing", &us));
 }
 
+/* Instants against the C library's calendar (gmtime_r), before and after 1970, at the ends of days and years. */
+static void test_instant_against_libc(void **state)
+{
+	(void)state;
+	static const int64_t fixed[] = {0, -1, 999999, -86400000000LL, 253402300799999999LL, -62135596800000000LL,
+					951782400000000LL, 4107542399999000LL};
+	for (int i = 0; i < 20000; i++) {
+		int64_t us;
+		if (i < (int)(sizeof fixed / sizeof *fixed)) {
+			us = fixed[i];
+		} else {
+			uint64_t r;
+			jl_rand_bytes(&r, sizeof r);
+			us = (int64_t)(r % 8000000000000000ULL) - 2208988800000000LL; /* 1900 .. 2223 */
+		}
+		int64_t s = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+		int ms = (int)((us - s * 1000000) / 1000);
+		time_t t = (time_t)s;
+		struct tm tm;
+		assert_non_null(gmtime_r(&t, &tm));
+		char want[64], got[32];
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+		size_t n = jl_time_fmt_instant(us, got);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(got, want, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_datetime_grammar),
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_instant_against_libc),
 	};
 	return cmocka_run_group_tests_name("base/time", tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
 // still match), estimates counted only as far as the smallest
 // condition, matches loaded from their page rows, included resources read
 // once, and pages of a cursor (whose connection gave back its cache) that
-// neither repeat nor skip.
+// neither repeat nor skip; a sorted driver that cuts its page before reading
+// resource rows gives the same pages as the full join.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, req } from './lib.mjs';
@@ -136,4 +137,53 @@ test('_include reads each referenced resource once and lists it once', async () 
   const seen = c.entry.map((e) => `${e.resource.resourceType}/${e.resource.id}`);
   assert.equal(new Set(seen).size, seen.length);
   assert.equal(seen.length, 2 + 13);
+});
+
+test('a sorted driver cuts its page before reading resource rows: same matches and pages as the full join', async () => {
+  const pat = (id, gender, families) => ({ resourceType: 'Patient', id, gender, name: families.map((f) => ({ family: f })) });
+  const made = [
+    pat('lt-1', 'female', ['Latour']),
+    pat('lt-2', 'female', ['Latour', 'Lateef']), // two rows under the prefix: one match
+    pat('lt-3', 'male', ['Latour']),
+    pat('lt-4', 'female', ['Latimer']),          // deleted below
+    pat('lt-5', 'female', ['Laterne']),          // renamed below: its rows go
+    pat('lt-6', 'female', ['Lateran']),
+    pat('lt-7', 'female', ['Latour']),           // updated below, still a match
+    pat('lt-8', 'female', ['Lathe', 'Latour']),
+    pat('lt-9', 'other', ['Latour']),
+  ];
+  // more women than Lat… rows, so the name drives
+  for (let i = 0; i < 12; i++) made.push(pat(`lt-z${i}`, 'female', ['Zed']));
+  for (const r of made) assert.equal((await req(srv, 'PUT', `/Patient/${r.id}`, { body: r })).status, 201);
+  assert.ok([200, 204].includes((await req(srv, 'DELETE', '/Patient/lt-4')).status));
+  assert.equal((await req(srv, 'PUT', '/Patient/lt-5', { body: pat('lt-5', 'female', ['Other']) })).status, 200);
+  assert.equal((await req(srv, 'PUT', '/Patient/lt-7', { body: { ...pat('lt-7', 'female', ['Latour']), birthDate: '1990-01-01' } })).status, 200);
+  const want = ['lt-1', 'lt-2', 'lt-6', 'lt-7', 'lt-8'];
+  const walk = async (q) => {
+    const got = [];
+    let b = await get(q);
+    for (let n = 0; n < 10; n++) {
+      got.push(...ids(b));
+      const next = (b.link || []).find((l) => l.relation === 'next');
+      if (!next) break;
+      b = await get(next.url.slice(srv.base.length));
+    }
+    return got;
+  };
+  const late = '/Patient?family=lat&gender=female';
+  // _lastUpdated reads the resource row: the same search with the full join, for comparison
+  const full = `${late}&_lastUpdated=gt2000-01-01`;
+  assert.match(await plan(`${late}&_count=2`), /AS m JOIN res r/);
+  assert.doesNotMatch(await plan(`${full}&_count=2`), /AS m JOIN res r/);
+  for (const count of [1, 2, 3, 100]) {
+    assert.deepEqual(await walk(`${late}&_count=${count}`), want, `_count=${count}`);
+    assert.deepEqual(await walk(`${full}&_count=${count}`), want, `_count=${count}`);
+  }
+  // the updated match loads its current version
+  const b = await get(`${late}&_count=100`);
+  assert.equal(b.entry.find((e) => e.resource.id === 'lt-7').resource.birthDate, '1990-01-01');
+  assert.equal((await get(`${late}&_total=accurate&_count=1`)).total, 5);
+  // a filter that never holds, and a prefix no row has
+  assert.deepEqual(await walk('/Patient?family=lat&gender=unknown&_count=2'), []);
+  assert.deepEqual(await walk('/Patient?family=latz&gender=female&_count=2'), []);
 });

@@ -48,7 +48,7 @@
 #include "base/time.h"
 
 #define DB_FILE "jianlian.db"
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 /*
  * WAL frames (4 KiB pages) after which the checkpointer copies the WAL into
  * the database. A bulk load (import) writes thousands of resources per
@@ -299,6 +299,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	 * next start rebuilds the index (or `jianlian reindex` does, under --no-auto-reindex). */
 	"DROP TABLE ix_quantity;" JL__SQIX_QUANTITY
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: a token row per code with its system in a column (sqlite_ix.h); rebuilt as for 4. */
+	"DROP TABLE ix_token;" JL__SQIX_TOKEN
+	"PRAGMA user_version = 5;",
 };
 
 /* ---- the handle --------------------------------------------------------- */

@@ -2,8 +2,8 @@
  * sqlite_ix — index rows in SQLite. Each table's primary key serves the
  * "driver" access of a search (k, then value order); the (k, rid) indexes
  * serve the "filter" access, probing one candidate resource at a time.
- * Token and composite tables need no second index: their primary key is
- * already (k, rid).
+ * Token and composite tables need no second index: their primary keys
+ * start with (k, rid).
  */
 #include "store/sqlite_ix.h"
 
@@ -22,7 +22,7 @@
  * of the writer's index time).
  */
 static const char *const ins_sql[JL_IX_NTABLES] = {
-	[JL_IX_TOKEN] = "INSERT OR IGNORE INTO ix_token(k, rid) SELECT k, rid FROM jl_ixrows",
+	[JL_IX_TOKEN] = "INSERT OR IGNORE INTO ix_token(k, rid, s) SELECT k, rid, a FROM jl_ixrows",
 	[JL_IX_STRING] = "INSERT OR IGNORE INTO ix_string(k, v, rid) SELECT k, a, rid FROM jl_ixrows",
 	[JL_IX_URI] = "INSERT OR IGNORE INTO ix_uri(k, v, rid) SELECT k, a, rid FROM jl_ixrows",
 	[JL_IX_REF] = "INSERT OR IGNORE INTO ix_ref(k, target, rid) SELECT k, a, rid FROM jl_ixrows",
@@ -33,7 +33,7 @@ static const char *const ins_sql[JL_IX_NTABLES] = {
 };
 
 static const char *const del_sql[JL_IX_NTABLES] = {
-	[JL_IX_TOKEN] = "DELETE FROM ix_token WHERE k = ?1 AND rid = ?2",
+	[JL_IX_TOKEN] = "DELETE FROM ix_token WHERE k = ?1 AND rid = ?2 AND s = ?3",
 	[JL_IX_STRING] = "DELETE FROM ix_string WHERE k = ?1 AND v = ?3 AND rid = ?2",
 	[JL_IX_URI] = "DELETE FROM ix_uri WHERE k = ?1 AND v = ?3 AND rid = ?2",
 	[JL_IX_REF] = "DELETE FROM ix_ref WHERE k = ?1 AND target = ?3 AND rid = ?2",
@@ -181,6 +181,7 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 		switch (x->cur) {
 		case JL_IX_STRING:
 		case JL_IX_URI: sqlite3_result_text64(ctx, p->c.v.p ? p->c.v.p : "", p->c.v.n, SQLITE_STATIC, SQLITE_UTF8); break;
+		case JL_IX_TOKEN:
 		case JL_IX_REF:
 		case JL_IX_DATE: sqlite3_result_int64(ctx, p->a.i); break;
 		default: sqlite3_result_double(ctx, p->a.d); break;
@@ -265,6 +266,8 @@ static int bind_row(sqlite3_stmt *st, int64_t rid, const jl_ix_row_t *r)
 	case JL_IX_STRING:
 	case JL_IX_URI:
 		return sqlite3_bind_text64(st, 3, r->v.p ? r->v.p : "", r->v.n, SQLITE_STATIC, SQLITE_UTF8);
+	case JL_IX_TOKEN:
+		return sqlite3_bind_int64(st, 3, r->s);
 	case JL_IX_REF:
 		return sqlite3_bind_int64(st, 3, r->target);
 	case JL_IX_DATE:
@@ -347,6 +350,7 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		p->second = second_key(r);
 		p->rid = rid;
 		switch (r->table) {
+		case JL_IX_TOKEN: p->a.i = r->s; break;
 		case JL_IX_REF: p->a.i = r->target; break;
 		case JL_IX_DATE:
 			p->a.i = r->ilo;

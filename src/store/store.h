@@ -52,7 +52,7 @@ typedef enum jl_write_kind {
  * the same transaction as the version they index).
  */
 typedef enum jl_ix_table {
-	JL_IX_TOKEN = 0, /* (k, rid) */
+	JL_IX_TOKEN = 0, /* (k, rid, s) */
 	JL_IX_STRING,    /* (k, v folded, rid) */
 	JL_IX_URI,       /* (k, v, rid) */
 	JL_IX_REF,       /* (k, target, rid) */
@@ -72,7 +72,14 @@ typedef struct jl_ix_row {
 	jl_str_t v;          /* STRING (folded), URI */
 	/* QUANTITY: hashes of the unit as system|code, as code alone and as the human unit (0: absent) */
 	int64_t us, uc, uu;
+	/*
+	 * TOKEN: the coding's system (jl_ix_token_system, search/index.h; 0: no system), its low bit
+	 * JL_IX_TOKEN_DUP on every row of a key but the first of the resource. The key of a code is
+	 * the same for every system, so one row answers code, system|code and |code.
+	 */
+	int64_t s;
 } jl_ix_row_t;
+#define JL_IX_TOKEN_DUP 1
 
 typedef struct jl_ix_rows {
 	jl_ix_row_t *rows;   /* sorted and unique after extraction */
@@ -217,6 +224,8 @@ typedef struct jl_sq_term {
 	int64_t ia, ib;      /* DATE, UPDATED bounds: the search value's [a, b) in µs */
 	double da, db;       /* NUMBER, QUANTITY bounds */
 	int64_t us, uc;      /* QUANTITY unit: the row's us must equal us (system|code), or its uc or uu equal uc (||code); 0: any */
+	bool sys;            /* TOKEN KEY: only rows whose system is s (jl_ix_row_t.s without JL_IX_TOKEN_DUP) */
+	int64_t s;
 	jl_str_t v;          /* TEXT */
 	const jl_str_t *vs;  /* ID, TYPE */
 	uint32_t nvs;

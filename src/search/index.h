@@ -75,7 +75,8 @@ int64_t jl_ix_key_token_oftype(jl_str_t type, jl_str_t param, jl_str_t tsys, jl_
 int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t value); /* :identifier */
 /* The key of a parameter's rows in a non-token table (string, uri, ref, date, number, quantity-any). */
 int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
-int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
+int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token texts (TEXT rows) */
+int64_t jl_ix_key_text_value(jl_str_t type, jl_str_t param, jl_str_t folded); /* TOKEN rows of one text */
 int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param);                       /* string rows as written (:exact) */
 /*
  * Ends a folded string row whose text was written differently (see

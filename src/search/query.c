@@ -287,7 +287,7 @@ static void token_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 			problem(p, pi->name, "value", "the value is not valid text");
 			return;
 		}
-		text_term(p, ts, JL_IX_STRING, jl_ix_key_text(pi->type, pi->code), JL_SQ_TEXT_PREFIX, f);
+		text_term(p, ts, JL_IX_TEXT, jl_ix_key_text(pi->type, pi->code), JL_SQ_TEXT_PREFIX, f);
 		return;
 	}
 	if (jl_str_eqc(pi->mod, "of-type")) {

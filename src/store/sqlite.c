@@ -299,8 +299,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	 * next start rebuilds the index (or `jianlian reindex` does, under --no-auto-reindex). */
 	"DROP TABLE ix_quantity;" JL__SQIX_QUANTITY
 	"PRAGMA user_version = 4;",
-	/* 4 -> 5: a token row per code with its system in a column (sqlite_ix.h); rebuilt as for 4. */
-	"DROP TABLE ix_token;" JL__SQIX_TOKEN
+	/* 4 -> 5: a token row per code with its system in a column, token texts once in ix_text
+	 * (sqlite_ix.h); the index is rebuilt as for 4. (IF EXISTS: a file set back to 4 by hand.) */
+	"DROP TABLE ix_token; DROP TABLE IF EXISTS ix_text;" JL__SQIX_TOKEN
 	"PRAGMA user_version = 5;",
 };
 

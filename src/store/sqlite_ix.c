@@ -30,6 +30,7 @@ static const char *const ins_sql[JL_IX_NTABLES] = {
 	[JL_IX_NUMBER] = "INSERT OR IGNORE INTO ix_number(k, rid, lo, hi) SELECT k, rid, a, b FROM jl_ixrows",
 	[JL_IX_QUANTITY] = "INSERT OR IGNORE INTO ix_quantity(k, rid, lo, hi, us, uc, uu) SELECT k, rid, a, b, us, uc, uu FROM jl_ixrows",
 	[JL_IX_COMPOSITE] = "INSERT OR IGNORE INTO ix_composite(k, rid) SELECT k, rid FROM jl_ixrows",
+	[JL_IX_TEXT] = "INSERT OR IGNORE INTO ix_text(k, v, t) SELECT k, a, b FROM jl_ixrows",
 };
 
 static const char *const del_sql[JL_IX_NTABLES] = {
@@ -42,6 +43,9 @@ static const char *const del_sql[JL_IX_NTABLES] = {
 	[JL_IX_QUANTITY] = ("DELETE FROM ix_quantity WHERE k = ?1 AND rid = ?2 AND lo = ?3 AND hi = ?4"
 			    " AND us = ?5 AND uc = ?6 AND uu = ?7"),
 	[JL_IX_COMPOSITE] = "DELETE FROM ix_composite WHERE k = ?1 AND rid = ?2",
+	/* TEXT rows are shared by every resource with the text: kept (a text no resource has left
+	 * finds no token row), until a reindex clears them */
+	[JL_IX_TEXT] = NULL,
 };
 
 /*
@@ -180,6 +184,7 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	case 2:
 		switch (x->cur) {
 		case JL_IX_STRING:
+		case JL_IX_TEXT:
 		case JL_IX_URI: sqlite3_result_text64(ctx, p->c.v.p ? p->c.v.p : "", p->c.v.n, SQLITE_STATIC, SQLITE_UTF8); break;
 		case JL_IX_TOKEN:
 		case JL_IX_REF:
@@ -188,7 +193,7 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 		}
 		break;
 	case 3:
-		if (x->cur == JL_IX_DATE)
+		if (x->cur == JL_IX_DATE || x->cur == JL_IX_TEXT)
 			sqlite3_result_int64(ctx, p->b.i);
 		else
 			sqlite3_result_double(ctx, p->b.d);
@@ -250,7 +255,7 @@ jl_rc jl__sqix_new(sqlite3 *db, jl__sqix_t **out)
 	}
 	for (int i = 0; i < JL_IX_NTABLES; i++)
 		if (sqlite3_prepare_v3(db, ins_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->ins[i], NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v3(db, del_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->del[i], NULL) != SQLITE_OK) {
+		    (del_sql[i] && sqlite3_prepare_v3(db, del_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->del[i], NULL) != SQLITE_OK)) {
 			jl__sqix_free(x);
 			return JL_EIO;
 		}
@@ -294,6 +299,8 @@ static jl_rc run_rows(sqlite3_stmt *const *stmts, int64_t rid, const jl_ix_rows_
 		if (r->table >= JL_IX_NTABLES)
 			return JL_EINVAL;
 		sqlite3_stmt *st = stmts[r->table];
+		if (!st)
+			continue; /* a table whose rows are never removed (TEXT) */
 		int e = bind_row(st, rid, r);
 		if (e == SQLITE_OK)
 			e = sqlite3_step(st);
@@ -319,6 +326,7 @@ static uint64_t second_key(const jl_ix_row_t *r)
 	case JL_IX_REF: return flip(r->target);
 	case JL_IX_DATE: return flip(r->ilo);
 	case JL_IX_STRING:
+	case JL_IX_TEXT:
 	case JL_IX_URI: {
 		uint64_t v = 0;
 		for (size_t i = 0; i < 8; i++)
@@ -360,6 +368,11 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		case JL_IX_URI:
 			p->c.v.p = r->v.p;
 			p->c.v.n = r->v.n;
+			break;
+		case JL_IX_TEXT:
+			p->c.v.p = r->v.p;
+			p->c.v.n = r->v.n;
+			p->b.i = r->target;
 			break;
 		case JL_IX_QUANTITY:
 			p->c.u[0] = r->us;
@@ -619,6 +632,7 @@ jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_
 	if (exec_ok(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
 	    exec_ok(db, "DELETE FROM ix_token; DELETE FROM ix_string; DELETE FROM ix_uri; DELETE FROM ix_ref;"
 			" DELETE FROM ix_date; DELETE FROM ix_number; DELETE FROM ix_quantity; DELETE FROM ix_composite;"
+			" DELETE FROM ix_text;"
 			" UPDATE res SET present = NULL WHERE present IS NOT NULL") != SQLITE_OK ||
 	    exec_ok(db, "COMMIT") != SQLITE_OK) {
 		rc = JL_EIO;

@@ -72,11 +72,15 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 /*
  * The token table since schema version 5: a code's row carries its system
  * (s, 4 bytes) instead of a second row under a system|code key — one row
- * per coding fewer (search/index.h, jl_ix_token_system).
+ * per coding fewer (search/index.h, jl_ix_token_system). Token texts
+ * (:text) moved from string rows to ix_text, each text once per parameter
+ * with the key of its token rows (t).
  */
 #define JL__SQIX_TOKEN \
 	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, s INTEGER NOT NULL," \
-	" PRIMARY KEY(k, rid, s)) WITHOUT ROWID;"
+	" PRIMARY KEY(k, rid, s)) WITHOUT ROWID;" \
+	"CREATE TABLE ix_text(k INTEGER NOT NULL, v TEXT NOT NULL, t INTEGER NOT NULL," \
+	" PRIMARY KEY(k, v, t)) WITHOUT ROWID;"
 
 /* Schema version 2: the probe indexes of the text tables (entries also carry v: they cover the probe). */
 #define JL__SQIX_SCHEMA_2 \

@@ -43,7 +43,7 @@
 #define MAX_KEYSORT 100000   /* matches sorted by a computed key (token, reference) at most */
 
 static const char *const tables[JL_IX_NTABLES] = {
-	"ix_token", "ix_string", "ix_uri", "ix_ref", "ix_date", "ix_number", "ix_quantity", "ix_composite",
+	"ix_token", "ix_string", "ix_uri", "ix_ref", "ix_date", "ix_number", "ix_quantity", "ix_composite", "ix_text",
 };
 
 /* ---- connections ------------------------------------------------------------ */
@@ -644,6 +644,15 @@ static void term_filter(sqlb_t *q, const jl_sq_term_t *t)
 		putf(q, " AND %s.rid = %s AND ", x, q->rid), range_pred(q, x, t), put(q, ")");
 		break;
 	case JL_SQ_TEXT:
+		if (t->table == JL_IX_TEXT) {
+			/* the parameter's matching texts, then the candidate's token row under each (CROSS JOIN:
+			 * the texts first, whatever the planner thinks) */
+			putf(q, "EXISTS (SELECT 1 FROM ix_text %s CROSS JOIN ix_token y%d ON y%d.k = %s.t WHERE %s.k = ", x, a,
+			     a, x, x);
+			bi(q, t->k);
+			putf(q, " AND y%d.rid = %s AND ", a, q->rid), text_pred(q, x, t), put(q, ")");
+			break;
+		}
 		/* the candidate's few rows of the parameter, by (k, rid), then the text test on each */
 		putf(q, "EXISTS (SELECT 1 FROM %s %s INDEXED BY %s_r WHERE %s.k = ", tables[t->table], x, tables[t->table], x);
 		bi(q, t->k);
@@ -737,6 +746,14 @@ static void term_rids(sqlb_t *q, const jl_sq_term_t *t, jl_str_t type)
 		put(q, " AND "), range_pred(q, d, t);
 		break;
 	case JL_SQ_TEXT:
+		if (t->table == JL_IX_TEXT) {
+			/* a resource with two matching texts comes twice: TEXT never drives in rid order */
+			putf(q, "SELECT y%d.rid FROM ix_text %s CROSS JOIN ix_token y%d ON y%d.k = %s.t WHERE %s.k = ", a, d, a,
+			     a, d, d);
+			bi(q, t->k);
+			put(q, " AND "), text_pred(q, d, t);
+			break;
+		}
 		putf(q, "SELECT %s.rid FROM %s %s WHERE %s.k = ", d, tables[t->table], d, d), bi(q, t->k);
 		put(q, " AND "), text_pred(q, d, t);
 		break;

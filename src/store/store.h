@@ -60,13 +60,14 @@ typedef enum jl_ix_table {
 	JL_IX_NUMBER,    /* (k, lo, hi, rid) — implicit precision range */
 	JL_IX_QUANTITY,  /* (k, rid, lo, hi, unit hashes us, uc, uu) */
 	JL_IX_COMPOSITE, /* (k, rid) */
+	JL_IX_TEXT,      /* (k, v folded, target): a parameter's token texts, each once; never removed */
 	JL_IX_NTABLES
 } jl_ix_table;
 
 typedef struct jl_ix_row {
 	uint8_t table;
 	int64_t k;
-	int64_t target;      /* REF */
+	int64_t target;      /* REF; TEXT: the token key of the resources with that text */
 	int64_t ilo, ihi;    /* DATE */
 	double dlo, dhi;     /* NUMBER, QUANTITY */
 	jl_str_t v;          /* STRING (folded), URI */
@@ -202,7 +203,7 @@ typedef enum jl_sq_match {
 typedef enum jl_sq_kind {
 	JL_SQ_KEY = 1, /* a TOKEN or COMPOSITE row with key k */
 	JL_SQ_RANGE,   /* a DATE, NUMBER or QUANTITY row with key k whose [lo,hi) meets op against [a,b) */
-	JL_SQ_TEXT,    /* a STRING or URI row with key k whose v matches */
+	JL_SQ_TEXT,    /* a STRING or URI row with key k whose v matches; TEXT: a token row under the target of one */
 	JL_SQ_REF,     /* a REF row with key k whose target is one of targets */
 	JL_SQ_CHAIN,   /* a REF row with key k whose target is a resource matching sub */
 	JL_SQ_HAS,     /* this resource is the target of a REF row with key k of a resource matching sub */

@@ -615,12 +615,15 @@ static void sub_targets(sqlb_t *q, const jl_sq_query_t *sub)
 	q->depth--;
 }
 
-/* A token term's system (system|code, |code): the code's rows of that system, flagged as duplicates or not. */
+/*
+ * A token term's system (system|code, |code): the code's rows of that system, flagged as duplicates
+ * or not. A range, not IN: a probe by (k, rid) is then one seek, where IN made two (a tenth slower).
+ */
 static void token_sys(sqlb_t *q, const char *x, const jl_sq_term_t *t)
 {
 	if (t->table != JL_IX_TOKEN || !t->sys)
 		return;
-	putf(q, " AND %s.s IN (", x), bi(q, t->s), put(q, ", "), bi(q, t->s | JL_IX_TOKEN_DUP), put(q, ")");
+	putf(q, " AND %s.s BETWEEN ", x), bi(q, t->s), put(q, " AND "), bi(q, t->s | JL_IX_TOKEN_DUP);
 }
 
 /* SQL boolean: the resource r (alias `r`) satisfies term t. */

@@ -1363,11 +1363,10 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 	}
 	/* Which search parameters have values: a small bitmap, NULL when none (or not indexed). */
 	if (w->index && !del && w->ix) {
-		int words = 4;
-		while (words && !w->ix->present[words - 1])
-			words--;
-		if (words)
-			sqlite3_bind_blob(st, 8, w->ix->present, words * (int)sizeof(uint64_t), SQLITE_STATIC);
+		unsigned char pb[32];
+		int n = jl__sq_present_bytes(w->ix->present, pb);
+		if (n)
+			sqlite3_bind_blob(st, 8, pb, n, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(st, 8);
 	} else {

@@ -527,6 +527,17 @@ jl_rc jl__sqix_flush(jl__sqix_t *x, int *src)
 	return rc;
 }
 
+int jl__sq_present_bytes(const uint64_t present[4], unsigned char out[32])
+{
+	int n = 0;
+	for (int i = 0; i < 32; i++) {
+		out[i] = (unsigned char)(present[i / 8] >> (8 * (i % 8)));
+		if (out[i])
+			n = i + 1;
+	}
+	return n;
+}
+
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src)
 {
 	return run_rows(x->del, rid, rows, src);
@@ -679,12 +690,11 @@ jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_
 		rc = jl__sqix_flush(x, &src);
 		for (size_t i = 0; !rc && i < n; i++) {
 			const jl_ix_rows_t *r = rowsets[i];
-			int words = 4;
-			while (r && words && !r->present[words - 1])
-				words--;
+			unsigned char pb[32];
+			int nb = r ? jl__sq_present_bytes(r->present, pb) : 0;
 			sqlite3_bind_int64(pres, 1, rids[i]);
-			if (r && words)
-				sqlite3_bind_blob(pres, 2, r->present, words * (int)sizeof(uint64_t), SQLITE_STATIC);
+			if (nb)
+				sqlite3_bind_blob(pres, 2, pb, nb, SQLITE_TRANSIENT);
 			else
 				sqlite3_bind_null(pres, 2);
 			if (sqlite3_step(pres) != SQLITE_DONE)

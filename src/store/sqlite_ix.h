@@ -39,6 +39,12 @@ jl__sqix_mark_t jl__sqix_mark(const jl__sqix_t *x);
 void jl__sqix_truncate(jl__sqix_t *x, jl__sqix_mark_t mark);
 jl_rc jl__sqix_flush(jl__sqix_t *x, int *src);
 void jl__sqix_clear(jl__sqix_t *x);
+/*
+ * res.present as stored: the bitmap's bytes in little-endian order (bit i is byte i / 8, as jl_bit in
+ * sqlite_search.c reads it), without its trailing zero bytes — most resources need 1 or 2 of the 32,
+ * where whole 64-bit words took 8. Returns the length, 0 when no bit is set.
+ */
+int jl__sq_present_bytes(const uint64_t present[4], unsigned char out[32]);
 /* Removes exactly the given rows of rid. */
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
 

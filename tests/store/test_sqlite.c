@@ -26,6 +26,7 @@
 #include "base/time.h"
 #include "base/rand.h"
 #include "store/sqlite.h"
+#include "store/sqlite_ix.h"
 #include "store/sqlite_pcache.h"
 #include "store/store.h"
 
@@ -1069,6 +1070,24 @@ static void test_migration_4_to_5(void **state)
 	expect_body(f->s, f->a, "Observation", "t", 1, "{\"i\":1}", false);
 }
 
+/* res.present keeps only the bytes up to the last set bit, in the order jl_bit reads them. */
+static void test_present_bytes(void **state)
+{
+	(void)state;
+	unsigned char b[32];
+	uint64_t none[4] = {0}, low[4] = {0x41, 0, 0, 0}, top[4] = {1ULL << 63, 0, 0, 0}, far[4] = {1, 0, 0, 1ULL << 8};
+	assert_int_equal(jl__sq_present_bytes(none, b), 0);
+	assert_int_equal(jl__sq_present_bytes(low, b), 1);
+	assert_int_equal(b[0], 0x41);
+	assert_int_equal(jl__sq_present_bytes(top, b), 8);
+	assert_int_equal(b[7], 0x80);
+	assert_int_equal(jl__sq_present_bytes(far, b), 26); /* bit 200 */
+	assert_int_equal(b[0], 1);
+	assert_int_equal(b[25], 1);
+	for (int i = 1; i < 25; i++)
+		assert_int_equal(b[i], 0);
+}
+
 /*
  * The page cache wrapper (sqlite_pcache.h) is in place — the store was this process's first use of
  * SQLite — and a workload of page splits, updates, rollbacks (a failing call in a group) and deletes
@@ -1813,6 +1832,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_4_to_5, setup, teardown),
+		cmocka_unit_test(test_present_bytes),
 		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),

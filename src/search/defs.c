@@ -149,8 +149,9 @@ static jl_rc compile_static(jl_search_defs_t *defs, jl_diag_t *d)
 	if (!defs->expr || !defs->comp || !defs->comp_first)
 		return JL_ENOMEM;
 	/* The rows' layout is part of what the stored index was built with: 2 = quantity units in columns,
-	 * 3 = a string's :exact row only when its folded form differs, 4 = no rows for derived parameters. */
-	uint64_t layout = 4;
+	 * 3 = a string's :exact row only when its folded form differs, 4 = no rows for derived parameters,
+	 * 5 = a token's system in a column of its code's row. */
+	uint64_t layout = 5;
 	uint64_t fp = jl_hash_bytes(JL_HASH_SEED, &layout, sizeof layout);
 	uint32_t c = 0;
 	for (uint32_t i = 0; i < jl_nsearchparams; i++) {

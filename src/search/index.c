@@ -24,6 +24,7 @@
 
 static const jl_str_t ANY = {"\x01" "any", 4};
 static const jl_str_t SYSONLY = {"\x01" "sys", 4};
+static const jl_str_t SYSTEM = {"\x01" "system", 7};
 static const jl_str_t OFTYPE = {"\x01" "of-type", 8};
 static const jl_str_t IDENT = {"\x01" "identifier", 11};
 static const jl_str_t TEXT = {"\x01" "text", 5};
@@ -44,6 +45,16 @@ int64_t jl_ix_key_token_any(jl_str_t type, jl_str_t param, jl_str_t code)
 int64_t jl_ix_key_token_sys(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code)
 {
 	return h(type, param, sys, code, JL_STR_NULL);
+}
+
+int64_t jl_ix_token_system(jl_str_t sys)
+{
+	if (!sys.n)
+		return 0;
+	/* 30 bits, shifted past the duplicate flag: SQLite stores the column in 4 bytes (a full hash took
+	 * 8), and it only has to tell apart the systems of one code of one parameter. */
+	uint64_t v = (uint64_t)h(SYSTEM, sys, JL_STR_NULL, JL_STR_NULL, JL_STR_NULL) & 0x3fffffff;
+	return (int64_t)(v ? v : 1) << 1;
 }
 
 int64_t jl_ix_key_token_sysonly(jl_str_t type, jl_str_t param, jl_str_t sys)
@@ -70,6 +81,11 @@ int64_t jl_ix_key_param(jl_str_t type, jl_str_t param)
 int64_t jl_ix_key_text(jl_str_t type, jl_str_t param)
 {
 	return h(type, param, TEXT, JL_STR_NULL, JL_STR_NULL);
+}
+
+int64_t jl_ix_key_text_value(jl_str_t type, jl_str_t param, jl_str_t folded)
+{
+	return h(type, param, TEXT, folded, JL_STR_NULL);
 }
 
 int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param)
@@ -158,28 +174,43 @@ static jl_str_t member_str(const jl_json_t *o, const char *name)
 	return v && (v->type == JL_JSON_STRING || v->type == JL_JSON_NUMBER) ? jl_str(v->u.s, v->n) : JL_STR_NULL;
 }
 
-static void add_text(ectx_t *c, int64_t k, jl_str_t text)
+/*
+ * A token's text (display, CodeableConcept.text: :text searches). Most
+ * resources share their texts with many others ("blood pressure panel"),
+ * so the text is kept once per parameter (a TEXT row, which outlives the
+ * resources) under the parameter's key, and the resource gets a token
+ * row under a key made of the text: a :text search reads the matching
+ * texts, then their token rows. As a string row beside its (k, rid) index
+ * entry it took 74 bytes per resource and text; the token row takes 16.
+ */
+static void add_text(ectx_t *c, jl_str_t text)
 {
 	if (!text.n)
 		return;
 	jl_str_t f;
 	if (jl_text_fold(c->a, text, &f) != JL_OK || !f.n)
 		return;
-	jl_ix_row_t *r = add(c, JL_IX_STRING, k);
-	if (r)
+	int64_t tk = jl_ix_key_text_value(c->type, c->param, f);
+	add(c, JL_IX_TOKEN, tk);
+	jl_ix_row_t *r = add(c, JL_IX_TEXT, jl_ix_key_text(c->type, c->param));
+	if (r) {
 		r->v = f;
+		r->target = tk;
+	}
 }
 
 static void token(ectx_t *c, jl_str_t sys, jl_str_t code, jl_str_t text)
 {
 	if (code.n) {
-		add(c, JL_IX_TOKEN, jl_ix_key_token_any(c->type, c->param, code));
-		add(c, JL_IX_TOKEN, jl_ix_key_token_sys(c->type, c->param, sys, code));
+		/* one row for code, system|code and |code: the system is a column of the code's row */
+		jl_ix_row_t *r = add(c, JL_IX_TOKEN, jl_ix_key_token_any(c->type, c->param, code));
+		if (r)
+			r->s = jl_ix_token_system(sys);
 	}
 	if (sys.n)
 		add(c, JL_IX_TOKEN, jl_ix_key_token_sysonly(c->type, c->param, sys));
 	if (text.n)
-		add_text(c, jl_ix_key_text(c->type, c->param), text);
+		add_text(c, text);
 }
 
 static void token_coding(ectx_t *c, const jl_json_t *coding)
@@ -237,7 +268,7 @@ static void x_token(ectx_t *c, const jl_fp_item_t *it)
 		token_coding(c, o);
 	} else if (!strcmp(n, "CodeableConcept")) {
 		each_in(c, jl_json_get(o, "coding"), token_coding);
-		add_text(c, jl_ix_key_text(c->type, c->param), member_str(o, "text"));
+		add_text(c, member_str(o, "text"));
 	} else if (!strcmp(n, "Identifier")) {
 		jl_str_t sys = member_str(o, "system"), val = member_str(o, "value");
 		token(c, sys, val, JL_STR_NULL);
@@ -248,7 +279,7 @@ static void x_token(ectx_t *c, const jl_fp_item_t *it)
 				add(c, JL_IX_TOKEN,
 				    jl_ix_key_token_oftype(c->type, c->param, member_str(&tc->u.a[i], "system"),
 							   member_str(&tc->u.a[i], "code"), val));
-		add_text(c, jl_ix_key_text(c->type, c->param), member_str(ty, "text"));
+		add_text(c, member_str(ty, "text"));
 	} else if (!strcmp(n, "ContactPoint")) {
 		token(c, JL_STR_NULL, member_str(o, "value"), JL_STR_NULL);
 	}
@@ -651,6 +682,8 @@ static int cmp_row(const void *x, const void *y)
 		return a->uc < b->uc ? -1 : 1;
 	if (a->uu != b->uu)
 		return a->uu < b->uu ? -1 : 1;
+	if (a->s != b->s)
+		return a->s < b->s ? -1 : 1;
 	return jl_str_cmp(a->v, b->v);
 }
 
@@ -738,6 +771,12 @@ jl_rc jl_index_extract(const jl_search_defs_t *defs, jl_arena_t *a, const jl_jso
 			if (cmp_row(&out->rows[i], &out->rows[w - 1]) != 0)
 				out->rows[w++] = out->rows[i];
 		out->n = w;
+		/* A code in several systems: its rows after the first are flagged, so a search for the code in
+		 * any system reads each resource once, in rid order, without DISTINCT (sqlite_search.c). */
+		for (uint32_t i = 1; i < out->n; i++)
+			if (out->rows[i].table == JL_IX_TOKEN && out->rows[i - 1].table == JL_IX_TOKEN &&
+			    out->rows[i].k == out->rows[i - 1].k)
+				out->rows[i].s |= JL_IX_TOKEN_DUP;
 	}
 	return JL_OK;
 }

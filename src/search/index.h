@@ -4,8 +4,8 @@
  * the same transaction as the version).
  *
  * Every row is keyed by k = hash(resource type, parameter, …): token rows
- * carry the value in the key (k = hash(T, P, system, code)) so a token
- * condition is one B-tree probe; range-like rows (date, number, quantity)
+ * carry the code in the key (k = hash(T, P, code)) and its system in a
+ * column, so a token condition is one B-tree range; range-like rows (date, number, quantity)
  * carry [lo, hi); string and uri rows carry their (folded) text for prefix
  * scans; reference rows carry the hash of the target ("Patient/123").
  * Key derivations are in docs/internals/search.md, and query.c derives the
@@ -63,13 +63,20 @@ jl_rc jl_index_sort_key(const void *arg, jl_arena_t *a, const jl_version_t *v, j
 
 /* A token value: system may be empty ("no system"). */
 int64_t jl_ix_key_token_any(jl_str_t type, jl_str_t param, jl_str_t code);     /* code, any system */
-int64_t jl_ix_key_token_sys(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code); /* sys|code; |code when sys empty */
+/* sys|code (|code when sys is empty): composite components only; token rows hold the system in a column */
+int64_t jl_ix_key_token_sys(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t code);
 int64_t jl_ix_key_token_sysonly(jl_str_t type, jl_str_t param, jl_str_t sys); /* sys| */
+/*
+ * The system of a token row (jl_ix_row_t.s; its key is jl_ix_key_token_any): 0 for none, otherwise a
+ * 30-bit hash of the system shifted left by one, so the low bit (JL_IX_TOKEN_DUP) is free.
+ */
+int64_t jl_ix_token_system(jl_str_t sys);
 int64_t jl_ix_key_token_oftype(jl_str_t type, jl_str_t param, jl_str_t tsys, jl_str_t tcode, jl_str_t value);
 int64_t jl_ix_key_ref_identifier(jl_str_t type, jl_str_t param, jl_str_t sys, jl_str_t value); /* :identifier */
 /* The key of a parameter's rows in a non-token table (string, uri, ref, date, number, quantity-any). */
 int64_t jl_ix_key_param(jl_str_t type, jl_str_t param);
-int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token :text rows (in STRING) */
+int64_t jl_ix_key_text(jl_str_t type, jl_str_t param);                        /* token texts (TEXT rows) */
+int64_t jl_ix_key_text_value(jl_str_t type, jl_str_t param, jl_str_t folded); /* TOKEN rows of one text */
 int64_t jl_ix_key_exact(jl_str_t type, jl_str_t param);                       /* string rows as written (:exact) */
 /*
  * Ends a folded string row whose text was written differently (see

@@ -154,6 +154,19 @@ static void key_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k)
 	}
 }
 
+/* system|code and |code (system 0): the code's rows, those of that system only. */
+static void sys_term(pctx_t *p, terms_t *ts, int64_t k, int64_t system)
+{
+	jl_sq_term_t *t = term(p, ts);
+	if (t) {
+		t->kind = JL_SQ_KEY;
+		t->table = JL_IX_TOKEN;
+		t->k = k;
+		t->sys = true;
+		t->s = system;
+	}
+}
+
 /* Reads an optional two-letter prefix; returns the op and advances v. */
 static jl_sq_op prefix(jl_str_t *v)
 {
@@ -274,7 +287,7 @@ static void token_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 			problem(p, pi->name, "value", "the value is not valid text");
 			return;
 		}
-		text_term(p, ts, JL_IX_STRING, jl_ix_key_text(pi->type, pi->code), JL_SQ_TEXT_PREFIX, f);
+		text_term(p, ts, JL_IX_TEXT, jl_ix_key_text(pi->type, pi->code), JL_SQ_TEXT_PREFIX, f);
 		return;
 	}
 	if (jl_str_eqc(pi->mod, "of-type")) {
@@ -293,7 +306,7 @@ static void token_value(pctx_t *p, terms_t *ts, const pinfo_t *pi, jl_str_t v)
 		if (!code.n && sys.n)
 			key_term(p, ts, JL_IX_TOKEN, jl_ix_key_token_sysonly(pi->type, pi->code, sys));
 		else if (code.n)
-			key_term(p, ts, JL_IX_TOKEN, jl_ix_key_token_sys(pi->type, pi->code, sys, code));
+			sys_term(p, ts, jl_ix_key_token_any(pi->type, pi->code, code), jl_ix_token_system(sys));
 		else
 			problem(p, pi->name, "value", "'|' alone is not a token");
 	} else {

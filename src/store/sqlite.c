@@ -49,7 +49,7 @@
 #include "base/time.h"
 
 #define DB_FILE "jianlian.db"
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 /*
  * WAL frames (4 KiB pages) after which the checkpointer copies the WAL into
  * the database. A bulk load (import) writes thousands of resources per
@@ -302,6 +302,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	 * next start rebuilds the index (or `jianlian reindex` does, under --no-auto-reindex). */
 	"DROP TABLE ix_quantity;" JL__SQIX_QUANTITY
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: a token row per code with its system in a column, token texts once in ix_text
+	 * (sqlite_ix.h); the index is rebuilt as for 4. (IF EXISTS: a file set back to 4 by hand.) */
+	"DROP TABLE ix_token; DROP TABLE IF EXISTS ix_text;" JL__SQIX_TOKEN
+	"PRAGMA user_version = 5;",
 };
 
 /* ---- the handle --------------------------------------------------------- */
@@ -1406,11 +1410,10 @@ static jl_rc apply(sq_t *s, jl_write_t *w, const wbody_t *b, bool *new_type)
 	}
 	/* Which search parameters have values: a small bitmap, NULL when none (or not indexed). */
 	if (w->index && !del && w->ix) {
-		int words = 4;
-		while (words && !w->ix->present[words - 1])
-			words--;
-		if (words)
-			sqlite3_bind_blob(st, 8, w->ix->present, words * (int)sizeof(uint64_t), SQLITE_STATIC);
+		unsigned char pb[32];
+		int n = jl__sq_present_bytes(w->ix->present, pb);
+		if (n)
+			sqlite3_bind_blob(st, 8, pb, n, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(st, 8);
 	} else {

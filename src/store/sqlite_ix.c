@@ -2,8 +2,8 @@
  * sqlite_ix — index rows in SQLite. Each table's primary key serves the
  * "driver" access of a search (k, then value order); the (k, rid) indexes
  * serve the "filter" access, probing one candidate resource at a time.
- * Token and composite tables need no second index: their primary key is
- * already (k, rid).
+ * Token and composite tables need no second index: their primary keys
+ * start with (k, rid).
  */
 #include "store/sqlite_ix.h"
 
@@ -22,7 +22,7 @@
  * of the writer's index time).
  */
 static const char *const ins_sql[JL_IX_NTABLES] = {
-	[JL_IX_TOKEN] = "INSERT OR IGNORE INTO ix_token(k, rid) SELECT k, rid FROM jl_ixrows",
+	[JL_IX_TOKEN] = "INSERT OR IGNORE INTO ix_token(k, rid, s) SELECT k, rid, a FROM jl_ixrows",
 	[JL_IX_STRING] = "INSERT OR IGNORE INTO ix_string(k, v, rid) SELECT k, a, rid FROM jl_ixrows",
 	[JL_IX_URI] = "INSERT OR IGNORE INTO ix_uri(k, v, rid) SELECT k, a, rid FROM jl_ixrows",
 	[JL_IX_REF] = "INSERT OR IGNORE INTO ix_ref(k, target, rid) SELECT k, a, rid FROM jl_ixrows",
@@ -30,10 +30,11 @@ static const char *const ins_sql[JL_IX_NTABLES] = {
 	[JL_IX_NUMBER] = "INSERT OR IGNORE INTO ix_number(k, rid, lo, hi) SELECT k, rid, a, b FROM jl_ixrows",
 	[JL_IX_QUANTITY] = "INSERT OR IGNORE INTO ix_quantity(k, rid, lo, hi, us, uc, uu) SELECT k, rid, a, b, us, uc, uu FROM jl_ixrows",
 	[JL_IX_COMPOSITE] = "INSERT OR IGNORE INTO ix_composite(k, rid) SELECT k, rid FROM jl_ixrows",
+	[JL_IX_TEXT] = "INSERT OR IGNORE INTO ix_text(k, v, t) SELECT k, a, b FROM jl_ixrows",
 };
 
 static const char *const del_sql[JL_IX_NTABLES] = {
-	[JL_IX_TOKEN] = "DELETE FROM ix_token WHERE k = ?1 AND rid = ?2",
+	[JL_IX_TOKEN] = "DELETE FROM ix_token WHERE k = ?1 AND rid = ?2 AND s = ?3",
 	[JL_IX_STRING] = "DELETE FROM ix_string WHERE k = ?1 AND v = ?3 AND rid = ?2",
 	[JL_IX_URI] = "DELETE FROM ix_uri WHERE k = ?1 AND v = ?3 AND rid = ?2",
 	[JL_IX_REF] = "DELETE FROM ix_ref WHERE k = ?1 AND target = ?3 AND rid = ?2",
@@ -42,6 +43,9 @@ static const char *const del_sql[JL_IX_NTABLES] = {
 	[JL_IX_QUANTITY] = ("DELETE FROM ix_quantity WHERE k = ?1 AND rid = ?2 AND lo = ?3 AND hi = ?4"
 			    " AND us = ?5 AND uc = ?6 AND uu = ?7"),
 	[JL_IX_COMPOSITE] = "DELETE FROM ix_composite WHERE k = ?1 AND rid = ?2",
+	/* TEXT rows are shared by every resource with the text: kept (a text no resource has left
+	 * finds no token row), until a reindex clears them */
+	[JL_IX_TEXT] = NULL,
 };
 
 /*
@@ -180,14 +184,16 @@ static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	case 2:
 		switch (x->cur) {
 		case JL_IX_STRING:
+		case JL_IX_TEXT:
 		case JL_IX_URI: sqlite3_result_text64(ctx, p->c.v.p ? p->c.v.p : "", p->c.v.n, SQLITE_STATIC, SQLITE_UTF8); break;
+		case JL_IX_TOKEN:
 		case JL_IX_REF:
 		case JL_IX_DATE: sqlite3_result_int64(ctx, p->a.i); break;
 		default: sqlite3_result_double(ctx, p->a.d); break;
 		}
 		break;
 	case 3:
-		if (x->cur == JL_IX_DATE)
+		if (x->cur == JL_IX_DATE || x->cur == JL_IX_TEXT)
 			sqlite3_result_int64(ctx, p->b.i);
 		else
 			sqlite3_result_double(ctx, p->b.d);
@@ -249,7 +255,7 @@ jl_rc jl__sqix_new(sqlite3 *db, jl__sqix_t **out)
 	}
 	for (int i = 0; i < JL_IX_NTABLES; i++)
 		if (sqlite3_prepare_v3(db, ins_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->ins[i], NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v3(db, del_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->del[i], NULL) != SQLITE_OK) {
+		    (del_sql[i] && sqlite3_prepare_v3(db, del_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &x->del[i], NULL) != SQLITE_OK)) {
 			jl__sqix_free(x);
 			return JL_EIO;
 		}
@@ -265,6 +271,8 @@ static int bind_row(sqlite3_stmt *st, int64_t rid, const jl_ix_row_t *r)
 	case JL_IX_STRING:
 	case JL_IX_URI:
 		return sqlite3_bind_text64(st, 3, r->v.p ? r->v.p : "", r->v.n, SQLITE_STATIC, SQLITE_UTF8);
+	case JL_IX_TOKEN:
+		return sqlite3_bind_int64(st, 3, r->s);
 	case JL_IX_REF:
 		return sqlite3_bind_int64(st, 3, r->target);
 	case JL_IX_DATE:
@@ -291,6 +299,8 @@ static jl_rc run_rows(sqlite3_stmt *const *stmts, int64_t rid, const jl_ix_rows_
 		if (r->table >= JL_IX_NTABLES)
 			return JL_EINVAL;
 		sqlite3_stmt *st = stmts[r->table];
+		if (!st)
+			continue; /* a table whose rows are never removed (TEXT) */
 		int e = bind_row(st, rid, r);
 		if (e == SQLITE_OK)
 			e = sqlite3_step(st);
@@ -316,6 +326,7 @@ static uint64_t second_key(const jl_ix_row_t *r)
 	case JL_IX_REF: return flip(r->target);
 	case JL_IX_DATE: return flip(r->ilo);
 	case JL_IX_STRING:
+	case JL_IX_TEXT:
 	case JL_IX_URI: {
 		uint64_t v = 0;
 		for (size_t i = 0; i < 8; i++)
@@ -347,6 +358,7 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		p->second = second_key(r);
 		p->rid = rid;
 		switch (r->table) {
+		case JL_IX_TOKEN: p->a.i = r->s; break;
 		case JL_IX_REF: p->a.i = r->target; break;
 		case JL_IX_DATE:
 			p->a.i = r->ilo;
@@ -356,6 +368,11 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		case JL_IX_URI:
 			p->c.v.p = r->v.p;
 			p->c.v.n = r->v.n;
+			break;
+		case JL_IX_TEXT:
+			p->c.v.p = r->v.p;
+			p->c.v.n = r->v.n;
+			p->b.i = r->target;
 			break;
 		case JL_IX_QUANTITY:
 			p->c.u[0] = r->us;
@@ -510,6 +527,17 @@ jl_rc jl__sqix_flush(jl__sqix_t *x, int *src)
 	return rc;
 }
 
+int jl__sq_present_bytes(const uint64_t present[4], unsigned char out[32])
+{
+	int n = 0;
+	for (int i = 0; i < 32; i++) {
+		out[i] = (unsigned char)(present[i / 8] >> (8 * (i % 8)));
+		if (out[i])
+			n = i + 1;
+	}
+	return n;
+}
+
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src)
 {
 	return run_rows(x->del, rid, rows, src);
@@ -615,6 +643,7 @@ jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_
 	if (exec_ok(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
 	    exec_ok(db, "DELETE FROM ix_token; DELETE FROM ix_string; DELETE FROM ix_uri; DELETE FROM ix_ref;"
 			" DELETE FROM ix_date; DELETE FROM ix_number; DELETE FROM ix_quantity; DELETE FROM ix_composite;"
+			" DELETE FROM ix_text;"
 			" UPDATE res SET present = NULL WHERE present IS NOT NULL") != SQLITE_OK ||
 	    exec_ok(db, "COMMIT") != SQLITE_OK) {
 		rc = JL_EIO;
@@ -661,12 +690,11 @@ jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_
 		rc = jl__sqix_flush(x, &src);
 		for (size_t i = 0; !rc && i < n; i++) {
 			const jl_ix_rows_t *r = rowsets[i];
-			int words = 4;
-			while (r && words && !r->present[words - 1])
-				words--;
+			unsigned char pb[32];
+			int nb = r ? jl__sq_present_bytes(r->present, pb) : 0;
 			sqlite3_bind_int64(pres, 1, rids[i]);
-			if (r && words)
-				sqlite3_bind_blob(pres, 2, r->present, words * (int)sizeof(uint64_t), SQLITE_STATIC);
+			if (nb)
+				sqlite3_bind_blob(pres, 2, pb, nb, SQLITE_TRANSIENT);
 			else
 				sqlite3_bind_null(pres, 2);
 			if (sqlite3_step(pres) != SQLITE_DONE)

@@ -39,6 +39,12 @@ jl__sqix_mark_t jl__sqix_mark(const jl__sqix_t *x);
 void jl__sqix_truncate(jl__sqix_t *x, jl__sqix_mark_t mark);
 jl_rc jl__sqix_flush(jl__sqix_t *x, int *src);
 void jl__sqix_clear(jl__sqix_t *x);
+/*
+ * res.present as stored: the bitmap's bytes in little-endian order (bit i is byte i / 8, as jl_bit in
+ * sqlite_search.c reads it), without its trailing zero bytes — most resources need 1 or 2 of the 32,
+ * where whole 64-bit words took 8. Returns the length, 0 when no bit is set.
+ */
+int jl__sq_present_bytes(const uint64_t present[4], unsigned char out[32]);
 /* Removes exactly the given rows of rid. */
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
 
@@ -68,6 +74,19 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	"CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
 	" us INTEGER NOT NULL, uc INTEGER NOT NULL, uu INTEGER NOT NULL," \
 	" PRIMARY KEY(k, rid, lo, hi, us, uc, uu)) WITHOUT ROWID;"
+
+/*
+ * The token table since schema version 5: a code's row carries its system
+ * (s, 4 bytes) instead of a second row under a system|code key — one row
+ * per coding fewer (search/index.h, jl_ix_token_system). Token texts
+ * (:text) moved from string rows to ix_text, each text once per parameter
+ * with the key of its token rows (t).
+ */
+#define JL__SQIX_TOKEN \
+	"CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, s INTEGER NOT NULL," \
+	" PRIMARY KEY(k, rid, s)) WITHOUT ROWID;" \
+	"CREATE TABLE ix_text(k INTEGER NOT NULL, v TEXT NOT NULL, t INTEGER NOT NULL," \
+	" PRIMARY KEY(k, v, t)) WITHOUT ROWID;"
 
 /* Schema version 2: the probe indexes of the text tables (entries also carry v: they cover the probe). */
 #define JL__SQIX_SCHEMA_2 \

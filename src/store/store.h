@@ -52,7 +52,7 @@ typedef enum jl_write_kind {
  * the same transaction as the version they index).
  */
 typedef enum jl_ix_table {
-	JL_IX_TOKEN = 0, /* (k, rid) */
+	JL_IX_TOKEN = 0, /* (k, rid, s) */
 	JL_IX_STRING,    /* (k, v folded, rid) */
 	JL_IX_URI,       /* (k, v, rid) */
 	JL_IX_REF,       /* (k, target, rid) */
@@ -60,19 +60,27 @@ typedef enum jl_ix_table {
 	JL_IX_NUMBER,    /* (k, lo, hi, rid) — implicit precision range */
 	JL_IX_QUANTITY,  /* (k, rid, lo, hi, unit hashes us, uc, uu) */
 	JL_IX_COMPOSITE, /* (k, rid) */
+	JL_IX_TEXT,      /* (k, v folded, target): a parameter's token texts, each once; never removed */
 	JL_IX_NTABLES
 } jl_ix_table;
 
 typedef struct jl_ix_row {
 	uint8_t table;
 	int64_t k;
-	int64_t target;      /* REF */
+	int64_t target;      /* REF; TEXT: the token key of the resources with that text */
 	int64_t ilo, ihi;    /* DATE */
 	double dlo, dhi;     /* NUMBER, QUANTITY */
 	jl_str_t v;          /* STRING (folded), URI */
 	/* QUANTITY: hashes of the unit as system|code, as code alone and as the human unit (0: absent) */
 	int64_t us, uc, uu;
+	/*
+	 * TOKEN: the coding's system (jl_ix_token_system, search/index.h; 0: no system), its low bit
+	 * JL_IX_TOKEN_DUP on every row of a key but the first of the resource. The key of a code is
+	 * the same for every system, so one row answers code, system|code and |code.
+	 */
+	int64_t s;
 } jl_ix_row_t;
+#define JL_IX_TOKEN_DUP 1
 
 typedef struct jl_ix_rows {
 	jl_ix_row_t *rows;   /* sorted and unique after extraction */
@@ -195,7 +203,7 @@ typedef enum jl_sq_match {
 typedef enum jl_sq_kind {
 	JL_SQ_KEY = 1, /* a TOKEN or COMPOSITE row with key k */
 	JL_SQ_RANGE,   /* a DATE, NUMBER or QUANTITY row with key k whose [lo,hi) meets op against [a,b) */
-	JL_SQ_TEXT,    /* a STRING or URI row with key k whose v matches */
+	JL_SQ_TEXT,    /* a STRING or URI row with key k whose v matches; TEXT: a token row under the target of one */
 	JL_SQ_REF,     /* a REF row with key k whose target is one of targets */
 	JL_SQ_CHAIN,   /* a REF row with key k whose target is a resource matching sub */
 	JL_SQ_HAS,     /* this resource is the target of a REF row with key k of a resource matching sub */
@@ -217,6 +225,8 @@ typedef struct jl_sq_term {
 	int64_t ia, ib;      /* DATE, UPDATED bounds: the search value's [a, b) in µs */
 	double da, db;       /* NUMBER, QUANTITY bounds */
 	int64_t us, uc;      /* QUANTITY unit: the row's us must equal us (system|code), or its uc or uu equal uc (||code); 0: any */
+	bool sys;            /* TOKEN KEY: only rows whose system is s (jl_ix_row_t.s without JL_IX_TOKEN_DUP) */
+	int64_t s;
 	jl_str_t v;          /* TEXT */
 	const jl_str_t *vs;  /* ID, TYPE */
 	uint32_t nvs;

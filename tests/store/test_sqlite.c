@@ -27,6 +27,7 @@
 #include "base/time.h"
 #include "base/rand.h"
 #include "store/sqlite.h"
+#include "store/sqlite_ix.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_vfs.h"
 #include "store/store.h"
@@ -952,7 +953,7 @@ static void test_reopen_persists(void **state)
 	sqlite3 *h = NULL;
 	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	static const char *const ix[] = {"ix_token",  "ix_string",   "ix_uri",     "ix_ref",
-					 "ix_date",   "ix_number",   "ix_quantity", "ix_composite"};
+					 "ix_date",   "ix_number",   "ix_quantity", "ix_composite", "ix_text"};
 	for (size_t i = 0; i < sizeof ix / sizeof ix[0]; i++) {
 		sqlite3_stmt *st = NULL;
 		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -997,7 +998,7 @@ static void test_migration_1_to_2(void **state)
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 1);
 
 	f->s = open_store(f->dir, 0);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 4); /* and on to 3 (dictionary bodies) and 4 */
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 5); /* and on to 3 (dictionary bodies), 4 and 5 */
 	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 				      " AND name IN ('ix_string_r', 'ix_uri_r')"),
 			 2);
@@ -1030,11 +1031,63 @@ static void test_migration_3_to_4(void **state)
 	sqlite3_close(db);
 
 	f->s = open_store(f->dir, 0);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_quantity"), 0);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_quantity') WHERE name IN ('us', 'uc', 'uu')"),
 			 3);
 	expect_body(f->s, f->a, "Observation", "q", 1, "{\"i\":1}", false);
+}
+
+/*
+ * A schema-4 database (a token row per system|code beside the code's, token texts in ix_string) gets
+ * the schema-5 token tables on open: the system is a column (s) of the code's row, token texts are
+ * in ix_text, the old rows go (the search fingerprint
+ * names layout 5, so the index is rebuilt at the next start), the resources stay.
+ */
+static void test_migration_4_to_5(void **state)
+{
+	fx_t *f = *state;
+	ok_write(f->s, JL_WRITE_CREATE, "Observation", "t", "{\"i\":1}");
+	jl_store_close(f->s);
+	f->s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE ix_token; DROP TABLE ix_text;"
+				      "CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid))"
+				      " WITHOUT ROWID;"
+				      "INSERT INTO ix_token VALUES (7, 1), (8, 1);"
+				      "PRAGMA user_version = 4",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	f->s = open_store(f->dir, 0);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_token"), 0);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_token') WHERE name = 's' AND pk = 3"), 1);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_text"), 0);
+	expect_body(f->s, f->a, "Observation", "t", 1, "{\"i\":1}", false);
+}
+
+/* res.present keeps only the bytes up to the last set bit, in the order jl_bit reads them. */
+static void test_present_bytes(void **state)
+{
+	(void)state;
+	unsigned char b[32];
+	uint64_t none[4] = {0}, low[4] = {0x41, 0, 0, 0}, top[4] = {1ULL << 63, 0, 0, 0}, far[4] = {1, 0, 0, 1ULL << 8};
+	assert_int_equal(jl__sq_present_bytes(none, b), 0);
+	assert_int_equal(jl__sq_present_bytes(low, b), 1);
+	assert_int_equal(b[0], 0x41);
+	assert_int_equal(jl__sq_present_bytes(top, b), 8);
+	assert_int_equal(b[7], 0x80);
+	assert_int_equal(jl__sq_present_bytes(far, b), 26); /* bit 200 */
+	assert_int_equal(b[0], 1);
+	assert_int_equal(b[25], 1);
+	for (int i = 1; i < 25; i++)
+		assert_int_equal(b[i], 0);
 }
 
 /*
@@ -1877,6 +1930,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_1_to_2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_3_to_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_4_to_5, setup, teardown),
+		cmocka_unit_test(test_present_bytes),
 		cmocka_unit_test_setup_teardown(test_page_cache_wrapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_after_fsync, setup, teardown),

@@ -144,7 +144,7 @@ static jl_sq_term_t *term(pctx_t *p, terms_t *ts)
 	return t;
 }
 
-static void key_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k)
+static jl_sq_term_t *key_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k)
 {
 	jl_sq_term_t *t = term(p, ts);
 	if (t) {
@@ -152,16 +152,14 @@ static void key_term(pctx_t *p, terms_t *ts, uint8_t table, int64_t k)
 		t->table = table;
 		t->k = k;
 	}
+	return t;
 }
 
 /* system|code and |code (system 0): the code's rows, those of that system only. */
 static void sys_term(pctx_t *p, terms_t *ts, int64_t k, int64_t system)
 {
-	jl_sq_term_t *t = term(p, ts);
+	jl_sq_term_t *t = key_term(p, ts, JL_IX_TOKEN, k);
 	if (t) {
-		t->kind = JL_SQ_KEY;
-		t->table = JL_IX_TOKEN;
-		t->k = k;
 		t->sys = true;
 		t->s = system;
 	}

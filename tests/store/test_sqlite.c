@@ -1005,6 +1005,20 @@ static void test_migration_1_to_2(void **state)
 	expect_body(f->s, f->a, "Patient", "old", 1, "{\"i\":1}", false);
 }
 
+/* Closes the store, runs sql on its database behind its back (an older layout), and reopens it. */
+static void rewrite_db(fx_t *f, const char *sql)
+{
+	jl_store_close(f->s);
+	f->s = NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->s = open_store(f->dir, 0);
+}
+
 /*
  * A schema-3 database (a quantity row per unit form) gets the schema-4 quantity table on open: the
  * old rows go (the search layer's fingerprint names the new layout, so the index is rebuilt), the
@@ -1014,23 +1028,13 @@ static void test_migration_3_to_4(void **state)
 {
 	fx_t *f = *state;
 	ok_write(f->s, JL_WRITE_CREATE, "Observation", "q", "{\"i\":1}");
-	jl_store_close(f->s);
-	f->s = NULL;
+	rewrite_db(f, "DROP TABLE ix_quantity;"
+		      "CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL,"
+		      " hi REAL NOT NULL, PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;"
+		      "INSERT INTO ix_quantity VALUES (7, 1, 5.0, 5.0), (8, 1, 5.0, 5.0);"
+		      "PRAGMA user_version = 3");
 	char path[128];
 	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "DROP TABLE ix_quantity;"
-				      "CREATE TABLE ix_quantity(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL,"
-				      " hi REAL NOT NULL, PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;"
-				      "INSERT INTO ix_quantity VALUES (7, 1, 5.0, 5.0), (8, 1, 5.0, 5.0);"
-				      "PRAGMA user_version = 3",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-
-	f->s = open_store(f->dir, 0);
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_quantity"), 0);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_quantity') WHERE name IN ('us', 'uc', 'uu')"),
@@ -1048,23 +1052,12 @@ static void test_migration_4_to_5(void **state)
 {
 	fx_t *f = *state;
 	ok_write(f->s, JL_WRITE_CREATE, "Observation", "t", "{\"i\":1}");
-	jl_store_close(f->s);
-	f->s = NULL;
+	rewrite_db(f, "DROP TABLE ix_token; DROP TABLE ix_text;"
+		      "CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid)) WITHOUT ROWID;"
+		      "INSERT INTO ix_token VALUES (7, 1), (8, 1);"
+		      "PRAGMA user_version = 4");
 	char path[128];
 	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "DROP TABLE ix_token; DROP TABLE ix_text;"
-				      "CREATE TABLE ix_token(k INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid))"
-				      " WITHOUT ROWID;"
-				      "INSERT INTO ix_token VALUES (7, 1), (8, 1);"
-				      "PRAGMA user_version = 4",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-
-	f->s = open_store(f->dir, 0);
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_token"), 0);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_token') WHERE name = 's' AND pk = 3"), 1);

@@ -86,7 +86,7 @@ jl_rc jl_metrics_render(jl_metrics_t *m, jl_store_t *store, jl_arena_t *a, jl_bu
 				      (long long)tc[i].versions);
 	}
 	jl_store_stats_t st;
-	if (jl_store_stats(store, &st) == JL_OK)
+	if (jl_store_stats(store, &st) == JL_OK) {
 		jl_buf_printf(out, "# HELP jianlian_store_bytes Database size on disk.\n"
 				   "# TYPE jianlian_store_bytes gauge\njianlian_store_bytes %lld\n"
 				   "# HELP jianlian_store_commits_total Database commits (group commit: one per group of writes).\n"
@@ -96,5 +96,13 @@ jl_rc jl_metrics_render(jl_metrics_t *m, jl_store_t *store, jl_arena_t *a, jl_bu
 				   "# HELP jianlian_store_max_group Most write calls one commit carried.\n"
 				   "# TYPE jianlian_store_max_group gauge\njianlian_store_max_group %lld\n",
 			      (long long)st.bytes, (long long)st.commits, (long long)st.calls, (long long)st.max_group);
+		jl_buf_printf(out, "# HELP jianlian_store_write_seconds_total Time committed write calls spent, summed over calls,"
+				   " by stage: queued for the writer, in their group's transaction, waiting for the fsync after it.\n"
+				   "# TYPE jianlian_store_write_seconds_total counter\n"
+				   "jianlian_store_write_seconds_total{stage=\"queue\"} %.6f\n"
+				   "jianlian_store_write_seconds_total{stage=\"run\"} %.6f\n"
+				   "jianlian_store_write_seconds_total{stage=\"sync\"} %.6f\n",
+			      (double)st.queue_ns / 1e9, (double)st.run_ns / 1e9, (double)st.sync_ns / 1e9);
+	}
 	return rc ? rc : jl_buf_status(out);
 }

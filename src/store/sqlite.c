@@ -356,6 +356,7 @@ typedef struct wcall {
 	void *arg;
 	jl_rc (*exec)(struct sq *s, void *arg); /* maintenance run alone on the writer (reindex), instead of writes */
 	void *exec_arg;
+	int64_t t_queued, t_committed; /* monotonic ns: enqueued; its group's COMMIT returned */
 } wcall_t;
 
 typedef struct sq {
@@ -386,6 +387,7 @@ typedef struct sq {
 	pthread_t writer;
 
 	_Atomic int64_t commits, groups, calls, writes, max_group;
+	_Atomic int64_t queue_ns, run_ns, sync_ns; /* jl_store_stats_t */
 
 	/* the reader pool */
 	pthread_mutex_t pmu;
@@ -1133,6 +1135,9 @@ static jl_rc sq_stats(jl_store_t *st_, jl_store_stats_t *out)
 	out->commits = atomic_load(&s->commits);
 	out->calls = atomic_load(&s->calls);
 	out->max_group = atomic_load(&s->max_group);
+	out->queue_ns = atomic_load(&s->queue_ns);
+	out->run_ns = atomic_load(&s->run_ns);
+	out->sync_ns = atomic_load(&s->sync_ns);
 	sqlite3_reset(st);
 	st = c->st[R_PAGES];
 	src = sqlite3_step(st);
@@ -1613,6 +1618,14 @@ static sqlite3_file *run_group(sq_t *s, wcall_t *head)
 		atomic_store(&s->max_group, nw); /* only the writer stores it */
 	if (ok) {
 		atomic_fetch_add(&s->commits, 1);
+		int64_t done = jl_mono_ns(), queued = 0;
+		for (wcall_t *c = head; c; c = c->next)
+			if (c->rc != JL_ETIMEOUT) {
+				c->t_committed = done;
+				queued += now - c->t_queued;
+			}
+		atomic_fetch_add(&s->queue_ns, queued);
+		atomic_fetch_add(&s->run_ns, (done - now) * live);
 		return wal;
 	}
 	/* Nothing of this group reached the disk: no caller may be told otherwise. */
@@ -1690,6 +1703,11 @@ static void fail_group(wcall_t *head, jl_rc rc)
 static void group_synced(void *arg, void *batch, jl_rc rc)
 {
 	sq_t *s = arg;
+	int64_t now = jl_mono_ns(), waited = 0;
+	for (wcall_t *c = batch; c; c = c->next)
+		if (c->rc != JL_ETIMEOUT)
+			waited += now - c->t_committed;
+	atomic_fetch_add(&s->sync_ns, waited);
 	if (rc) {
 		jl_log_msg(&s->log, JL_LOG_ERROR, "store/sqlite: the WAL fsync failed: writes are refused from now on");
 		fail_group(batch, rc); /* committed, but whether it is on disk is unknown: never say stored */
@@ -1797,6 +1815,7 @@ static jl_rc enqueue_locked(sq_t *s, wcall_t *c)
 		return JL_EBUSY;
 	}
 	c->state = CALL_QUEUED;
+	c->t_queued = jl_mono_ns();
 	c->prev = s->qtail;
 	c->next = NULL;
 	if (s->qtail)

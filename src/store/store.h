@@ -171,6 +171,10 @@ typedef struct jl_store_stats {
 	int64_t commits;     /* database transactions committed (one per group of write() calls) */
 	int64_t calls;       /* write() calls committed */
 	int64_t max_group;   /* the most write() calls one commit carried */
+	/* where committed calls spent their time, summed over calls (divide by calls for a mean): */
+	int64_t queue_ns;    /* queued, until their group started */
+	int64_t run_ns;      /* their group's statements and COMMIT (with the fsync when it is inline) */
+	int64_t sync_ns;     /* after COMMIT, until the fsync that made them durable returned */
 } jl_store_stats_t;
 
 /*

@@ -234,6 +234,10 @@ test('healthz and metrics', async () => {
   assert.ok(num('jianlian_store_commits_total') > 0);
   assert.ok(num('jianlian_store_write_calls_total') >= num('jianlian_store_commits_total'));
   assert.ok(num('jianlian_store_max_group') >= 1);
+  // where the committed writes spent their time: every stage is reported, the transaction took some
+  const stage = (st) => Number(m.match(new RegExp(`^jianlian_store_write_seconds_total\\{stage="${st}"\\} ([0-9.]+)$`, 'm'))[1]);
+  for (const st of ['queue', 'run', 'sync']) assert.ok(stage(st) >= 0, st);
+  assert.ok(stage('run') > 0);
 });
 
 test('request context: X-Request-Id is echoed, and the access log holds no query values', async () => {

@@ -224,6 +224,16 @@ static void ext_decimal(jl_jw_t *w, const char *url, double v)
 	jl_jw_obj_end(w);
 }
 
+static void ext_bool(jl_jw_t *w, const char *url, bool v)
+{
+	jl_jw_obj_begin(w);
+	jl_jw_keyc(w, "url");
+	jl_jw_strc(w, url);
+	jl_jw_keyc(w, "valueBoolean");
+	jl_jw_bool(w, v);
+	jl_jw_obj_end(w);
+}
+
 /*
  * ci95, target, gap, met, small numbers and, for targets against the
  * previous year, its value, the change, the path value and on-track:
@@ -256,14 +266,8 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		jl_jw_obj_end(w);
 		jl_jw_obj_end(w);
 	}
-	if (r->suppressed) {
-		jl_jw_obj_begin(w);
-		jl_jw_keyc(w, "url");
-		jl_jw_strc(w, SD "measurereport-small-numbers");
-		jl_jw_keyc(w, "valueBoolean");
-		jl_jw_bool(w, true);
-		jl_jw_obj_end(w);
-	}
+	if (r->suppressed)
+		ext_bool(w, SD "measurereport-small-numbers", true);
 	if (tgt) {
 		const jl_cat_target_t *t = r->target;
 		jl_jw_obj_begin(w);
@@ -323,29 +327,12 @@ static void result_exts(jl_jw_t *w, const jl_result_t *r, bool with_target)
 		}
 		if (r->has_path)
 			ext_decimal(w, SD "measurereport-path-value", r->path);
-		if (r->on_track >= 0) {
-			jl_jw_obj_begin(w);
-			jl_jw_keyc(w, "url");
-			jl_jw_strc(w, SD "measurereport-on-track");
-			jl_jw_keyc(w, "valueBoolean");
-			jl_jw_bool(w, r->on_track == 1);
-			jl_jw_obj_end(w);
-		}
-		if (r->has_gap) {
-			jl_jw_obj_begin(w);
-			jl_jw_keyc(w, "url");
-			jl_jw_strc(w, SD "measurereport-gap");
-			num(w, "valueDecimal", r->gap);
-			jl_jw_obj_end(w);
-		}
-		if (r->met >= 0) {
-			jl_jw_obj_begin(w);
-			jl_jw_keyc(w, "url");
-			jl_jw_strc(w, SD "measurereport-target-met");
-			jl_jw_keyc(w, "valueBoolean");
-			jl_jw_bool(w, r->met == 1);
-			jl_jw_obj_end(w);
-		}
+		if (r->on_track >= 0)
+			ext_bool(w, SD "measurereport-on-track", r->on_track == 1);
+		if (r->has_gap)
+			ext_decimal(w, SD "measurereport-gap", r->gap);
+		if (r->met >= 0)
+			ext_bool(w, SD "measurereport-target-met", r->met == 1);
 	}
 	jl_jw_arr_end(w);
 }

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ingest/ingest.h"
+#include "fuzz_store.h"
 #include "rest/bulk.h"
 #include "rest/http.h"
 #include "rest/import.h"
@@ -44,19 +44,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	char dir[] = "/tmp/jl-fuzz-bulk-XXXXXX";
-	if (!mkdtemp(dir))
-		abort();
-	char p[256], in[128], work[128];
-	jl_arena_t *a = jl_arena_new(0, 0);
-	jl_diag_t d;
-	jl_diag_init(&d, a);
-	jl_store_cfg_t cfg = {.dir = dir, .max_cursors = 4};
-	if (jl_store_open("sqlite", &cfg, &store, &d) || jl_search_defs_new(&defs, NULL, NULL))
-		abort();
-	jl_ingest_cfg_t ic = {.store = store, .defs = defs, .batch = 100};
-	jl_ingest_t *g;
-	if (jl_ingest_new(&ic, &g))
-		abort();
 	static const char *const seed[] = {
 		"{\"resourceType\":\"Patient\",\"id\":\"p1\",\"gender\":\"female\",\"birthDate\":\"1980-01-01\","
 		"\"name\":[{\"family\":\"Duan\"}]}",
@@ -67,12 +54,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"\"effectiveDateTime\":\"2024-01-01\",\"valueQuantity\":{\"value\":120,\"system\":\"http://unitsofmeasure.org\","
 		"\"code\":\"mm[Hg]\"}}",
 	};
-	for (size_t i = 0; i < sizeof seed / sizeof seed[0]; i++)
-		if (jl_ingest_add(g, jl_cstr(seed[i]), &d))
-			abort();
-	if (jl_ingest_flush(g))
-		abort();
-	jl_ingest_free(g);
+	fuzz_seeded_store(dir, seed, sizeof seed / sizeof seed[0], &store, &defs);
+	char p[256], in[128], work[128];
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
 	snprintf(out_dir, sizeof out_dir, "%s/out", dir);
 	snprintf(in, sizeof in, "%s/in", dir);
 	snprintf(work, sizeof work, "%s/work", dir);

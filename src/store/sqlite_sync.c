@@ -19,11 +19,7 @@
  * meanwhile (4.4 per group) and creates ran 4,018-4,600 (median of 3 rounds)
  * against 3,355-3,811 inline. One was in between (4,075-4,600).
  */
-#ifndef JL_SYNC_QMAX
 #define QMAX 2
-#else
-#define QMAX JL_SYNC_QMAX
-#endif
 
 struct jl__sqsync {
 	jl__sqsync_done_fn done;

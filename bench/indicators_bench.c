@@ -25,7 +25,10 @@
  * to DIR/indicators.facts, and loaded from there by later runs instead of
  * generating again); then the whole catalogue for the prefecture and every
  * county of one year is evaluated from it (facts finished + cube + JSON of
- * each), RUNS times.
+ * each), RUNS times; then the same for the whole province (its hierarchy
+ * loaded once; every prefecture and county), RUNS times. Printed besides the
+ * times: the cube's populated villages and size, the slowest single region's
+ * JSON from a built cube, and the peak resident set after each part.
  *
  * Medians of the runs; no assertion on time (scripts/bench.sh compares).
  */
@@ -75,28 +78,56 @@ static double secs(int64_t t0, int64_t t1)
 	return (double)(t1 - t0) / 1e9;
 }
 
+/* What evaluate_all saw besides the time: the cube's size and the slowest JSON of one region. */
+typedef struct eval_info {
+	uint32_t counties;
+	uint32_t villages;     /* the cube's (populated) villages */
+	size_t cube_bytes;
+	double json_max_s;     /* the slowest single region's JSON from the cube (a cache miss with the cube built) */
+} eval_info_t;
+
 /* The whole catalogue for the province or prefecture and each county from finished facts: the cube, then each JSON. */
-static int evaluate_all(const jl_facts_t *f, const jl_regions_t *reg, int year, uint32_t *counties)
+static int evaluate_all(const jl_facts_t *f, const jl_regions_t *reg, int year, eval_info_t *info)
 {
 	jl_cube_t *c;
 	if (jl_engine_compute(f, year, &c))
 		return -1;
 	jl_buf_t b;
 	jl_buf_init(&b, JL_MEM_MISC, 0);
-	*counties = 0;
+	memset(info, 0, sizeof *info);
+	info->villages = c->nv;
+	info->cube_bytes = jl_engine_bytes(c);
 	for (uint32_t k = 0; k < reg->n; k++) {
 		if (reg->nodes[k].level > JL_REG_COUNTY || (reg->nodes[k].level == JL_REG_PROVINCE && reg->nodes[0].nchild == 1))
 			continue; /* a prefecture's hierarchy: its province node is the prefecture again */
-		*counties += reg->nodes[k].level == JL_REG_COUNTY;
+		info->counties += reg->nodes[k].level == JL_REG_COUNTY;
 		jl_buf_clear(&b);
 		jl_jw_t w;
 		jl_jw_init(&w, &b, 0);
+		int64_t t0 = jl_mono_ns();
 		jl_engine_json(c, k, NULL, &w);
+		double t = (double)(jl_mono_ns() - t0) / 1e9;
+		if (t > info->json_max_s)
+			info->json_max_s = t;
 	}
 	int rc = jl_buf_status(&b) ? -1 : 0;
 	jl_buf_dispose(&b);
 	jl_engine_free(c);
 	return rc;
+}
+
+/* The peak resident set so far (VmHWM, MB); -1 when /proc says nothing. */
+static double peak_rss_mb(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	double kb = -1;
+	while (fp && fgets(line, sizeof line, fp))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = strtod(line + 6, NULL);
+	if (fp)
+		fclose(fp);
+	return kb < 0 ? -1 : kb / 1024;
 }
 
 /* ---- (c): the generator straight into the projection's rows ---- */
@@ -191,14 +222,15 @@ static int bench_gen(int64_t residents, int runs, const char *region, const char
 	if (!p)
 		return 1;
 	double fin[64], all[64], tot[64], cpu[64];
-	uint32_t counties = 0, npersons = 0, nevs = 0;
+	uint32_t npersons = 0, nevs = 0;
+	eval_info_t info = {0};
 	for (int r = 0; r < runs; r++) {
 		jl_facts_t f;
 		int64_t c0 = cpu_ns(), a0 = jl_mono_ns();
 		if (jl_proj_facts(p, reg, &f))
 			return 1;
 		int64_t a1 = jl_mono_ns(), c1 = cpu_ns();
-		if (evaluate_all(&f, reg, year, &counties))
+		if (evaluate_all(&f, reg, year, &info))
 			return 1;
 		int64_t a2 = jl_mono_ns(), c2 = cpu_ns();
 		fin[r] = secs(a0, a1);
@@ -209,28 +241,50 @@ static int bench_gen(int64_t residents, int runs, const char *region, const char
 		nevs = f.nevs;
 		printf("run %d: facts finished %.3f s (cpu %.3f; %u residents, %u events), catalogue for the prefecture and %u "
 		       "counties %.3f s (cpu %.3f), total %.3f s (cpu %.3f)\n",
-		       r + 1, fin[r], secs(c0, c1), f.npersons, f.nevs, counties, all[r], secs(c1, c2), tot[r], cpu[r]);
+		       r + 1, fin[r], secs(c0, c1), f.npersons, f.nevs, info.counties, all[r], secs(c1, c2), tot[r], cpu[r]);
 		jl_facts_dispose(&f);
 	}
+	printf("prefecture cube: %u of %u villages populated, %.1f MB (previous year's included); slowest region's JSON "
+	       "%.1f ms; peak RSS so far %.0f MB\n",
+	       info.villages, reg->nvillages, (double)info.cube_bytes / 1e6, info.json_max_s * 1e3, peak_rss_mb());
 	printf("indicators-gen-result: residents=%lld rows=%llu persons=%u events=%u counties=%u finish_s=%.3f "
-	       "catalog_all_counties_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f\n",
-	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), npersons, nevs, counties,
-	       median(fin, runs), median(all, runs), median(tot, runs), median(cpu, runs));
+	       "catalog_all_counties_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f cube_mb=%.1f\n",
+	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), npersons, nevs, info.counties,
+	       median(fin, runs), median(all, runs), median(tot, runs), median(cpu, runs), (double)info.cube_bytes / 1e6);
 	/* The same rows for the whole province: every prefecture (one with data) and every county. */
 	jl_arena_t *a = jl_arena_new(0, 0);
 	jl_regions_t prov;
-	int64_t p0 = jl_mono_ns();
+	int64_t p0 = jl_mono_ns(), pc0 = cpu_ns();
 	if (!a || jl_regions_load_province(a, cfg_region(region) / 10000 * 10000, &prov, d))
 		return 1;
-	int64_t p1 = jl_mono_ns(), c0 = cpu_ns();
-	jl_facts_t f;
-	if (jl_proj_facts(p, &prov, &f) || evaluate_all(&f, &prov, year, &counties))
-		return 1;
-	int64_t p2 = jl_mono_ns(), c1 = cpu_ns();
-	printf("province %s: hierarchy of %u prefectures, %u villages loaded %.3f s; facts finished, catalogue for the "
-	       "province, its prefectures and %u counties %.3f s (cpu %.3f)\n",
-	       prov.nodes[0].code, prov.nodes[0].nchild, prov.nvillages, secs(p0, p1), counties, secs(p1, p2), secs(c0, c1));
-	jl_facts_dispose(&f);
+	int64_t p1 = jl_mono_ns(), pc1 = cpu_ns();
+	printf("province %s: hierarchy of %u prefectures, %u villages loaded %.3f s (cpu %.3f)\n", prov.nodes[0].code,
+	       prov.nodes[0].nchild, prov.nvillages, secs(p0, p1), secs(pc0, pc1));
+	for (int r = 0; r < runs; r++) {
+		jl_facts_t f;
+		int64_t c0 = cpu_ns(), a0 = jl_mono_ns();
+		if (jl_proj_facts(p, &prov, &f))
+			return 1;
+		int64_t a1 = jl_mono_ns(), c1 = cpu_ns();
+		if (evaluate_all(&f, &prov, year, &info))
+			return 1;
+		int64_t a2 = jl_mono_ns(), c2 = cpu_ns();
+		fin[r] = secs(a0, a1);
+		all[r] = secs(a1, a2);
+		tot[r] = secs(a0, a2);
+		cpu[r] = secs(c0, c2);
+		printf("province run %d: facts finished %.3f s (cpu %.3f), catalogue for the province, its prefectures and "
+		       "%u counties %.3f s (cpu %.3f), total %.3f s (cpu %.3f)\n",
+		       r + 1, fin[r], secs(c0, c1), info.counties, all[r], secs(c1, c2), tot[r], cpu[r]);
+		jl_facts_dispose(&f);
+	}
+	printf("province cube: %u of %u villages populated, %.1f MB (previous year's included); slowest region's JSON "
+	       "%.1f ms; peak RSS %.0f MB\n",
+	       info.villages, prov.nvillages, (double)info.cube_bytes / 1e6, info.json_max_s * 1e3, peak_rss_mb());
+	printf("indicators-province-result: prefectures=%u villages=%u populated=%u counties=%u hierarchy_s=%.3f "
+	       "finish_s=%.3f catalog_all_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f cube_mb=%.1f\n",
+	       prov.nodes[0].nchild, prov.nvillages, info.villages, info.counties, secs(p0, p1), median(fin, runs),
+	       median(all, runs), median(tot, runs), median(cpu, runs), (double)info.cube_bytes / 1e6);
 	jl_arena_free(a);
 	jl_proj_free(p);
 	return 0;
@@ -282,7 +336,7 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 		return 1;
 	double build[64], rate[64], load[64], all[64];
 	int64_t resources = 0, rows = 0, persons = 0;
-	uint32_t counties = 0;
+	eval_info_t info = {0};
 	for (int r = 0; r < runs; r++) {
 		char path[128];
 		snprintf(path, sizeof path, "%s/%s", tmp, JL_PROJ_FILE);
@@ -299,7 +353,7 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 			return 1;
 		int64_t t3 = jl_mono_ns();
 		jl_facts_t f;
-		if (jl_proj_facts(p, reg, &f) || evaluate_all(&f, reg, year, &counties))
+		if (jl_proj_facts(p, reg, &f) || evaluate_all(&f, reg, year, &info))
 			return 1;
 		int64_t t4 = jl_mono_ns();
 		build[r] = secs(t0, t1);
@@ -311,7 +365,7 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 		persons = f.npersons;
 		printf("run %d: projection built %.3f s (%lld resources, %.0f resources/s, %lld rows, file written), loaded "
 		       "%.3f s; catalogue for the prefecture and %u counties from it %.3f s\n",
-		       r + 1, build[r], (long long)st.scanned, rate[r], (long long)st.rows, load[r], counties, all[r]);
+		       r + 1, build[r], (long long)st.scanned, rate[r], (long long)st.rows, load[r], info.counties, all[r]);
 		jl_facts_dispose(&f);
 		jl_proj_free(p);
 	}
@@ -388,7 +442,7 @@ static int bench_store(const char *data, int runs, const char *region, int year,
 	printf("indicators-result: resources=%lld rows=%lld residents=%lld counties=%u projection_build_s=%.3f "
 	       "resources_per_s=%.0f projection_load_s=%.3f catalog_all_counties_s=%.3f writes=%d refresh_first_s=%.4f refresh_s=%.4f "
 	       "first_answer_after_writes_s=%.3f cache_hit_us=%.1f cache_hit_p99_us=%.1f\n",
-	       (long long)resources, (long long)rows, (long long)persons, counties, median(build, runs), median(rate, runs),
+	       (long long)resources, (long long)rows, (long long)persons, info.counties, median(build, runs), median(rate, runs),
 	       median(load, runs), median(all, runs), done, refresh[0], refresh_s, secs(w0, w1), hit_med, hit_p99);
 	jl_mcache_free(mc);
 	jl_store_close(s);

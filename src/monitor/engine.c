@@ -328,7 +328,7 @@ typedef struct eval_ctx {
 static jl_cell_t *cell(eval_ctx_t *x, const member_t *m)
 {
 	int b = band_of(x->c->cat, m->age < 0 ? 0 : m->age);
-	return &x->base[((size_t)m->village * 3 + x->p->sex) * x->c->nb + (size_t)b];
+	return &x->base[((size_t)x->c->vrank[m->village] * 3 + x->p->sex) * x->c->nb + (size_t)b];
 }
 
 static void on_den(void *arg, const member_t *m)
@@ -353,7 +353,8 @@ static void add_lifetable(jl_cube_t *c, const jl_fact_person_t *p, const jl_icd_
 	if (p->birth <= mid && p->death > mid) {
 		int32_t v = village_on(p, mid);
 		if (v >= 0)
-			c->lt[(((size_t)v * 3 + p->sex) * 3 + 0) * JL_LT_GROUPS + jl_stats_lt_group(jl_facts_age(p->birth, mid))] += 1;
+			c->lt[(((size_t)c->vrank[v] * 3 + p->sex) * 3 + 0) * JL_LT_GROUPS +
+			      jl_stats_lt_group(jl_facts_age(p->birth, mid))] += 1;
 	}
 	if (p->death >= start && p->death <= end) {
 		int32_t v = village_on(p, p->death);
@@ -362,9 +363,10 @@ static void add_lifetable(jl_cube_t *c, const jl_fact_person_t *p, const jl_icd_
 		if (v < 0)
 			return;
 		int g = jl_stats_lt_group(jl_facts_age(p->birth, p->death));
-		c->lt[(((size_t)v * 3 + p->sex) * 3 + 1) * JL_LT_GROUPS + g] += 1;
+		size_t d = (size_t)c->vrank[v];
+		c->lt[((d * 3 + p->sex) * 3 + 1) * JL_LT_GROUPS + g] += 1;
 		if (p->cause && jl_icd_in(ncd, nncd, p->cause))
-			c->lt[(((size_t)v * 3 + p->sex) * 3 + 2) * JL_LT_GROUPS + g] += 1;
+			c->lt[((d * 3 + p->sex) * 3 + 2) * JL_LT_GROUPS + g] += 1;
 	}
 }
 
@@ -389,7 +391,8 @@ static jl_rc compute(const jl_facts_t *f, int32_t year, const bool *want, jl_cub
 	c->cat = cat;
 	c->reg = f->reg;
 	c->year = year;
-	c->nv = f->reg->nvillages ? f->reg->nvillages : 1;
+	c->vrank = f->vrank;
+	c->nv = f->npopulated; /* only villages someone lived in: a province's cells where its people are */
 	c->nb = cat->nbands;
 	c->slot = jl_malloc(JL_MEM_MISC, (cat->ninds ? cat->ninds : 1) * sizeof *c->slot);
 	if (!c->slot) {
@@ -408,7 +411,7 @@ static jl_rc compute(const jl_facts_t *f, int32_t year, const bool *want, jl_cub
 	}
 	size_t ncells = (size_t)nslots * c->nv * 3 * c->nb, nlt = (size_t)c->nv * 3 * 3 * JL_LT_GROUPS;
 	c->cells = jl_calloc(JL_MEM_MISC, ncells ? ncells : 1, sizeof *c->cells);
-	c->lt = lt ? jl_calloc(JL_MEM_MISC, nlt, sizeof *c->lt) : NULL;
+	c->lt = lt ? jl_calloc(JL_MEM_MISC, nlt ? nlt : 1, sizeof *c->lt) : NULL;
 	if (!c->cells || (lt && !c->lt)) {
 		jl_engine_free(c);
 		return JL_ENOMEM;
@@ -467,6 +470,19 @@ void jl_engine_free(jl_cube_t *c)
 	jl_free(JL_MEM_MISC, c);
 }
 
+size_t jl_engine_bytes(const jl_cube_t *c)
+{
+	if (!c)
+		return 0;
+	size_t nslots = 0;
+	for (uint32_t i = 0; i < c->cat->ninds; i++)
+		nslots += c->slot[i] >= 0;
+	size_t n = sizeof *c + c->cat->ninds * sizeof *c->slot + nslots * c->nv * 3 * c->nb * sizeof *c->cells;
+	if (c->lt)
+		n += (size_t)c->nv * 3 * 3 * JL_LT_GROUPS * sizeof *c->lt;
+	return n + jl_engine_bytes(c->prev);
+}
+
 /* ---- who was counted ---- */
 
 typedef struct who {
@@ -519,7 +535,7 @@ static void sum_lt(const jl_cube_t *c, const jl_region_node_t *nd, int sex, doub
 	memset(pop, 0, JL_LT_GROUPS * sizeof *pop);
 	memset(deaths, 0, JL_LT_GROUPS * sizeof *deaths);
 	memset(ncd, 0, JL_LT_GROUPS * sizeof *ncd);
-	for (uint32_t v = nd->vill0; v < nd->vill0 + nd->nvill; v++)
+	for (uint32_t v = c->vrank[nd->vill0]; v < c->vrank[nd->vill0 + nd->nvill]; v++)
 		for (int s = 0; s < 3; s++) {
 			if (sex && s != sex)
 				continue;
@@ -649,7 +665,7 @@ void jl_engine_result(const jl_cube_t *c, uint32_t i, uint32_t node, int sex, in
 	}
 	if (ind->method == JL_METHOD_COUNT) {
 		const jl_cell_t *base = c->cells + (size_t)c->slot[i] * c->nv * 3 * c->nb;
-		for (uint32_t v = nd->vill0; v < nd->vill0 + nd->nvill; v++)
+		for (uint32_t v = c->vrank[nd->vill0]; v < c->vrank[nd->vill0 + nd->nvill]; v++)
 			for (int s = 0; s < 3; s++)
 				for (uint32_t b = 0; b < c->nb; b++)
 					if ((!sex || s == sex) && (band < 0 || (uint32_t)band == b)) {

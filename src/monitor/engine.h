@@ -13,6 +13,12 @@
  * increasing) are judged against a second, smaller cube of that year kept
  * with this one.
  *
+ * Cells exist only for the populated villages (jl_facts_t.vrank: those
+ * where some person of the facts lived), ranked in hierarchy order, so a
+ * region's villages stay one range and a province whose people live in a
+ * few counties costs cells for those only; a region with none has an empty
+ * range, so no value.
+ *
  * A cube is read-only after jl_engine_compute and may be shared.
  */
 #ifndef JL_MONITOR_ENGINE_H
@@ -31,10 +37,11 @@ typedef struct jl_cube {
 	const jl_catalog_t *cat;
 	const jl_regions_t *reg;
 	int32_t year;
-	uint32_t nv, nb;        /* villages, age bands */
+	uint32_t nv, nb;        /* populated villages, age bands */
+	const uint32_t *vrank;  /* village index -> dense village (f->vrank, borrowed) */
 	int32_t *slot;          /* per indicator: its block of cells, -1 when not computed */
-	jl_cell_t *cells;       /* [slot][village][sex 0..2][band] */
-	double *lt;             /* [village][sex 0..2][3: pop, deaths, ncd deaths][JL_LT_GROUPS]; NULL if not computed */
+	jl_cell_t *cells;       /* [slot][dense village][sex 0..2][band] */
+	double *lt;             /* [dense village][sex 0..2][3: pop, deaths, ncd deaths][JL_LT_GROUPS]; NULL if not computed */
 	/*
 	 * The previous year, for the indicators whose targets compare with it
 	 * (annual_change, increasing); NULL when the catalogue has none.
@@ -50,6 +57,9 @@ typedef struct jl_cube {
  */
 jl_rc jl_engine_compute(const jl_facts_t *f, int32_t year, jl_cube_t **out) JL_MUST_USE;
 void jl_engine_free(jl_cube_t *c);
+
+/* Bytes a cube holds (cells, life-table arrays, the previous year's cube). */
+size_t jl_engine_bytes(const jl_cube_t *c);
 
 /* A result at one node. */
 typedef struct jl_result {

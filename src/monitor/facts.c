@@ -121,6 +121,7 @@ void jl_facts_dispose(jl_facts_t *f)
 	jl_free(JL_MEM_MISC, f->evs);
 	jl_free(JL_MEM_MISC, f->aggr);
 	jl_free(JL_MEM_MISC, f->inst);
+	jl_free(JL_MEM_MISC, f->vrank);
 	rows_dispose(&f->rows);
 	memset(f, 0, sizeof *f);
 }
@@ -797,14 +798,18 @@ static int32_t village_of(const uint64_t *codes, uint32_t n, uint64_t code)
 	return -1;
 }
 
-/* Persons with at least one current address in dst's hierarchy, addresses mapped to villages. */
+/*
+ * Persons with at least one current address in dst's hierarchy, addresses
+ * mapped to villages; the populated villages ranked (dst->vrank).
+ */
 static jl_rc finish_persons(jl_facts_t *dst, const jl_fact_rows_t *r)
 {
 	const jl_regions_t *reg = dst->reg;
 	/* The villages' codes as numbers once (villages are in code order), not text per address. */
 	uint64_t *codes = jl_malloc(JL_MEM_MISC, ((size_t)reg->nvillages + 1) * sizeof *codes);
 	dst->persons = jl_malloc(JL_MEM_MISC, ((size_t)r->npersons + 1) * sizeof *dst->persons);
-	if (!codes || !dst->persons) {
+	dst->vrank = jl_calloc(JL_MEM_MISC, (size_t)reg->nvillages + 1, sizeof *dst->vrank);
+	if (!codes || !dst->persons || !dst->vrank) {
 		jl_free(JL_MEM_MISC, codes);
 		return JL_ENOMEM;
 	}
@@ -824,6 +829,7 @@ static jl_rc finish_persons(jl_facts_t *dst, const jl_fact_rows_t *r)
 				continue; /* lives outside the hierarchy */
 			p.res[k] = p.res[j];
 			p.res[k++].village = vi;
+			dst->vrank[vi + 1] = 1; /* populated; the prefix sum below makes the ranks */
 		}
 		p.nres = k;
 		p.cause = 0;
@@ -831,6 +837,9 @@ static jl_rc finish_persons(jl_facts_t *dst, const jl_fact_rows_t *r)
 		if (k)
 			dst->persons[dst->npersons++] = p;
 	}
+	for (uint32_t v = 0; v < reg->nvillages; v++)
+		dst->vrank[v + 1] += dst->vrank[v];
+	dst->npopulated = dst->vrank[reg->nvillages];
 	jl_free(JL_MEM_MISC, codes);
 	return JL_OK;
 }

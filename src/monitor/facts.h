@@ -124,6 +124,18 @@ typedef struct jl_facts {
 	const char *idsys[8];  /* identifier systems the catalogue refers to */
 	uint32_t nidsys;
 	uint32_t *inst;        /* institutions per hierarchy node, its subtree included (by address division code) */
+	/*
+	 * Populated villages (finished): those where some person of the facts
+	 * has a current-address period — every member a cube counts lives in
+	 * one, events included (they are counted where their person lives).
+	 * vrank[v] (v = 0 … reg->nvillages) is the number of populated
+	 * villages before village index v: a populated village's dense index,
+	 * in hierarchy order, so that the villages of a node [vill0, vill0 +
+	 * nvill) are the dense range [vrank[vill0], vrank[vill0 + nvill]),
+	 * empty when none of them is populated. npopulated = vrank[nvillages].
+	 */
+	uint32_t *vrank;
+	uint32_t npopulated;
 	int64_t snapshot_us;   /* newest instant of the data reflected */
 	int64_t resources, skipped; /* resources read; resources ignored as damaged */
 	/* rows (before finishing) */

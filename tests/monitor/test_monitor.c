@@ -19,6 +19,7 @@
 #include "gen/gen.h"
 #include "monitor/engine.h"
 #include "monitor/measure.h"
+#include "monitor/report.h"
 
 #define V1 "532930101002" /* a village of 洱源县 */
 #define V2 "532901003016" /* a village of 大理市 */
@@ -703,6 +704,178 @@ static void test_subject_list_limits(void **state)
 	jl_facts_dispose(&f);
 }
 
+/* ---- cubes sized by the populated villages ---- */
+
+#define V3 "532901102001" /* 大理市, another township than V2's */
+#define V4 "532932101001" /* 鹤庆县: lived in only before 2024 */
+
+/* Everything the outputs say of one node: its JSON, each indicator's MeasureReport, and (prefecture) the report. */
+static char *outputs(const jl_cube_t *c, uint32_t node, size_t *n)
+{
+	jl_buf_t b;
+	jl_buf_init(&b, JL_MEM_MISC, 0);
+	jl_jw_t w;
+	jl_jw_init(&w, &b, 0);
+	jl_engine_json(c, node, NULL, &w);
+	for (uint32_t i = 0; i < CAT.ninds && REG.nodes[node].level <= JL_REG_COUNTY; i++) {
+		jl_jw_init(&w, &b, 0);
+		jl_measure_report(c, i, node, 1700000000000000, &w);
+	}
+	if (REG.nodes[node].level == JL_REG_PREFECTURE)
+		assert_int_equal(jl_report_html(&c, 1, node, &b), JL_OK);
+	assert_int_equal(jl_buf_status(&b), JL_OK);
+	return jl_buf_take(&b, n);
+}
+
+static void sum_children(const jl_cube_t *c, uint32_t i, uint32_t node, int64_t *num, int64_t *den)
+{
+	*num = *den = 0;
+	for (uint32_t k = REG.nodes[node].child0; k < REG.nodes[node].child0 + REG.nodes[node].nchild; k++) {
+		jl_result_t r;
+		jl_engine_result(c, i, k, 0, -1, &r);
+		*num += r.num;
+		*den += r.den;
+	}
+}
+
+static void test_populated_villages(void **state)
+{
+	jl_facts_t f;
+	assert_int_equal(jl_facts_init(&f, &CAT, &REG), JL_OK);
+	/* 大理市: three residents in V2 (two of them 65+, one checked), two in V3 (one 65+ and checked). */
+	patient(&f, "a", "male", "1950-03-01", V2, "", "", "");
+	encounter(&f, "a", "elderly-check", "AMB", "2024-05-01", 0, 0);
+	patient(&f, "b", "female", "1940-03-01", V2, "", "", "");
+	patient(&f, "c", "female", "1990-03-01", V2, "", "", "");
+	patient(&f, "d", "male", "1955-03-01", V3, "", "", "");
+	encounter(&f, "d", "elderly-check", "AMB", "2024-06-01", 0, 0);
+	/* e lived in 鹤庆县 (V4) until mid-2020, in V3 since: V4 is populated but has nobody in 2024. */
+	add(&f, "{\"resourceType\":\"Patient\",\"id\":\"e\",\"extension\":[{\"url\":\"https://jianlian.example/fhir/"
+		"StructureDefinition/cn-residence-status\",\"valueCoding\":{\"code\":\"registered-resident\"}}],"
+		"\"gender\":\"male\",\"birthDate\":\"2000-01-01\",\"address\":[{\"extension\":[{\"url\":\"https://"
+		"jianlian.example/fhir/StructureDefinition/cn-division-code\",\"valueCoding\":{\"code\":\"" V4 "\"}},{"
+		"\"url\":\"https://jianlian.example/fhir/StructureDefinition/cn-address-category\",\"valueCoding\":{"
+		"\"code\":\"current\"}}],\"period\":{\"end\":\"2020-06-30\"}},{\"extension\":[{\"url\":\"https://"
+		"jianlian.example/fhir/StructureDefinition/cn-division-code\",\"valueCoding\":{\"code\":\"" V3 "\"}},{"
+		"\"url\":\"https://jianlian.example/fhir/StructureDefinition/cn-address-category\",\"valueCoding\":{"
+		"\"code\":\"current\"}}],\"period\":{\"start\":\"2020-07-01\"}}]}");
+	/* 洱源县 (V1): one 65+ resident without a check, one who died in August (in the life table only). */
+	patient(&f, "g", "female", "1958-03-01", V1, "", "", "");
+	patient(&f, "h", "male", "1985-03-01", V1, "", "", "2024-08-01");
+	/* Outside the hierarchy (Kunming): dropped, populates nothing. */
+	patient(&f, "k", "male", "1980-03-01", "530102001001", "", "", "");
+	assert_int_equal(jl_facts_finish(&f), JL_OK);
+	assert_int_equal(f.npersons, 7); /* k lives outside */
+	assert_int_equal(f.npopulated, 4); /* V1, V2, V3, V4 of the prefecture's 1,159 */
+	assert_true(REG.nvillages > 1000);
+	jl_cube_t *c;
+	assert_int_equal(jl_engine_compute(&f, 2024, &c), JL_OK);
+	assert_int_equal(c->nv, 4);
+
+	/* The expected numbers. */
+	jl_result_t r = result(c, "family-doctor-coverage", "532900"); /* residents on 2024-12-31 */
+	assert_int_equal(r.den, 6);
+	assert_int_equal(r.num, 0);
+	assert_true(r.has_value && r.value == 0.0);
+	assert_int_equal(result(c, "family-doctor-coverage", "532901").den, 5);
+	assert_int_equal(result(c, "family-doctor-coverage", "532901003").den, 3);
+	assert_int_equal(result(c, "family-doctor-coverage", "532901102").den, 2);
+	assert_int_equal(result(c, "family-doctor-coverage", V3).den, 2);
+	assert_int_equal(result(c, "family-doctor-coverage", "532930").den, 1);
+	r = result(c, "elderly-health-management", "532900");
+	assert_int_equal(r.den, 4);
+	assert_int_equal(r.num, 2);
+	assert_true(fabs(r.value - 50.0) < 1e-9);
+	r = result(c, "elderly-health-management", "532901");
+	assert_int_equal(r.den, 3);
+	assert_int_equal(r.num, 2);
+	r = result(c, "elderly-health-management", "532930");
+	assert_int_equal(r.den, 1);
+	assert_true(r.has_value && r.value == 0.0);
+	r = result(c, "life-expectancy", "532900"); /* mid-year population, deaths */
+	assert_int_equal(r.den, 7);
+	assert_int_equal(r.num, 1);
+	r = result(c, "life-expectancy", "532930");
+	assert_int_equal(r.den, 2);
+	assert_int_equal(r.num, 1);
+	/* Empty: a county nobody lives in (an empty range), and one lived in only before the year. */
+	const char *empty[] = {"532922", "532932", "532922101", "532922101001", "532901004"};
+	for (int k = 0; k < 5; k++)
+		for (uint32_t i = 0; i < CAT.ninds; i++) {
+			if (CAT.inds[i].method == JL_METHOD_AGGREGATE)
+				continue;
+			int32_t node = jl_regions_find(&REG, jl_cstr(empty[k]));
+			assert_true(node >= 0);
+			jl_engine_result(c, i, (uint32_t)node, 0, -1, &r);
+			assert_int_equal(r.den, 0);
+			assert_int_equal(r.num, 0);
+			assert_false(r.has_value);
+		}
+
+	/* Roll-up: at every node, the children's numerators and denominators sum to the node's. */
+	for (uint32_t i = 0; i < CAT.ninds; i++) {
+		if (CAT.inds[i].method == JL_METHOD_AGGREGATE)
+			continue;
+		for (uint32_t k = 1; k < REG.n; k++) {
+			if (REG.nodes[k].level == JL_REG_VILLAGE || !REG.nodes[k].nchild)
+				continue;
+			jl_engine_result(c, i, k, 0, -1, &r);
+			int64_t sn, sd;
+			sum_children(c, i, k, &sn, &sd);
+			assert_int_equal(sn, r.num);
+			assert_int_equal(sd, r.den);
+		}
+	}
+
+	/*
+	 * The same outputs, byte for byte, as a cube with a cell for every
+	 * village of the hierarchy (the layout before cubes were sized by the
+	 * populated villages: the identity rank).
+	 */
+	uint32_t *all = jl_malloc(JL_MEM_MISC, ((size_t)REG.nvillages + 1) * sizeof *all);
+	assert_non_null(all);
+	for (uint32_t v = 0; v <= REG.nvillages; v++)
+		all[v] = v;
+	jl_facts_t whole = f; /* shares f's rows; only its rank differs */
+	whole.vrank = all;
+	whole.npopulated = REG.nvillages;
+	jl_cube_t *w;
+	assert_int_equal(jl_engine_compute(&whole, 2024, &w), JL_OK);
+	assert_int_equal(w->nv, REG.nvillages);
+	assert_true(jl_engine_bytes(w) > 100 * jl_engine_bytes(c));
+	w->computed_us = c->computed_us;
+	if (w->prev)
+		w->prev->computed_us = c->prev->computed_us;
+	for (uint32_t k = 0; k < REG.n; k++) {
+		size_t na, nb;
+		char *ja = outputs(c, k, &na), *jb = outputs(w, k, &nb);
+		assert_int_equal(na, nb);
+		assert_memory_equal(ja, jb, na);
+		jl_free(JL_MEM_MISC, ja);
+		jl_free(JL_MEM_MISC, jb);
+	}
+	jl_engine_free(w);
+	jl_free(JL_MEM_MISC, all);
+
+	/* Nobody at all: no cells, every indicator without a value. */
+	jl_facts_t none;
+	assert_int_equal(jl_facts_init(&none, &CAT, &REG), JL_OK);
+	assert_int_equal(jl_facts_finish(&none), JL_OK);
+	assert_int_equal(none.npopulated, 0);
+	jl_cube_t *z;
+	assert_int_equal(jl_engine_compute(&none, 2024, &z), JL_OK);
+	assert_int_equal(z->nv, 0);
+	for (uint32_t i = 0; i < CAT.ninds; i++) {
+		jl_engine_result(z, i, 1, 0, -1, &r);
+		assert_int_equal(r.den, 0);
+		assert_false(r.has_value);
+	}
+	jl_engine_free(z);
+	jl_facts_dispose(&none);
+	jl_engine_free(c);
+	jl_facts_dispose(&f);
+}
+
 static void test_generated_region(void **state)
 {
 	jl_facts_t f;
@@ -794,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_schedule_catalog_errors),
 		cmocka_unit_test(test_annual_change_targets),
 		cmocka_unit_test(test_subject_list_limits),
+		cmocka_unit_test(test_populated_villages),
 		cmocka_unit_test(test_generated_region),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -471,6 +471,11 @@ static void test_province(void **state)
 	jl_cube_t *cp, *cr;
 	assert_int_equal(jl_engine_compute(&fp, 2024, &cp), JL_OK);
 	assert_int_equal(jl_engine_compute(&fr, 2024, &cr), JL_OK);
+	/* The province cube has cells for the populated villages only: the same as its one prefecture with data. */
+	assert_true(fp.npopulated > 0 && fp.npopulated <= REG.nvillages);
+	assert_int_equal(fp.npopulated, fr.npopulated);
+	assert_int_equal(cp->nv, cr->nv);
+	assert_int_equal(jl_engine_bytes(cp), jl_engine_bytes(cr));
 	int32_t other = jl_regions_find(&PROV, jl_cstr("530100"));
 	for (uint32_t i = 0; i < CAT.ninds; i++) {
 		if (CAT.inds[i].method != JL_METHOD_COUNT)

@@ -1,8 +1,7 @@
 /*
- * region — builds the hierarchy from the generator's division loader
- * (gen/div.c owns the embedded NBS list and its inflation; the list is
- * product data that both the generator and the monitors need, and it
- * should move below both — a layering debt recorded in docs/indicators.md).
+ * region — builds the hierarchy from the division loader (registry/div.c
+ * owns the embedded NBS list and its inflation, product data that both the
+ * generator and the monitors need); a province from one pass over the list.
  */
 #include "monitor/region.h"
 
@@ -25,13 +24,12 @@ static void node_init(jl_region_node_t *nd, int level, int32_t parent)
 	nd->valid_to = INT32_MAX;
 }
 
-jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *r, jl_diag_t *d)
+/* The hierarchy of one prefecture from its division lists. */
+static jl_rc from_geo(jl_arena_t *a, const jl_geo_t *gp, jl_regions_t *r)
 {
+	const jl_geo_t g = *gp;
+	uint32_t pref_code = g.pref_code;
 	memset(r, 0, sizeof *r);
-	jl_geo_t g;
-	jl_rc rc = jl_geo_load(a, pref_code, &g, d);
-	if (rc)
-		return rc;
 	uint32_t n = 2 + g.ncounties + g.ntowns + g.nvillages;
 	r->nodes = jl_arena_calloc(a, n, sizeof *r->nodes);
 	r->village_node = jl_arena_calloc(a, g.nvillages ? g.nvillages : 1, sizeof *r->village_node);
@@ -95,24 +93,12 @@ jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *r, jl_dia
 	return JL_OK;
 }
 
-/* Prefecture codes of a province, ascending, from the national county list. */
-static uint32_t prefectures_of(const jl_geo_t *g, uint32_t prov, uint32_t *out, uint32_t max)
+jl_rc jl_regions_load(jl_arena_t *a, uint32_t pref_code, jl_regions_t *r, jl_diag_t *d)
 {
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < g->nnat; i++) {
-		uint32_t pc = g->nat[i].code / 100 * 100;
-		if (g->nat[i].code / 10000 * 10000 != prov || pc == prov)
-			continue;
-		uint32_t k = 0;
-		while (k < n && out[k] < pc)
-			k++;
-		if ((k < n && out[k] == pc) || n == max)
-			continue;
-		memmove(out + k + 1, out + k, (n - k) * sizeof *out);
-		out[k] = pc;
-		n++;
-	}
-	return n;
+	memset(r, 0, sizeof *r);
+	jl_geo_t g;
+	jl_rc rc = jl_geo_load(a, pref_code, &g, d);
+	return rc ? rc : from_geo(a, &g, r);
 }
 
 /* Where node `i` of prefecture hierarchy `r` lands in the province: one base per level. */
@@ -135,39 +121,34 @@ static uint32_t remap(const lvl_base_t *b, uint32_t pref_node, uint32_t i)
 jl_rc jl_regions_load_province(jl_arena_t *a, uint32_t prov_code, jl_regions_t *r, jl_diag_t *d)
 {
 	memset(r, 0, sizeof *r);
-	enum { MAXP = 64 };
-	jl_geo_t g;
+	enum { MAXP = 99 }; /* prefecture codes xx01 … xx99 */
 	uint32_t np = 0;
 	jl_regions_t *sub = jl_arena_calloc(a, MAXP, sizeof *sub);
-	if (!sub)
+	jl_geo_t *geo = jl_arena_calloc(a, MAXP, sizeof *geo);
+	if (!sub || !geo)
 		return JL_ENOMEM;
 	/*
-	 * Any prefecture's load gives the national county list, and the
-	 * province's prefectures come from it: its own first prefecture if
-	 * there is one, else the capital's (an unknown code then finds none).
+	 * The province's prefectures with villages, from one pass over the
+	 * division list (a county-level code group without villages, 省直辖县级
+	 * and the like, is not among them).
 	 */
-	jl_diag_t quiet; /* the loads below may fail by design; their issues are not the caller's */
+	jl_diag_t quiet; /* the registry's issues are restated for the caller below */
 	jl_diag_init(&quiet, a);
-	uint32_t nc = 0, cand[MAXP];
-	if (!(prov_code % 10000) && prov_code >= 110000 && prov_code < 1000000 &&
-	    (jl_geo_load(a, prov_code + 100, &g, &quiet) == JL_OK || jl_geo_load(a, 110100, &g, &quiet) == JL_OK))
-		nc = prefectures_of(&g, prov_code, cand, MAXP);
-	uint32_t total = 1, nvill = 0;
-	for (uint32_t k = 0; k < nc; k++) {
-		jl_rc rc = jl_regions_load(a, cand[k], &sub[np], &quiet);
-		if (rc == JL_ENOTFOUND)
-			continue; /* a county-level code group without villages (省直辖县级 and the like) */
-		if (rc) {
-			jl_diag_err(d, "exception", "region", "The division list could not be read (%s)", jl_rc_name(rc));
-			return rc;
-		}
-		total += sub[np].n - 1;
-		nvill += sub[np].nvillages;
-		np++;
-	}
-	if (!np) {
+	jl_rc rc = jl_geo_load_province(a, prov_code, geo, MAXP, &np, &quiet);
+	if (rc == JL_ENOTFOUND) {
 		jl_diag_err(d, "not-found", "region", "No province has the division code %06u", prov_code);
-		return JL_ENOTFOUND;
+		return rc;
+	}
+	if (rc) {
+		jl_diag_err(d, "exception", "region", "The division list could not be read (%s)", jl_rc_name(rc));
+		return rc;
+	}
+	uint32_t total = 1, nvill = 0;
+	for (uint32_t k = 0; k < np; k++) {
+		if ((rc = from_geo(a, &geo[k], &sub[k])) != JL_OK)
+			return rc;
+		total += sub[k].n - 1;
+		nvill += sub[k].nvillages;
 	}
 	r->nodes = jl_arena_calloc(a, total, sizeof *r->nodes);
 	r->village_node = jl_arena_calloc(a, nvill ? nvill : 1, sizeof *r->village_node);

@@ -95,9 +95,126 @@ static void *vec_to_arena(jl_arena_t *a, vec_t *v)
 	return p;
 }
 
-jl_rc jl_geo_load(jl_arena_t *a, uint32_t pref_code, jl_geo_t *g, jl_diag_t *d)
+/* One prefecture's lists while the text is read. */
+typedef struct pref_acc {
+	vec_t vc, vt, vv;
+	const char *prov_name, *pref_name;
+} pref_acc_t;
+
+/*
+ * One pass over the inflated list: the prefectures whose 4-digit codes lie
+ * in [lo4, lo4 + n) into acc[code - lo4], the national county list into vn.
+ * JL_EIO when the text is malformed, JL_ENOMEM.
+ */
+static jl_rc parse(jl_arena_t *a, const char *text, size_t n, uint32_t lo4, uint32_t nacc, pref_acc_t *acc, vec_t *vn,
+		   const char **source)
+{
+	uint64_t code[6] = {0};
+	const char *names[4] = {"", "", "", ""}; /* current province, prefecture */
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (*p == '#') {
+			*source = jl_arena_strndup(a, p + 1, (size_t)(nl - p - 1));
+			p = nl + 1;
+			continue;
+		}
+		const char *tab = memchr(p, '\t', (size_t)(nl - p));
+		if (!tab || *p < '1' || *p > '5')
+			return JL_EIO;
+		int lvl = *p - '0';
+		static const int suf[6] = {0, 2, 2, 2, 3, 3};
+		if (tab - p - 1 != suf[lvl])
+			return JL_EIO;
+		uint64_t s = parse_digits(p + 1, (size_t)suf[lvl]);
+		code[lvl] = lvl == 1 ? s : code[lvl - 1] * (lvl <= 3 ? 100 : 1000) + s;
+		const char *name = tab + 1;
+		size_t nn = (size_t)(nl - name);
+		pref_acc_t *pa = lvl >= 2 && code[2] >= lo4 && code[2] - lo4 < nacc ? &acc[code[2] - lo4] : NULL;
+		if (lvl <= 3 || pa) {
+			char *nm = jl_arena_strndup(a, name, nn);
+			if (!nm)
+				return JL_ENOMEM;
+			if (lvl <= 2)
+				names[lvl] = nm;
+			if (lvl == 2 && pa) {
+				pa->prov_name = names[1];
+				pa->pref_name = nm;
+			}
+			if (lvl == 3) {
+				jl_geo_natcounty_t *c = vec_push(vn);
+				if (!c)
+					return JL_ENOMEM;
+				c->code = (uint32_t)code[3];
+				c->prov = names[1];
+				c->pref = names[2];
+				c->name = nm;
+			}
+			if (lvl == 3 && pa) {
+				jl_geo_county_t *c = vec_push(&pa->vc);
+				if (!c)
+					return JL_ENOMEM;
+				c->code = (uint32_t)code[3];
+				c->name = nm;
+				c->town0 = (uint32_t)pa->vt.n;
+			} else if (lvl == 4 && pa && pa->vc.n) {
+				jl_geo_town_t *t = vec_push(&pa->vt);
+				if (!t)
+					return JL_ENOMEM;
+				t->code = code[4];
+				t->name = nm;
+				t->county = (uint32_t)pa->vc.n - 1;
+				t->vill0 = (uint32_t)pa->vv.n;
+				t->street = (code[4] % 1000) < 100;
+				((jl_geo_county_t *)pa->vc.p)[pa->vc.n - 1].ntown++;
+			} else if (lvl == 5 && pa && pa->vt.n) {
+				jl_geo_village_t *v = vec_push(&pa->vv);
+				if (!v)
+					return JL_ENOMEM;
+				v->code = code[5];
+				v->name = nm;
+				v->town = (uint32_t)pa->vt.n - 1;
+				v->urban = (code[5] % 1000) < 200;
+				((jl_geo_town_t *)pa->vt.p)[pa->vt.n - 1].nvill++;
+			}
+		}
+		p = nl + 1;
+	}
+	return JL_OK;
+}
+
+/* A prefecture's lists into the arena. JL_ENOMEM. */
+static jl_rc to_geo(jl_arena_t *a, uint32_t pref_code, pref_acc_t *pa, jl_geo_natcounty_t *nat, uint32_t nnat,
+		    const char *source, jl_geo_t *g)
 {
 	memset(g, 0, sizeof *g);
+	g->pref_code = pref_code;
+	g->prov_name = pa->prov_name;
+	g->pref_name = pa->pref_name;
+	g->counties = vec_to_arena(a, &pa->vc);
+	g->towns = vec_to_arena(a, &pa->vt);
+	g->villages = vec_to_arena(a, &pa->vv);
+	g->nat = nat;
+	g->nnat = nnat;
+	g->source = source;
+	g->ncounties = (uint32_t)pa->vc.n;
+	g->ntowns = (uint32_t)pa->vt.n;
+	g->nvillages = (uint32_t)pa->vv.n;
+	/* Counties without townships (rare) are dropped from sampling by weight 0 later. */
+	return g->counties && g->towns && g->villages ? JL_OK : JL_ENOMEM;
+}
+
+/*
+ * The prefectures [lo4, lo4 + nacc) (4-digit codes) that have villages, in
+ * code order, into out (at most max; *nout of them) from one inflation and
+ * one pass over the list.
+ */
+static jl_rc load(jl_arena_t *a, uint32_t lo4, uint32_t nacc, jl_geo_t *out, uint32_t max, uint32_t *nout,
+		  jl_diag_t *d)
+{
+	*nout = 0;
 	char *text = NULL;
 	size_t n = 0;
 	jl_rc rc = inflate_all(&text, &n);
@@ -105,122 +222,59 @@ jl_rc jl_geo_load(jl_arena_t *a, uint32_t pref_code, jl_geo_t *g, jl_diag_t *d)
 		jl_diag_err(d, "exception", NULL, "The embedded division list is damaged (%s)", jl_rc_name(rc));
 		return rc;
 	}
-	vec_t vc = {.elem = sizeof(jl_geo_county_t)}, vt = {.elem = sizeof(jl_geo_town_t)},
-	      vv = {.elem = sizeof(jl_geo_village_t)}, vn = {.elem = sizeof(jl_geo_natcounty_t)};
-	uint64_t code[6] = {0};
-	const char *names[4] = {"", "", "", ""}; /* current province, prefecture */
-	uint32_t want_pref = pref_code / 100; /* 4 digits */
-	const char *p = text, *end = text + n;
-	rc = JL_OK;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		if (*p == '#') {
-			g->source = jl_arena_strndup(a, p + 1, (size_t)(nl - p - 1));
-			p = nl + 1;
-			continue;
-		}
-		const char *tab = memchr(p, '\t', (size_t)(nl - p));
-		if (!tab || *p < '1' || *p > '5') {
-			rc = JL_EIO;
-			break;
-		}
-		int lvl = *p - '0';
-		static const int suf[6] = {0, 2, 2, 2, 3, 3};
-		if (tab - p - 1 != suf[lvl]) {
-			rc = JL_EIO;
-			break;
-		}
-		uint64_t s = parse_digits(p + 1, (size_t)suf[lvl]);
-		code[lvl] = lvl == 1 ? s : code[lvl - 1] * (lvl <= 3 ? 100 : 1000) + s;
-		const char *name = tab + 1;
-		size_t nn = (size_t)(nl - name);
-		bool in_pref = lvl >= 2 && code[2] == want_pref;
-		if (lvl <= 2 || lvl == 3 || in_pref) {
-			char *nm = jl_arena_strndup(a, name, nn);
-			if (!nm) {
-				rc = JL_ENOMEM;
-				break;
-			}
-			if (lvl <= 2)
-				names[lvl] = nm;
-			if (lvl == 2 && in_pref) {
-				g->prov_name = names[1];
-				g->pref_name = nm;
-			}
-			if (lvl == 3) {
-				jl_geo_natcounty_t *c = vec_push(&vn);
-				if (!c) {
-					rc = JL_ENOMEM;
-					break;
-				}
-				c->code = (uint32_t)code[3];
-				c->prov = names[1];
-				c->pref = names[2];
-				c->name = nm;
-			}
-			if (lvl == 3 && in_pref) {
-				jl_geo_county_t *c = vec_push(&vc);
-				if (!c) {
-					rc = JL_ENOMEM;
-					break;
-				}
-				c->code = (uint32_t)code[3];
-				c->name = nm;
-				c->town0 = (uint32_t)vt.n;
-			} else if (lvl == 4 && in_pref && vc.n) {
-				jl_geo_town_t *t = vec_push(&vt);
-				if (!t) {
-					rc = JL_ENOMEM;
-					break;
-				}
-				t->code = code[4];
-				t->name = nm;
-				t->county = (uint32_t)vc.n - 1;
-				t->vill0 = (uint32_t)vv.n;
-				t->street = (code[4] % 1000) < 100;
-				((jl_geo_county_t *)vc.p)[vc.n - 1].ntown++;
-			} else if (lvl == 5 && in_pref && vt.n) {
-				jl_geo_village_t *v = vec_push(&vv);
-				if (!v) {
-					rc = JL_ENOMEM;
-					break;
-				}
-				v->code = code[5];
-				v->name = nm;
-				v->town = (uint32_t)vt.n - 1;
-				v->urban = (code[5] % 1000) < 200;
-				((jl_geo_town_t *)vt.p)[vt.n - 1].nvill++;
-			}
-		}
-		p = nl + 1;
+	pref_acc_t *acc = jl_calloc(JL_MEM_MISC, nacc, sizeof *acc);
+	vec_t vn = {.elem = sizeof(jl_geo_natcounty_t)};
+	const char *source = NULL;
+	rc = acc ? JL_OK : JL_ENOMEM;
+	for (uint32_t k = 0; acc && k < nacc; k++) {
+		acc[k].vc.elem = sizeof(jl_geo_county_t);
+		acc[k].vt.elem = sizeof(jl_geo_town_t);
+		acc[k].vv.elem = sizeof(jl_geo_village_t);
 	}
+	if (!rc)
+		rc = parse(a, text, n, lo4, nacc, acc, &vn, &source);
 	if (rc == JL_EIO)
 		jl_diag_err(d, "exception", NULL, "The embedded division list is malformed");
-	else if (rc == JL_OK && (!g->pref_name || !vv.n)) {
+	jl_geo_natcounty_t *nat = rc ? NULL : vec_to_arena(a, &vn);
+	if (!rc && !nat)
+		rc = JL_ENOMEM;
+	for (uint32_t k = 0; !rc && k < nacc && *nout < max; k++)
+		if (acc[k].pref_name && acc[k].vv.n)
+			rc = to_geo(a, (lo4 + k) * 100, &acc[k], nat, (uint32_t)vn.n, source, &out[(*nout)++]);
+	for (uint32_t k = 0; acc && k < nacc; k++) {
+		jl_free(JL_MEM_MISC, acc[k].vc.p);
+		jl_free(JL_MEM_MISC, acc[k].vt.p);
+		jl_free(JL_MEM_MISC, acc[k].vv.p);
+	}
+	jl_free(JL_MEM_MISC, acc);
+	jl_free(JL_MEM_MISC, vn.p);
+	jl_free(JL_MEM_MISC, text);
+	return rc;
+}
+
+jl_rc jl_geo_load(jl_arena_t *a, uint32_t pref_code, jl_geo_t *g, jl_diag_t *d)
+{
+	memset(g, 0, sizeof *g);
+	uint32_t n;
+	jl_rc rc = load(a, pref_code / 100, 1, g, 1, &n, d);
+	if (rc == JL_OK && !n) {
 		jl_diag_err(d, "not-found", NULL, "No prefecture-level division %06u with villages in the NBS 2023 list",
 			    pref_code);
 		rc = JL_ENOTFOUND;
 	}
-	if (rc == JL_OK) {
-		g->pref_code = pref_code;
-		g->counties = vec_to_arena(a, &vc);
-		g->towns = vec_to_arena(a, &vt);
-		g->villages = vec_to_arena(a, &vv);
-		g->nat = vec_to_arena(a, &vn);
-		if (!g->counties || !g->towns || !g->villages || !g->nat)
-			rc = JL_ENOMEM;
-		g->ncounties = (uint32_t)vc.n;
-		g->ntowns = (uint32_t)vt.n;
-		g->nvillages = (uint32_t)vv.n;
-		g->nnat = (uint32_t)vn.n;
-		/* Counties without townships (rare) are dropped from sampling by weight 0 later. */
+	return rc;
+}
+
+jl_rc jl_geo_load_province(jl_arena_t *a, uint32_t prov_code, jl_geo_t *out, uint32_t max, uint32_t *n,
+			   jl_diag_t *d)
+{
+	*n = 0;
+	jl_rc rc = prov_code % 10000 || prov_code < 110000 || prov_code >= 1000000
+			   ? JL_OK
+			   : load(a, prov_code / 100 + 1, 99, out, max, n, d);
+	if (rc == JL_OK && !*n) {
+		jl_diag_err(d, "not-found", NULL, "No province %06u with villages in the NBS 2023 list", prov_code);
+		rc = JL_ENOTFOUND;
 	}
-	jl_free(JL_MEM_MISC, vc.p);
-	jl_free(JL_MEM_MISC, vt.p);
-	jl_free(JL_MEM_MISC, vv.p);
-	jl_free(JL_MEM_MISC, vn.p);
-	jl_free(JL_MEM_MISC, text);
 	return rc;
 }

@@ -6,8 +6,9 @@
  * china-division 2.7.0, NBS 2023 release) which is embedded in the binary.
  *
  * jl_geo_load decompresses the list once and keeps the selected prefecture
- * down to village level, plus every county of the country (for the
- * household-registration places of people born elsewhere). The result is
+ * (jl_geo_load_province: every prefecture of a province) down to village
+ * level, plus every county of the country (for the household-registration
+ * places of people born elsewhere). The result is
  * read-only and may be shared between threads.
  */
 #ifndef JL_REGISTRY_DIV_H
@@ -67,5 +68,15 @@ typedef struct jl_geo {
  * villages; JL_EIO if the embedded data is damaged.
  */
 jl_rc jl_geo_load(jl_arena_t *a, uint32_t pref_code, jl_geo_t *out, jl_diag_t *d) JL_MUST_USE;
+
+/*
+ * Every prefecture of the province prov_code (6 digits ending in 0000, e.g.
+ * 530000) that has villages, ascending, each as jl_geo_load gives it (they
+ * share one national county list), from one pass over the list: out[0 …
+ * *n), at most max. Allocates from `a`. JL_ENOTFOUND (issue in d) when
+ * there is none; JL_EIO if the embedded data is damaged.
+ */
+jl_rc jl_geo_load_province(jl_arena_t *a, uint32_t prov_code, jl_geo_t *out, uint32_t max, uint32_t *n,
+			   jl_diag_t *d) JL_MUST_USE;
 
 #endif

@@ -215,76 +215,77 @@ static jl_proj_t *gen_rows(int64_t residents, const char *region, const char *ke
 	return p;
 }
 
-static int bench_gen(int64_t residents, int runs, const char *region, const char *keep, int year,
-		     const jl_catalog_t *cat, const jl_regions_t *reg, jl_diag_t *d)
+/* Medians of RUNS evaluations of one hierarchy from the projection. */
+typedef struct run_meds {
+	double finish_s, catalog_s, total_s, cpu_s;
+	uint32_t npersons, nevs;
+	eval_info_t info;
+} run_meds_t;
+
+/* RUNS times: the facts finished for reg from the projection, then evaluate_all; each run and the cube printed. */
+static int eval_runs(jl_proj_t *p, const jl_regions_t *reg, int year, int runs, const char *what, const char *scope,
+		     run_meds_t *m)
 {
-	jl_proj_t *p = gen_rows(residents, region, keep, cat, d);
-	if (!p)
-		return 1;
 	double fin[64], all[64], tot[64], cpu[64];
-	uint32_t npersons = 0, nevs = 0;
-	eval_info_t info = {0};
+	memset(m, 0, sizeof *m);
 	for (int r = 0; r < runs; r++) {
 		jl_facts_t f;
 		int64_t c0 = cpu_ns(), a0 = jl_mono_ns();
 		if (jl_proj_facts(p, reg, &f))
-			return 1;
+			return -1;
 		int64_t a1 = jl_mono_ns(), c1 = cpu_ns();
-		if (evaluate_all(&f, reg, year, &info))
-			return 1;
+		if (evaluate_all(&f, reg, year, &m->info))
+			return -1;
 		int64_t a2 = jl_mono_ns(), c2 = cpu_ns();
 		fin[r] = secs(a0, a1);
 		all[r] = secs(a1, a2);
 		tot[r] = secs(a0, a2);
 		cpu[r] = secs(c0, c2);
-		npersons = f.npersons;
-		nevs = f.nevs;
-		printf("run %d: facts finished %.3f s (cpu %.3f; %u residents, %u events), catalogue for the prefecture and %u "
+		m->npersons = f.npersons;
+		m->nevs = f.nevs;
+		printf("%s run %d: facts finished %.3f s (cpu %.3f; %u residents, %u events), catalogue for the %s and %u "
 		       "counties %.3f s (cpu %.3f), total %.3f s (cpu %.3f)\n",
-		       r + 1, fin[r], secs(c0, c1), f.npersons, f.nevs, info.counties, all[r], secs(c1, c2), tot[r], cpu[r]);
+		       what, r + 1, fin[r], secs(c0, c1), f.npersons, f.nevs, scope, m->info.counties, all[r], secs(c1, c2),
+		       tot[r], cpu[r]);
 		jl_facts_dispose(&f);
 	}
-	printf("prefecture cube: %u of %u villages populated, %.1f MB (previous year's included); slowest region's JSON "
-	       "%.1f ms; peak RSS so far %.0f MB\n",
-	       info.villages, reg->nvillages, (double)info.cube_bytes / 1e6, info.json_max_s * 1e3, peak_rss_mb());
+	m->finish_s = median(fin, runs);
+	m->catalog_s = median(all, runs);
+	m->total_s = median(tot, runs);
+	m->cpu_s = median(cpu, runs);
+	printf("%s cube: %u of %u villages populated, %.1f MB (previous year's included); slowest region's JSON %.1f ms; "
+	       "peak RSS so far %.0f MB\n",
+	       what, m->info.villages, reg->nvillages, (double)m->info.cube_bytes / 1e6, m->info.json_max_s * 1e3,
+	       peak_rss_mb());
+	return 0;
+}
+
+static int bench_gen(int64_t residents, int runs, const char *region, const char *keep, int year,
+		     const jl_catalog_t *cat, const jl_regions_t *reg, jl_diag_t *d)
+{
+	jl_proj_t *p = gen_rows(residents, region, keep, cat, d);
+	run_meds_t m;
+	if (!p || eval_runs(p, reg, year, runs, "prefecture", "prefecture", &m))
+		return 1;
 	printf("indicators-gen-result: residents=%lld rows=%llu persons=%u events=%u counties=%u finish_s=%.3f "
 	       "catalog_all_counties_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f cube_mb=%.1f\n",
-	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), npersons, nevs, info.counties,
-	       median(fin, runs), median(all, runs), median(tot, runs), median(cpu, runs), (double)info.cube_bytes / 1e6);
+	       (long long)residents, (unsigned long long)jl_facts_nrows(jl_proj_rows(p)), m.npersons, m.nevs,
+	       m.info.counties, m.finish_s, m.catalog_s, m.total_s, m.cpu_s, (double)m.info.cube_bytes / 1e6);
 	/* The same rows for the whole province: every prefecture (one with data) and every county. */
 	jl_arena_t *a = jl_arena_new(0, 0);
 	jl_regions_t prov;
-	int64_t p0 = jl_mono_ns(), pc0 = cpu_ns();
+	int64_t p0 = jl_mono_ns(), c0 = cpu_ns();
 	if (!a || jl_regions_load_province(a, cfg_region(region) / 10000 * 10000, &prov, d))
 		return 1;
-	int64_t p1 = jl_mono_ns(), pc1 = cpu_ns();
+	int64_t p1 = jl_mono_ns(), c1 = cpu_ns();
 	printf("province %s: hierarchy of %u prefectures, %u villages loaded %.3f s (cpu %.3f)\n", prov.nodes[0].code,
-	       prov.nodes[0].nchild, prov.nvillages, secs(p0, p1), secs(pc0, pc1));
-	for (int r = 0; r < runs; r++) {
-		jl_facts_t f;
-		int64_t c0 = cpu_ns(), a0 = jl_mono_ns();
-		if (jl_proj_facts(p, &prov, &f))
-			return 1;
-		int64_t a1 = jl_mono_ns(), c1 = cpu_ns();
-		if (evaluate_all(&f, &prov, year, &info))
-			return 1;
-		int64_t a2 = jl_mono_ns(), c2 = cpu_ns();
-		fin[r] = secs(a0, a1);
-		all[r] = secs(a1, a2);
-		tot[r] = secs(a0, a2);
-		cpu[r] = secs(c0, c2);
-		printf("province run %d: facts finished %.3f s (cpu %.3f), catalogue for the province, its prefectures and "
-		       "%u counties %.3f s (cpu %.3f), total %.3f s (cpu %.3f)\n",
-		       r + 1, fin[r], secs(c0, c1), info.counties, all[r], secs(c1, c2), tot[r], cpu[r]);
-		jl_facts_dispose(&f);
-	}
-	printf("province cube: %u of %u villages populated, %.1f MB (previous year's included); slowest region's JSON "
-	       "%.1f ms; peak RSS %.0f MB\n",
-	       info.villages, prov.nvillages, (double)info.cube_bytes / 1e6, info.json_max_s * 1e3, peak_rss_mb());
+	       prov.nodes[0].nchild, prov.nvillages, secs(p0, p1), secs(c0, c1));
+	if (eval_runs(p, &prov, year, runs, "province", "province, its prefectures", &m))
+		return 1;
 	printf("indicators-province-result: prefectures=%u villages=%u populated=%u counties=%u hierarchy_s=%.3f "
 	       "finish_s=%.3f catalog_all_s=%.3f evaluate_s=%.3f evaluate_cpu_s=%.3f cube_mb=%.1f\n",
-	       prov.nodes[0].nchild, prov.nvillages, info.villages, info.counties, secs(p0, p1), median(fin, runs),
-	       median(all, runs), median(tot, runs), median(cpu, runs), (double)info.cube_bytes / 1e6);
+	       prov.nodes[0].nchild, prov.nvillages, m.info.villages, m.info.counties, secs(p0, p1), m.finish_s,
+	       m.catalog_s, m.total_s, m.cpu_s, (double)m.info.cube_bytes / 1e6);
 	jl_arena_free(a);
 	jl_proj_free(p);
 	return 0;

@@ -186,6 +186,11 @@ static void show(void *arg, const jl_import_progress_t *p)
 	if (o->quiet)
 		return;
 	double secs = (double)p->elapsed_ns / 1e9;
+	if (p->indexing) {
+		fprintf(stderr, "%sjianlian import: %lld resources read in %.0f s; completing the search index\n",
+			o->tty ? "\n" : "", (long long)p->read, secs);
+		return;
+	}
 	double frac = p->bytes_total > 0 ? (double)p->bytes_done / (double)p->bytes_total : 1;
 	if (frac > 1)
 		frac = 1;

@@ -577,12 +577,12 @@ static jl_rc open_errors(jl_import_t *im, int64_t keep, jl_diag_t *d)
 
 /* ---- progress ---- */
 
-static void progress(jl_import_t *im, bool final)
+static void progress(jl_import_t *im, bool final, bool indexing)
 {
 	if (!im->cfg.progress)
 		return;
 	int64_t now = jl_mono_ns();
-	if (!final && now - im->last_progress_ns < PROGRESS_NS)
+	if (!final && !indexing && now - im->last_progress_ns < PROGRESS_NS)
 		return;
 	im->last_progress_ns = now;
 	const jl_ingest_stats_t *gs = im->g ? jl_ingest_stats(im->g) : NULL;
@@ -594,6 +594,7 @@ static void progress(jl_import_t *im, bool final)
 		.rejected = im->st.rejected,
 		.elapsed_ns = now - im->t0_ns,
 		.file = final || !im->cur ? NULL : im->cur->path,
+		.indexing = indexing,
 		.final = final,
 	};
 	if (im->reader && im->cur)
@@ -704,7 +705,7 @@ static jl_rc run_file(jl_import_t *im, ifile_t *f, jl_diag_t *d)
 		if (rc)
 			break;
 		if ((++k & 255) == 0)
-			progress(im, false);
+			progress(im, false, false);
 	}
 	im->bytes_before += f->fmt->consumed(im->reader) - f->start_consumed;
 	f->fmt->close(im->reader);
@@ -806,6 +807,11 @@ jl_rc jl_import_run(jl_import_t *im, jl_diag_t *d)
 	jl_rc frc = jl_ingest_flush(im->g);
 	if (!rc)
 		rc = frc;
+	/* The index work the store deferred for the load (staged rows merged in key order) is part of it. */
+	if (!rc) {
+		progress(im, false, true);
+		rc = jl_store_finish_load(im->cfg.store);
+	}
 	if (!rc && im->errfd >= 0 && (err_write_out(im) != JL_OK || fdatasync(im->errfd) != 0))
 		rc = JL_EIO;
 	const jl_ingest_stats_t *gs = jl_ingest_stats(im->g);
@@ -825,6 +831,6 @@ out:
 	im->st.errors_bytes = im->err_written;
 	im->st.elapsed_ns = jl_mono_ns() - im->t0_ns;
 	if (im->g)
-		progress(im, true);
+		progress(im, true, false);
 	return rc;
 }

@@ -43,6 +43,7 @@ typedef struct jl_import_progress {
 	int64_t read, written, rejected; /* items of this run; written: committed */
 	int64_t elapsed_ns;
 	const char *file;                /* the file being read (NULL at the end) */
+	bool indexing;                   /* everything is read: the store completes the search index */
 	bool final;                      /* the last call, after everything committed */
 } jl_import_progress_t;
 typedef void (*jl_import_progress_fn)(void *arg, const jl_import_progress_t *p);

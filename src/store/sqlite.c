@@ -25,6 +25,7 @@
 #include "store/sqlite.h"
 #include "store/sqlite_ckpt.h"
 #include "store/sqlite_ix.h"
+#include "store/sqlite_stage.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_sync.h"
 #include "store/sqlite_vfs.h"
@@ -49,7 +50,7 @@
 #include "base/time.h"
 
 #define DB_FILE "jianlian.db"
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 /*
  * WAL frames (4 KiB pages) after which the checkpointer copies the WAL into
  * the database. A bulk load (import) writes thousands of resources per
@@ -60,6 +61,9 @@
  * Commits stay durable (synchronous=FULL); the WAL restarts after a checkpoint.
  */
 #define CKPT_PAGES 8000
+/* The writer's page cache (KiB), and a bulk load's: a 5 GB import stays under 200 MB of RSS. */
+#define WCACHE "PRAGMA cache_size = -98304"
+#define WCACHE_BULK "PRAGMA cache_size = -65536"
 #define CKPT_BULK 262144
 #define APP_ID 1246512194 /* 0x4a4c4442, "JLDB": marks the file as ours, so we never adopt a foreign one */
 #define STR_(x) #x
@@ -306,6 +310,9 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	 * (sqlite_ix.h); the index is rebuilt as for 4. (IF EXISTS: a file set back to 4 by hand.) */
 	"DROP TABLE ix_token; DROP TABLE IF EXISTS ix_text;" JL__SQIX_TOKEN
 	"PRAGMA user_version = 5;",
+	/* 5 -> 6: index rows of bulk loads staged as sorted runs (sqlite_stage.h; IF NOT EXISTS: a file set back by hand). */
+	JL__SQSTAGE_SCHEMA
+	"PRAGMA user_version = 6;",
 };
 
 /* ---- the handle --------------------------------------------------------- */
@@ -372,6 +379,8 @@ typedef struct sq {
 	sqlite3 *wdb;
 	sqlite3_stmt *ws[W_COUNT];
 	jl__sqix_t *wix; /* index row statements */
+	jl__sqstage_t *stage; /* staged index runs (bulk loads) */
+	bool bulk;       /* opened for a bulk load: groups of staging calls stage their index rows */
 	ZSTD_DCtx *wdctx; /* the writer's decompression context (reindex) */
 	jl__sqs_t *search; /* search executor: its connections and cursors */
 	tcache_t *wtypes;
@@ -1535,6 +1544,26 @@ out:
 	return ok;
 }
 
+/* Some write of the group replaces or deletes an indexed version. */
+static bool removes_rows(const wcall_t *head)
+{
+	for (const wcall_t *c = head; c; c = c->next)
+		for (size_t i = 0; c->rc != JL_ETIMEOUT && i < c->n; i++)
+			if (c->w[i].index && c->w[i].ix_old_ver > 0)
+				return true;
+	return false;
+}
+
+/* Every write of the group that has index rows asks for them to be staged (a bulk load's). */
+static bool stages(const wcall_t *head)
+{
+	for (const wcall_t *c = head; c; c = c->next)
+		for (size_t i = 0; c->rc != JL_ETIMEOUT && i < c->n; i++)
+			if (c->w[i].index && !c->w[i].stage)
+				return false;
+	return true;
+}
+
 /*
  * Runs a group in one transaction. Returns the WAL file whose fsync the
  * commit left to the syncer (the group is acknowledged after it), or NULL:
@@ -1588,11 +1617,19 @@ static sqlite3_file *run_group(sq_t *s, wcall_t *head)
 		ok = false;
 	}
 	sqlite3_reset(st);
+	/* A write that removes index rows must find them in the index: staged ones are merged first. */
+	if (ok && jl__sqstage_any(s->stage) && removes_rows(head) &&
+	    jl__sqstage_merge(s->stage, s->wix, &src) != JL_OK) {
+		(void)db_fail(s, s->wdb, src, "index merge");
+		ok = false;
+	}
 	for (wcall_t *c = head; c && ok; c = c->next)
 		if (c->rc != JL_ETIMEOUT)
 			ok = run_call(s, c, &new_type);
 	if (ok) {
-		jl_rc irc = jl__sqix_flush(s->wix, &src);
+		jl_rc irc = s->bulk && stages(head) ? jl__sqstage_put(s->stage, s->wix, &src) : JL_OK;
+		if (!irc)
+			irc = jl__sqix_flush(s->wix, &src);
 		if (irc) {
 			(void)db_fail(s, s->wdb, src, "index rows");
 			ok = false;
@@ -1611,6 +1648,7 @@ static sqlite3_file *run_group(sq_t *s, wcall_t *head)
 		}
 	}
 	jl__sqix_clear(s->wix);
+	jl__sqstage_end(s->stage, ok);
 	atomic_fetch_add(&s->groups, 1);
 	atomic_fetch_add(&s->calls, live);
 	atomic_fetch_add(&s->writes, nw);
@@ -1715,6 +1753,16 @@ static void group_synced(void *arg, void *batch, jl_rc rc)
 	complete_calls(s, batch);
 }
 
+/* Every write of the group may be acknowledged at its commit (store.h, durable_later). */
+static bool acks_at_commit(const wcall_t *head)
+{
+	for (const wcall_t *c = head; c; c = c->next)
+		for (size_t i = 0; i < c->n; i++)
+			if (!c->w[i].durable_later)
+				return false;
+	return true;
+}
+
 static void *writer_main(void *arg)
 {
 	sq_t *s = arg;
@@ -1749,11 +1797,15 @@ static void *writer_main(void *arg)
 			fail_group(head, JL_EIO);
 		else
 			wal = run_group(s, head);
-		/* Committed with the fsync left out: acknowledged by the syncer once it is on disk. */
-		if (wal)
-			jl__sqsync_push(s->sync, wal, head);
-		else
+		/* Committed with the fsync left out: acknowledged by the syncer once it is on disk, or now. */
+		if (wal && acks_at_commit(head)) {
 			complete_calls(s, head);
+			jl__sqsync_push(s->sync, wal, NULL);
+		} else if (wal) {
+			jl__sqsync_push(s->sync, wal, head);
+		} else {
+			complete_calls(s, head);
+		}
 		pthread_mutex_lock(&s->qmu);
 	}
 	pthread_mutex_unlock(&s->qmu);
@@ -2064,11 +2116,11 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 			   NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_exec(s->wdb,
-				   "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -98304; PRAGMA journal_size_limit = 67108864",
+				   "PRAGMA temp_store = MEMORY; " WCACHE "; PRAGMA journal_size_limit = 67108864",
 				   NULL, NULL, NULL);
 	/* A bulk load's writer cache (its commits touch index pages all over the trees): see CKPT_BULK. */
 	if (src == SQLITE_OK && cfg->bulk)
-		src = sqlite3_exec(s->wdb, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
+		src = sqlite3_exec(s->wdb, WCACHE_BULK, NULL, NULL, NULL);
 	if (src != SQLITE_OK) {
 		rc = db_fail(s, s->wdb, src, "configure");
 		DIAG(d, "exception", "cannot configure %s: %s", s->path, sqlite3_errmsg(s->wdb));
@@ -2097,10 +2149,13 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 		}
 	}
 	rc = jl__sqix_new(s->wdb, &s->wix);
+	if (!rc)
+		rc = jl__sqstage_new(s->wdb, cfg->bulk ? WCACHE_BULK : WCACHE, &s->stage);
 	if (rc) {
 		DIAG(d, "exception", "cannot prepare index statements: %s", sqlite3_errmsg(s->wdb));
 		goto out;
 	}
+	s->bulk = cfg->bulk;
 	/* Instants continue after the newest stored one, whatever the clock says now. */
 	int64_t max_rid = 0;
 	if ((rc = w_query_int(s, "SELECT coalesce(max(updated), 0) FROM ver", &s->last_us)) ||
@@ -2109,6 +2164,17 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 		goto out;
 	}
 	s->next_rid = max_rid + 1;
+	/* Runs left by a bulk load that did not close (killed, power loss): merged before anyone searches. */
+	if (!cfg->bulk && jl__sqstage_any(s->stage)) {
+		int64_t t0 = jl_mono_ns();
+		if ((rc = jl__sqstage_merge_all(s->stage, s->wix, &src)) != JL_OK) {
+			(void)db_fail(s, s->wdb, src, "index merge");
+			DIAG(d, "exception", "cannot merge the staged index rows of %s: %s", s->path, sqlite3_errmsg(s->wdb));
+			goto out;
+		}
+		jl_log_msg(&s->log, JL_LOG_INFO, "merged the index rows a bulk load left staged in %lld ms",
+			   (long long)((jl_mono_ns() - t0) / 1000000));
+	}
 out:
 	return rc;
 }
@@ -2133,11 +2199,16 @@ static void destroy(sq_t *s)
 		rconn_free(c);
 		c = nx;
 	}
+	/* A bulk load's runs are merged now: after the writer and the readers, while the checkpointer runs. */
+	int msrc = SQLITE_OK;
+	if (s->wdb && s->bulk && s->stage && jl__sqstage_merge_all(s->stage, s->wix, &msrc) != JL_OK)
+		(void)db_fail(s, s->wdb, msrc, "index merge");
 	jl__ckpt_stop(s->ckpt);
 	s->ckpt = NULL;
 	if (s->wdb) {
 		for (int i = 0; i < W_COUNT; i++)
 			sqlite3_finalize(s->ws[i]);
+		jl__sqstage_free(s->stage);
 		jl__sqix_free(s->wix);
 		ZSTD_freeDCtx(s->wdctx);
 		/* Fold the WAL back into the main file so the directory is one file at rest. */
@@ -2356,9 +2427,32 @@ static jl_rc sq_reindex(jl_store_t *st_, jl_reindex_fn fn, void *arg, jl_progres
 	return writer_exec((sq_t *)st_, run_reindex, &j);
 }
 
+static jl_rc run_merge(sq_t *s, void *arg)
+{
+	(void)arg;
+	int src = SQLITE_OK;
+	jl_rc rc = jl__sqstage_merge_all(s->stage, s->wix, &src);
+	if (rc)
+		(void)db_fail(s, s->wdb, src, "index merge");
+	return rc;
+}
+
+/*
+ * Reads of the index retried after the writer merged the staged runs their
+ * snapshot held (JL_ESTALE from the executor). Another process staging
+ * again each time could starve them: JL_EBUSY after a few rounds.
+ */
+#define STAGED_RETRIES 4
+
 static jl_rc sq_search(jl_store_t *st_, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d)
 {
-	return jl__sqs_search(((sq_t *)st_)->search, a, q, out, d);
+	sq_t *s = (sq_t *)st_;
+	for (int i = 0; i < STAGED_RETRIES; i++) {
+		jl_rc rc = jl__sqs_search(s->search, a, q, out, d);
+		if (rc != JL_ESTALE || (rc = writer_exec(s, run_merge, NULL)) != JL_OK)
+			return rc;
+	}
+	return JL_EBUSY;
 }
 
 static jl_rc sq_search_page(jl_store_t *st_, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out)
@@ -2378,7 +2472,18 @@ static jl_rc sq_meta_set(jl_store_t *st_, const char *key, jl_str_t value)
 
 static jl_rc sq_scan(jl_store_t *st_, const jl_scan_query_t *q, jl_scan_fn fn, void *arg)
 {
-	return jl__sqs_scan(((sq_t *)st_)->search, q, fn, arg);
+	sq_t *s = (sq_t *)st_;
+	for (int i = 0; i < STAGED_RETRIES; i++) {
+		jl_rc rc = jl__sqs_scan(s->search, q, fn, arg);
+		if (rc != JL_ESTALE || (rc = writer_exec(s, run_merge, NULL)) != JL_OK)
+			return rc;
+	}
+	return JL_EBUSY;
+}
+
+static jl_rc sq_finish_load(jl_store_t *st_)
+{
+	return writer_exec((sq_t *)st_, run_merge, NULL);
 }
 
 static const char *sq_dir(jl_store_t *st_)
@@ -2404,4 +2509,5 @@ const jl_store_ops_t jl_store_sqlite_ops = {
 	.scan = sq_scan,
 	.ids_of = sq_ids_of,
 	.dir = sq_dir,
+	.finish_load = sq_finish_load,
 };

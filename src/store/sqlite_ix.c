@@ -48,33 +48,8 @@ static const char *const del_sql[JL_IX_NTABLES] = {
 	[JL_IX_TEXT] = NULL,
 };
 
-/*
- * A queued row with its sort key by value: (k, second) in the order of the
- * table's primary key, second being the next key column (reference target,
- * date lo, the first 8 bytes of a text) or 0 where rid follows k. Sorting
- * is stable, and rows are queued in rid order, so rid order is kept within
- * equal keys.
- */
-typedef struct pending {
-	uint64_t k;          /* k with the sign bit flipped: unsigned order = SQLite's integer order */
-	uint64_t second;
-	int64_t rid;
-	/* the row's other columns, copied while the row is in cache: the insert reads them in key order */
-	union {
-		int64_t i;
-		double d;
-	} a, b;
-	union {
-		struct {
-			const char *p;
-			size_t n;
-		} v;                   /* STRING, URI */
-		int64_t u[3];          /* QUANTITY: us, uc, uu */
-	} c;
-} pending_t;
-
 typedef struct ptable {
-	pending_t *q;
+	jl__ixrow_t *q;
 	size_t n, cap;
 } ptable_t;
 
@@ -82,10 +57,12 @@ struct jl__sqix {
 	sqlite3_stmt *ins[JL_IX_NTABLES];
 	sqlite3_stmt *del[JL_IX_NTABLES];
 	ptable_t t[JL_IX_NTABLES]; /* rows to insert at the end of the group, per table */
-	pending_t *tmp;            /* radix sort scratch */
+	jl__ixrow_t *tmp;            /* radix sort scratch */
 	size_t tmpcap;
 	uint32_t *hist;            /* radix histograms */
 	int cur;                   /* the table jl_ixrows walks */
+	const jl__ixrow_t *rows;   /* and the rows it walks (a table's queue, or merged staged rows) */
+	size_t nrows;
 };
 
 /* ---- the jl_ixrows virtual table ---- */
@@ -171,13 +148,13 @@ static jl__sqix_t *vt_x(sqlite3_vtab_cursor *c)
 static int vt_eof(sqlite3_vtab_cursor *c)
 {
 	jl__sqix_t *x = vt_x(c);
-	return ((ixcur_t *)c)->i >= x->t[x->cur].n;
+	return ((ixcur_t *)c)->i >= x->nrows;
 }
 
 static int vt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 {
 	jl__sqix_t *x = vt_x(c);
-	const pending_t *p = &x->t[x->cur].q[((ixcur_t *)c)->i];
+	const jl__ixrow_t *p = &x->rows[((ixcur_t *)c)->i];
 	switch (col) {
 	case 0: sqlite3_result_int64(ctx, (int64_t)(p->k ^ (1ULL << 63))); break;
 	case 1: sqlite3_result_int64(ctx, p->rid); break;
@@ -347,13 +324,13 @@ jl_rc jl__sqix_defer(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows)
 		ptable_t *t = &x->t[r->table];
 		if (t->n == t->cap) {
 			size_t cap = t->cap ? t->cap * 2 : 1024;
-			pending_t *q = jl_realloc(JL_MEM_STORE, t->q, cap * sizeof *q);
+			jl__ixrow_t *q = jl_realloc(JL_MEM_STORE, t->q, cap * sizeof *q);
 			if (!q)
 				return JL_ENOMEM; /* rows queued so far go with the call's rollback (mark/truncate) */
 			t->q = q;
 			t->cap = cap;
 		}
-		pending_t *p = &t->q[t->n++];
+		jl__ixrow_t *p = &t->q[t->n++];
 		p->k = flip(r->k);
 		p->second = second_key(r);
 		p->rid = rid;
@@ -412,14 +389,14 @@ void jl__sqix_clear(jl__sqix_t *x)
 }
 
 /* 16-bit digit d (0 = least significant) of the 128-bit key (k, second). */
-static unsigned digit(const pending_t *p, int d)
+static unsigned digit(const jl__ixrow_t *p, int d)
 {
 	return (unsigned)((d < 4 ? p->second >> (16 * d) : p->k >> (16 * (d - 4))) & 0xffff);
 }
 
 static int cmp_pending(const void *pa, const void *pb)
 {
-	const pending_t *a = pa, *b = pb;
+	const jl__ixrow_t *a = pa, *b = pb;
 	if (a->k != b->k)
 		return a->k < b->k ? -1 : 1;
 	if (a->second != b->second)
@@ -430,7 +407,7 @@ static int cmp_pending(const void *pa, const void *pb)
 /* (k, second, rid): a total order for qsort, which is not stable (rid order is queue order only for creates). */
 static int cmp_pending_rid(const void *pa, const void *pb)
 {
-	const pending_t *a = pa, *b = pb;
+	const jl__ixrow_t *a = pa, *b = pb;
 	int c = cmp_pending(a, b);
 	return c ? c : a->rid < b->rid ? -1 : a->rid > b->rid;
 }
@@ -456,7 +433,7 @@ static jl_rc sort_table(jl__sqix_t *x, ptable_t *t)
 	if (n < 64) {
 		/* insertion sort: stable, and cheap for the few rows of a single write */
 		for (size_t i = 1; i < n; i++) {
-			pending_t v = t->q[i];
+			jl__ixrow_t v = t->q[i];
 			size_t j = i;
 			while (j > 0 && cmp_pending(&t->q[j - 1], &v) > 0) {
 				t->q[j] = t->q[j - 1];
@@ -472,7 +449,7 @@ static jl_rc sort_table(jl__sqix_t *x, ptable_t *t)
 		return JL_OK;
 	}
 	if (x->tmpcap < n) {
-		pending_t *tmp = jl_realloc(JL_MEM_STORE, x->tmp, n * sizeof *tmp);
+		jl__ixrow_t *tmp = jl_realloc(JL_MEM_STORE, x->tmp, n * sizeof *tmp);
 		if (!tmp)
 			return JL_ENOMEM;
 		x->tmp = tmp;
@@ -480,7 +457,7 @@ static jl_rc sort_table(jl__sqix_t *x, ptable_t *t)
 	}
 	if (!x->hist && !(x->hist = jl_malloc(JL_MEM_STORE, 65536 * sizeof *x->hist)))
 		return JL_ENOMEM;
-	pending_t *src = t->q, *dst = x->tmp;
+	jl__ixrow_t *src = t->q, *dst = x->tmp;
 	for (int d = 0; d < 8; d++) {
 		uint32_t *h = x->hist;
 		memset(h, 0, 65536 * sizeof *h);
@@ -496,12 +473,42 @@ static jl_rc sort_table(jl__sqix_t *x, ptable_t *t)
 		}
 		for (size_t i = 0; i < n; i++)
 			dst[h[digit(&src[i], d)]++] = src[i];
-		pending_t *sw = src;
+		jl__ixrow_t *sw = src;
 		src = dst;
 		dst = sw;
 	}
 	if (src != t->q)
 		memcpy(t->q, src, n * sizeof *src);
+	return JL_OK;
+}
+
+jl_rc jl__sqix_insert(jl__sqix_t *x, int table, const jl__ixrow_t *rows, size_t n, int *src)
+{
+	if (!n)
+		return JL_OK;
+	x->cur = table;
+	x->rows = rows;
+	x->nrows = n;
+	int e = sqlite3_step(x->ins[table]);
+	sqlite3_reset(x->ins[table]);
+	x->rows = NULL;
+	x->nrows = 0;
+	if (e == SQLITE_DONE)
+		return JL_OK;
+	*src = e;
+	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
+}
+
+jl_rc jl__sqix_take(jl__sqix_t *x, int table, const jl__ixrow_t **rows, size_t *n)
+{
+	ptable_t *t = &x->t[table];
+	*rows = t->q;
+	*n = 0;
+	jl_rc rc = sort_table(x, t);
+	if (rc)
+		return rc;
+	*n = t->n;
+	t->n = 0;
 	return JL_OK;
 }
 
@@ -513,15 +520,8 @@ jl_rc jl__sqix_flush(jl__sqix_t *x, int *src)
 		if (!t->n)
 			continue;
 		rc = sort_table(x, t);
-		if (rc)
-			break;
-		x->cur = i;
-		int e = sqlite3_step(x->ins[i]);
-		sqlite3_reset(x->ins[i]);
-		if (e != SQLITE_DONE) {
-			*src = e;
-			rc = e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
-		}
+		if (!rc)
+			rc = jl__sqix_insert(x, i, t->q, t->n, src);
 	}
 	jl__sqix_clear(x);
 	return rc;

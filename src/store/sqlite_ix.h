@@ -19,6 +19,31 @@ enum { ENC_RAW = 0, ENC_ZSTD = 1, ENC_ZDICT = 2 /* zstd with the built-in dictio
 /* A stored body back to its bytes (arena copy); *dctx is created on first need. JL_EIO if corrupt. */
 jl_rc jl__sq_decode(ZSTD_DCtx **dctx, jl_arena_t *a, int enc, const void *p, size_t n, jl_str_t *out);
 
+/*
+ * A queued row with its sort key by value: (k, second) in the order of the
+ * table's primary key, second being the next key column (reference target,
+ * date lo, the first 8 bytes of a text) or 0 where rid follows k. Sorting
+ * is stable, and rows are queued in rid order, so rid order is kept within
+ * equal keys.
+ */
+typedef struct jl__ixrow {
+	uint64_t k;          /* k with the sign bit flipped: unsigned order = SQLite's integer order */
+	uint64_t second;
+	int64_t rid;
+	/* the row's other columns, copied while the row is in cache: the insert reads them in key order */
+	union {
+		int64_t i;
+		double d;
+	} a, b;
+	union {
+		struct {
+			const char *p;
+			size_t n;
+		} v;                   /* STRING, URI */
+		int64_t u[3];          /* QUANTITY: us, uc, uu */
+	} c;
+} jl__ixrow_t;
+
 typedef struct jl__sqix jl__sqix_t;
 
 /* Prepares the statements on the writer connection. */
@@ -40,6 +65,13 @@ void jl__sqix_truncate(jl__sqix_t *x, jl__sqix_mark_t mark);
 jl_rc jl__sqix_flush(jl__sqix_t *x, int *src);
 void jl__sqix_clear(jl__sqix_t *x);
 /*
+ * For staging (sqlite_stage.h): take() sorts a table's queue and hands it
+ * over (valid until the next defer; the queue is then empty); insert()
+ * inserts rows of a table sorted by key, as flush() does a queue.
+ */
+jl_rc jl__sqix_take(jl__sqix_t *x, int table, const jl__ixrow_t **rows, size_t *n);
+jl_rc jl__sqix_insert(jl__sqix_t *x, int table, const jl__ixrow_t *rows, size_t n, int *src);
+/*
  * res.present as stored: the bitmap's bytes in little-endian order (bit i is byte i / 8, as jl_bit in
  * sqlite_search.c reads it), without its trailing zero bytes — most resources need 1 or 2 of the 32,
  * where whole 64-bit words took 8. Returns the length, 0 when no bit is set.
@@ -47,6 +79,11 @@ void jl__sqix_clear(jl__sqix_t *x);
 int jl__sq_present_bytes(const uint64_t present[4], unsigned char out[32]);
 /* Removes exactly the given rows of rid. */
 jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int *src);
+
+/* The (k, rid) probe indexes of tables keyed by value (a bulk merge drops and rebuilds them: sqlite_stage.c). */
+#define JL__SQIX_DATE_R "CREATE INDEX ix_date_r ON ix_date(k, rid)"
+#define JL__SQIX_STRING_R "CREATE INDEX ix_string_r ON ix_string(k, rid)"
+#define JL__SQIX_URI_R "CREATE INDEX ix_uri_r ON ix_uri(k, rid)"
 
 /* The DDL of the index tables and their probe indexes (part of schema version 1). */
 #define JL__SQIX_SCHEMA \
@@ -59,7 +96,7 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	" PRIMARY KEY(k, target, rid)) WITHOUT ROWID;" \
 	"CREATE TABLE ix_date(k INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL," \
 	" PRIMARY KEY(k, lo, hi, rid)) WITHOUT ROWID;" \
-	"CREATE INDEX ix_date_r ON ix_date(k, rid);" \
+	JL__SQIX_DATE_R ";" \
 	"CREATE TABLE ix_number(k INTEGER NOT NULL, rid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL," \
 	" PRIMARY KEY(k, rid, lo, hi)) WITHOUT ROWID;" \
 	JL__SQIX_QUANTITY \
@@ -89,9 +126,7 @@ jl_rc jl__sqix_remove(jl__sqix_t *x, int64_t rid, const jl_ix_rows_t *rows, int 
 	" PRIMARY KEY(k, v, t)) WITHOUT ROWID;"
 
 /* Schema version 2: the probe indexes of the text tables (entries also carry v: they cover the probe). */
-#define JL__SQIX_SCHEMA_2 \
-	"CREATE INDEX ix_string_r ON ix_string(k, rid);" \
-	"CREATE INDEX ix_uri_r ON ix_uri(k, rid);"
+#define JL__SQIX_SCHEMA_2 JL__SQIX_STRING_R ";" JL__SQIX_URI_R ";"
 
 /* The index rebuild, run on the writer connection (see jl_store_ops_t.reindex). */
 jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_fn fn, void *arg,

@@ -85,6 +85,7 @@ typedef struct sconn {
 	sqlite3_stmt *load_ver;  /* a version by its instant (pages that name it) */
 	sqlite3_stmt *tname_st;
 	sqlite3_stmt *begin, *commit; /* every search is a read transaction: no parse for each */
+	sqlite3_stmt *staged;    /* are index runs waiting for their merge (sqlite_stage.h)? */
 	tname_t *tnames;         /* by type id; rtype rows never change once committed */
 	ZSTD_DCtx *dctx;
 	/* Searches of one shape produce the same SQL text with other values bound:
@@ -216,6 +217,7 @@ static void conn_free(sconn_t *c)
 	sqlite3_finalize(c->tname_st);
 	sqlite3_finalize(c->begin);
 	sqlite3_finalize(c->commit);
+	sqlite3_finalize(c->staged);
 	jl_free(JL_MEM_STORE, c->tnames);
 	sqlite3_close(c->db);
 	ZSTD_freeDCtx(c->dctx);
@@ -238,7 +240,9 @@ static jl_rc conn_open(jl__sqs_t *x, sconn_t **out)
 	    sqlite3_prepare_v3(c->db, load_ver_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->load_ver, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, tname_sql, -1, SQLITE_PREPARE_PERSISTENT, &c->tname_st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &c->begin, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &c->commit, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(c->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &c->commit, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, "SELECT 1 FROM ix_stage LIMIT 1", -1, SQLITE_PREPARE_PERSISTENT, &c->staged,
+			       NULL) != SQLITE_OK) {
 		conn_free(c);
 		return JL_EIO;
 	}
@@ -1532,6 +1536,20 @@ static bool has_key_sort(const jl_sq_query_t *sq)
 	return false;
 }
 
+/*
+ * The first read of a transaction that reads the index: its snapshot must
+ * hold no staged runs (their rows are not in the index yet). JL_ESTALE:
+ * have the writer merge them, then search again (sqlite.c).
+ */
+static jl_rc conn_check_staged(sconn_t *c, jl_diag_t *d)
+{
+	int e = sqlite3_step(c->staged);
+	sqlite3_reset(c->staged);
+	if (e == SQLITE_DONE)
+		return JL_OK;
+	return e == SQLITE_ROW ? JL_ESTALE : sql_fail(c->db, e, d, "index runs");
+}
+
 jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq_page_t *out, jl_diag_t *d)
 {
 	memset(out, 0, sizeof *out);
@@ -1550,6 +1568,8 @@ jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *sq, jl_sq
 		rc = sql_fail(c->db, e, d, "begin");
 		goto out;
 	}
+	if ((rc = conn_check_staged(c, d)) != JL_OK)
+		goto out;
 	plan_t p;
 	make_plan(x, c, a, sq, &p);
 	out->estimate = p.estimate;
@@ -1915,6 +1935,8 @@ jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void 
 	q.c = c;
 	/* The snapshot starts with the first read of the transaction: this one. */
 	int e = conn_begin(c);
+	if (e == SQLITE_OK && (rc = conn_check_staged(c, NULL)) != JL_OK)
+		goto out;
 	if (e == SQLITE_OK)
 		e = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(updated), 0) FROM ver", -1, &st, NULL);
 	if (e == SQLITE_OK)

@@ -95,7 +95,8 @@ typedef struct jl_store_cfg {
 	int readers;         /* read connections kept (0 = 16) */
 	int group_max;       /* most writes per group commit (0 = 512) */
 	bool no_sync;        /* skip fsync on commit (benchmarks of the ceiling only) */
-	bool bulk;           /* opened for a bulk import: 64 MiB writer cache, checkpoints every 1 GiB of WAL */
+	bool bulk;           /* opened for a bulk import: 64 MiB writer cache, checkpoints every 1 GiB of WAL,
+	                        index rows of staging writes kept as runs and merged when it closes */
 } jl_store_cfg_t;
 
 typedef struct jl_write {
@@ -117,6 +118,21 @@ typedef struct jl_write {
 	 * write fails with JL_ESTALE: re-read, re-extract, retry.
 	 */
 	bool index;
+	/*
+	 * A bulk load's write: in a store opened with `bulk`, the index rows of
+	 * a group whose every indexed write asks so are kept as sorted runs and
+	 * merged into the index later, in key order (sqlite_stage.h). Searches
+	 * never see the difference: they have the runs merged first.
+	 */
+	bool stage;
+	/*
+	 * Acknowledged when committed, the fsync following on the store's own
+	 * schedule (within two groups; at the latest at close): for a load that
+	 * records its position in the same transactions, so that a crash loses
+	 * a suffix it redoes. A group is acknowledged early only if every write
+	 * of it asks so; a later fsync failure refuses every write after it.
+	 */
+	bool durable_later;
 	const jl_ix_rows_t *ix;
 	const jl_ix_rows_t *ix_old;
 	int64_t ix_old_ver;
@@ -405,6 +421,13 @@ typedef struct jl_store_ops {
 	 * without one (or when the op is not set). Valid until close.
 	 */
 	const char *(*dir)(jl_store_t *s);
+	/*
+	 * Completes the index work a bulk load deferred (the SQLite backend:
+	 * merges the staged runs, sqlite_stage.h), so that it is paid inside
+	 * the load rather than by the first search or at close. JL_OK when
+	 * there is none; NULL for a backend that defers nothing.
+	 */
+	jl_rc (*finish_load)(jl_store_t *s);
 } jl_store_ops_t;
 
 /* Every backend's handle starts with this. */
@@ -473,6 +496,10 @@ static inline jl_rc jl_store_search(jl_store_t *s, jl_arena_t *a, const jl_sq_qu
 static inline jl_rc jl_store_scan(jl_store_t *s, const jl_scan_query_t *q, jl_scan_fn fn, void *arg)
 {
 	return s->ops->scan(s, q, fn, arg);
+}
+static inline jl_rc jl_store_finish_load(jl_store_t *s)
+{
+	return s->ops->finish_load ? s->ops->finish_load(s) : JL_OK;
 }
 static inline jl_rc jl_store_ids_of(jl_store_t *s, jl_arena_t *a, jl_str_t type, const int64_t *th, size_t n,
 				    jl_str_t *ids)

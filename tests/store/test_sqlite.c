@@ -1004,7 +1004,7 @@ static void test_migration_1_to_2(void **state)
 	assert_int_equal(db_int(path, "PRAGMA user_version"), 1);
 
 	f->s = open_store(f->dir, 0);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 5); /* and on to 3 (dictionary bodies), 4 and 5 */
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 6); /* and on to 3 (dictionary bodies), 4, 5 and 6 */
 	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 				      " AND name IN ('ix_string_r', 'ix_uri_r')"),
 			 2);
@@ -1041,7 +1041,7 @@ static void test_migration_3_to_4(void **state)
 		      "PRAGMA user_version = 3");
 	char path[128];
 	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 6);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_quantity"), 0);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_quantity') WHERE name IN ('us', 'uc', 'uu')"),
 			 3);
@@ -1064,7 +1064,7 @@ static void test_migration_4_to_5(void **state)
 		      "PRAGMA user_version = 4");
 	char path[128];
 	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
-	assert_int_equal(db_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(path, "PRAGMA user_version"), 6);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_token"), 0);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM pragma_table_info('ix_token') WHERE name = 's' AND pk = 3"), 1);
 	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_text"), 0);
@@ -1489,6 +1489,176 @@ static void test_scan(void **state)
 	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_EINVAL);
 	q = (jl_scan_query_t){.since_us = -1};
 	assert_int_equal(jl_store_scan(f->s, &q, scan_item, &sc), JL_EINVAL);
+}
+
+/* ---- staged index runs (bulk loads) ---------------------------------------- */
+
+static jl_store_t *open_bulk(const char *dir, bool bulk)
+{
+	jl_arena_t *a = jl_arena_new(0, 0);
+	jl_diag_t d;
+	jl_diag_init(&d, a);
+	jl_store_cfg_t cfg = {.dir = dir, .bulk = bulk};
+	jl_store_t *s = NULL;
+	jl_rc rc = jl_store_open("sqlite", &cfg, &s, &d);
+	if (rc)
+		fail_msg("open %s: %s %s", dir, jl_rc_name(rc), d.n ? d.items[0].diag : "");
+	jl_arena_free(a);
+	return s;
+}
+
+/* Observations o<i> (i in [from, to)) of patient p<i % 7>, one call of staging writes. */
+static void write_staged(jl_store_t *s, int from, int to, bool stage)
+{
+	int n = to - from;
+	jl_write_t *w = jl_calloc(JL_MEM_MISC, (size_t)n, sizeof *w);
+	jl_ix_row_t *rows = jl_calloc(JL_MEM_MISC, (size_t)n * 3, sizeof *rows);
+	jl_ix_rows_t *sets = jl_calloc(JL_MEM_MISC, (size_t)n, sizeof *sets);
+	char (*ids)[16] = jl_calloc(JL_MEM_MISC, (size_t)n, sizeof *ids), (*pats)[16] = jl_calloc(JL_MEM_MISC, (size_t)n, sizeof *pats);
+	for (int i = 0; i < n; i++) {
+		snprintf(ids[i], sizeof ids[i], "o%d", from + i);
+		snprintf(pats[i], sizeof pats[i], "p%d", (from + i) % 7);
+		jl_ix_row_t *r = &rows[3 * i];
+		r[0] = (jl_ix_row_t){.table = JL_IX_REF, .k = 11, .target = jl_store_target2(JL_STR("Patient"), jl_cstr(pats[i]))};
+		r[1] = (jl_ix_row_t){.table = JL_IX_TOKEN, .k = 12, .s = (from + i) % 3};
+		r[2] = (jl_ix_row_t){.table = JL_IX_STRING, .k = 13, .v = jl_cstr(ids[i])};
+		sets[i] = (jl_ix_rows_t){.rows = r, .n = 3, .cap = 3};
+		w[i] = mk(JL_WRITE_CREATE, "Observation", ids[i], "{\"o\":1}");
+		w[i].create_ok = true;
+		w[i].index = true;
+		w[i].stage = stage;
+		w[i].ix = &sets[i];
+	}
+	assert_int_equal(jl_store_write(s, w, (size_t)n, 0), JL_OK);
+	jl_free(JL_MEM_MISC, w);
+	jl_free(JL_MEM_MISC, rows);
+	jl_free(JL_MEM_MISC, sets);
+	jl_free(JL_MEM_MISC, ids);
+	jl_free(JL_MEM_MISC, pats);
+}
+
+/* How many Observations of patient p<pat> a search finds. */
+static int64_t count_of(jl_store_t *s, jl_arena_t *a, const char *pat)
+{
+	int64_t target = jl_store_target2(JL_STR("Patient"), jl_cstr(pat));
+	jl_sq_term_t t = {.kind = JL_SQ_REF, .table = JL_IX_REF, .k = 11, .targets = &target, .ntargets = 1};
+	jl_sq_cond_t c = {.terms = &t, .nterms = 1};
+	jl_sq_query_t q = {.type = JL_STR("Observation"), .conds = &c, .nconds = 1, .total = true, .no_cursor = true};
+	jl_sq_page_t page;
+	assert_int_equal(jl_store_search(s, a, &q, &page, NULL), JL_OK);
+	return page.total;
+}
+
+static int64_t stage_rows(fx_t *f)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	return db_int(path, "SELECT count(*) FROM ix_stage");
+}
+
+/* Every index row of the database, in a canonical text (to compare two stores). */
+static char *index_dump(const char *dir)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT group_concat(x, ';') FROM (SELECT 't' || k || ',' || rid || ',' || s AS x FROM ix_token"
+					    " UNION ALL SELECT 'r' || k || ',' || target || ',' || rid FROM ix_ref"
+					    " UNION ALL SELECT 's' || k || ',' || v || ',' || rid FROM ix_string"
+					    " UNION ALL SELECT 'sr' || k || ',' || rid FROM ix_string INDEXED BY ix_string_r)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const char *txt = (const char *)sqlite3_column_text(st, 0);
+	char *out = jl_strndup(JL_MEM_MISC, txt ? txt : "", txt ? strlen(txt) : 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+/*
+ * A bulk store keeps the index rows of staging writes as runs; a search
+ * has them merged first; a write that replaces an indexed version merges
+ * before removing its old rows; closing merges the rest; and the index
+ * ends exactly as in-place writes would have made it.
+ */
+static void test_staged_index(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = open_bulk(f->dir, true);
+	write_staged(f->s, 0, 700, true);
+	write_staged(f->s, 700, 1400, true);
+	assert_true(stage_rows(f) >= 6);                /* two runs of three tables, one chunk or more each */
+	assert_int_equal(count_of(f->s, f->a, "p3"), 200); /* merged for the search */
+	assert_int_equal(stage_rows(f), 0);
+
+	/* Not staging (an HTTP write) in a bulk store: in place. Not a bulk store: in place too. */
+	write_staged(f->s, 1400, 1407, false);
+	assert_int_equal(stage_rows(f), 0);
+	write_staged(f->s, 1407, 2100, true);
+	assert_true(stage_rows(f) > 0);
+
+	/* o1410 moves from p3 to p5: its old row is staged, so the update merges first and removes it. */
+	jl_ix_row_t oldr[3] = {{.table = JL_IX_REF, .k = 11, .target = jl_store_target2(JL_STR("Patient"), JL_STR("p3"))},
+			       {.table = JL_IX_TOKEN, .k = 12, .s = 1410 % 3},
+			       {.table = JL_IX_STRING, .k = 13, .v = JL_STR("o1410")}};
+	jl_ix_row_t newr[3] = {oldr[0], oldr[1], oldr[2]};
+	newr[0].target = jl_store_target2(JL_STR("Patient"), JL_STR("p5"));
+	jl_ix_rows_t olds = {.rows = oldr, .n = 3, .cap = 3}, news = {.rows = newr, .n = 3, .cap = 3};
+	jl_write_t u = mk(JL_WRITE_UPDATE, "Observation", "o1410", "{\"o\":2}");
+	u.index = u.stage = true;
+	u.ix = &news;
+	u.ix_old = &olds;
+	u.ix_old_ver = 1;
+	assert_int_equal(put1(f->s, &u), JL_OK);
+	assert_int_equal(stage_rows(f), 3); /* the earlier runs merged; the update's own rows staged (a chunk per table) */
+	assert_int_equal(count_of(f->s, f->a, "p3"), 299);
+	assert_int_equal(count_of(f->s, f->a, "p5"), 301);
+
+	/* Runs left at close are merged then; a crash copy (runs committed, never merged) merges at open. */
+	write_staged(f->s, 2100, 2800, true);
+	char crash[64];
+	snprintf(crash, sizeof crash, "/tmp/jl-stagecrash-XXXXXX");
+	assert_non_null(mkdtemp(crash));
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "cp %s/jianlian.db* %s/", f->dir, crash);
+	assert_int_equal(system(cmd), 0);
+	jl_store_close(f->s);
+	f->s = open_bulk(f->dir, false);
+	assert_int_equal(stage_rows(f), 0);
+	assert_int_equal(count_of(f->s, f->a, "p3"), 399);
+	jl_store_t *c = open_bulk(crash, false);
+	assert_int_equal(count_of(c, f->a, "p3"), 399);
+	jl_store_close(c);
+
+	/* The same writes in place, in a fresh store: the same index, row for row. */
+	char plain[64];
+	snprintf(plain, sizeof plain, "/tmp/jl-stageplain-XXXXXX");
+	assert_non_null(mkdtemp(plain));
+	jl_store_t *p = open_bulk(plain, false);
+	write_staged(p, 0, 700, false);
+	write_staged(p, 700, 1400, false);
+	write_staged(p, 1400, 1407, false);
+	write_staged(p, 1407, 2100, false);
+	u.stage = false;
+	assert_int_equal(put1(p, &u), JL_OK);
+	write_staged(p, 2100, 2800, false);
+	jl_store_close(p);
+	jl_store_close(f->s);
+	f->s = NULL;
+	char *want = index_dump(plain), *got = index_dump(f->dir), *crashed = index_dump(crash);
+	assert_string_equal(got, want);
+	assert_string_equal(crashed, want);
+	jl_free(JL_MEM_MISC, want);
+	jl_free(JL_MEM_MISC, got);
+	jl_free(JL_MEM_MISC, crashed);
+	rm_rf(plain);
+	rm_rf(crash);
+	f->s = open_store(f->dir, 0);
 }
 
 static void test_scan_corrupt_body(void **state)
@@ -1941,6 +2111,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ids_of, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),

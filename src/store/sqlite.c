@@ -218,7 +218,8 @@ static const char *const rsql[R_COUNT] = {
 		     " ORDER BY t.name",
 	[R_STATS] = "SELECT coalesce(sum(live), 0), coalesce(sum(versions), 0) FROM type_stats",
 	[R_PAGES] = "SELECT c.page_count * s.page_size FROM pragma_page_count() c, pragma_page_size() s",
-	[R_IDS] = "SELECT lid FROM res INDEXED BY res_th WHERE th = ?1 AND type = ?2 AND deleted = 0",
+	/* +type: by res_th (a bulk load may have dropped it for a while: sqlite_stage.h), not by the key's type prefix */
+	[R_IDS] = "SELECT lid FROM res WHERE th = ?1 AND +type = ?2 AND deleted = 0",
 	[R_BEGIN] = "BEGIN",
 	[R_COMMIT] = "COMMIT",
 	[R_ROLLBACK] = "ROLLBACK",
@@ -280,7 +281,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" th INTEGER NOT NULL, present BLOB,"
 	" PRIMARY KEY(type, lid)) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX res_rid ON res(rid);"
-	"CREATE INDEX res_th ON res(th);"
+	JL__SQ_RES_TH ";"
 	"CREATE INDEX res_type_rid ON res(type, rid);"
 	"CREATE TABLE ver(updated INTEGER PRIMARY KEY, rid INTEGER NOT NULL, ver INTEGER NOT NULL,"
 	" type INTEGER NOT NULL, deleted INTEGER NOT NULL, method INTEGER NOT NULL,"
@@ -2150,7 +2151,7 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 	}
 	rc = jl__sqix_new(s->wdb, &s->wix);
 	if (!rc)
-		rc = jl__sqstage_new(s->wdb, cfg->bulk ? WCACHE_BULK : WCACHE, &s->stage);
+		rc = jl__sqstage_new(s->wdb, cfg->bulk, cfg->bulk ? WCACHE_BULK : WCACHE, &s->stage);
 	if (rc) {
 		DIAG(d, "exception", "cannot prepare index statements: %s", sqlite3_errmsg(s->wdb));
 		goto out;
@@ -2387,6 +2388,11 @@ static jl_rc run_reindex(sq_t *s, void *arg)
 {
 	reindex_job_t *j = arg;
 	tc_clear(s->wtypes);
+	/* Staged runs first: the rebuild empties the index tables, but a deferred res_th must come back. */
+	int src = SQLITE_OK;
+	jl_rc rc = jl__sqstage_merge_all(s->stage, s->wix, &src);
+	if (rc)
+		return db_fail(s, s->wdb, src, "index merge");
 	return jl__sqix_reindex(s->wdb, s->wix, &s->wdctx, j->fn, j->arg, j->progress, j->parg);
 }
 

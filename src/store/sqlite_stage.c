@@ -37,6 +37,9 @@
 #define RUN_MAX 0xffffffffLL
 #define CHUNK_MAX ((1 << 24) - 1)
 #define BIG_SHARE 8          /* runs >= 1/8 of the database: rebuild probe indexes instead of inserting into them */
+#define MARK_TH_ID 1080863910568919040 /* table 15 << 56: the ix_stage row that says res_th is deferred (sqlite_stage.h) */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct jl__sqstage {
 	sqlite3 *db;
@@ -44,6 +47,9 @@ struct jl__sqstage {
 	int64_t next_run;
 	const char *cache_pragma;
 	bool any, put, merged;
+	bool defer_th;       /* a bulk load into an empty store: drop res_th at the first run */
+	bool th_marked;      /* committed: res_th is dropped, MARK_TH is in ix_stage */
+	bool th_put;         /* this transaction dropped it */
 	jl_buf_t enc;
 };
 
@@ -239,7 +245,9 @@ void jl__sqstage_free(jl__sqstage_t *g)
 	jl_free(JL_MEM_STORE, g);
 }
 
-jl_rc jl__sqstage_new(sqlite3 *db, const char *cache_pragma, jl__sqstage_t **out)
+static int64_t query_int(sqlite3 *db, const char *sql);
+
+jl_rc jl__sqstage_new(sqlite3 *db, bool bulk, const char *cache_pragma, jl__sqstage_t **out)
 {
 	*out = NULL;
 	jl__sqstage_t *g = jl_calloc(JL_MEM_STORE, 1, sizeof *g);
@@ -273,6 +281,8 @@ jl_rc jl__sqstage_new(sqlite3 *db, const char *cache_pragma, jl__sqstage_t **out
 		jl__sqstage_free(g);
 		return JL_EIO;
 	}
+	g->th_marked = query_int(db, "SELECT EXISTS (SELECT 1 FROM ix_stage WHERE id = " STR(MARK_TH_ID) ")") == 1;
+	g->defer_th = bulk && query_int(db, "SELECT NOT EXISTS (SELECT 1 FROM res)") == 1;
 	*out = g;
 	return JL_OK;
 }
@@ -284,9 +294,25 @@ bool jl__sqstage_any(const jl__sqstage_t *g)
 
 void jl__sqstage_end(jl__sqstage_t *g, bool committed)
 {
-	if (committed)
-		g->any = (g->any && !g->merged) || g->put;
-	g->put = g->merged = false;
+	if (committed) {
+		g->th_marked |= g->th_put;
+		g->any = (g->any && !g->merged) || g->put || g->th_marked;
+	}
+	g->put = g->merged = g->th_put = false;
+}
+
+/* Drops res_th for the rest of the load, with the row that says so (inside the first run's transaction). */
+static jl_rc defer_th(jl__sqstage_t *g, int *src)
+{
+	int e = sqlite3_exec(g->db,
+			     "DROP INDEX IF EXISTS res_th;"
+			     " INSERT OR IGNORE INTO ix_stage(id, n, rows) VALUES (" STR(MARK_TH_ID) ", 0, x'')",
+			     NULL, NULL, NULL);
+	if (e != SQLITE_OK)
+		return sql_rc(e, src);
+	g->th_put = true;
+	g->defer_th = false; /* once: a load that searched meanwhile keeps its res_th */
+	return JL_OK;
 }
 
 /* ---- put ---- */
@@ -347,6 +373,8 @@ jl_rc jl__sqstage_put(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 	if (any) {
 		g->next_run++;
 		g->put = true;
+		if (g->defer_th && !g->th_marked && !g->th_put)
+			return defer_th(g, src);
 	}
 	return JL_OK;
 }
@@ -623,6 +651,18 @@ static jl_rc merge_one(jl__sqstage_t *g, jl__sqix_t *x, int t, bool rebuild, int
 	return rc;
 }
 
+/* The deferred res_th, built in one sort, its marker removed in the same transaction. */
+static jl_rc build_th(jl__sqstage_t *g, int *src)
+{
+	int e = exec(g->db, "BEGIN IMMEDIATE; " JL__SQ_RES_TH "; DELETE FROM ix_stage WHERE id = " STR(MARK_TH_ID) "; COMMIT");
+	if (e != SQLITE_OK) {
+		exec(g->db, "ROLLBACK");
+		return sql_rc(e, src);
+	}
+	g->th_marked = false;
+	return JL_OK;
+}
+
 /*
  * The staged tables, the largest first: pages its runs free are reused by
  * the B-trees of the tables merged after it, so the file ends with few
@@ -664,6 +704,7 @@ jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 		g->any = false;
 		return JL_OK;
 	}
+	bool th = query_int(g->db, "SELECT EXISTS (SELECT 1 FROM ix_stage WHERE id = " STR(MARK_TH_ID) ")") == 1;
 	int order[JL_IX_NTABLES];
 	double bytes[JL_IX_NTABLES], staged = 0;
 	int n = merge_order(g->db, order, bytes);
@@ -677,12 +718,14 @@ jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 	 * so the cache is made small meanwhile (peak RSS of a 6 M import: 270
 	 * MB with the 64 MiB bulk cache).
 	 */
-	if (rebuild)
+	if (rebuild || th)
 		exec(g->db, "PRAGMA temp_store = FILE; PRAGMA threads = 1; PRAGMA cache_size = -16384");
 	jl_rc rc = JL_OK;
 	for (int i = 0; i < n && !rc; i++)
 		rc = merge_one(g, x, order[i], rebuild, src);
-	if (rebuild) {
+	if (!rc && th)
+		rc = build_th(g, src);
+	if (rebuild || th) {
 		exec(g->db, "PRAGMA temp_store = MEMORY; PRAGMA threads = 0");
 		exec(g->db, g->cache_pragma);
 	}

@@ -30,6 +30,14 @@
 
 #include "store/sqlite_ix.h"
 
+/*
+ * res_th (a hash per resource, at random in its tree) is dropped by a bulk
+ * load into an empty store and built once its load is done, by CREATE
+ * INDEX: a row of ix_stage (table MARK_TH) says it is missing, so the same
+ * checks that merge runs build it before anyone searches.
+ */
+#define JL__SQ_RES_TH "CREATE INDEX IF NOT EXISTS res_th ON res(th)"
+
 /* The table of runs (schema version 6): id = table << 56 | run << 24 | chunk. */
 #define JL__SQSTAGE_SCHEMA "CREATE TABLE IF NOT EXISTS ix_stage(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, rows BLOB NOT NULL);"
 
@@ -40,7 +48,7 @@ typedef struct jl__sqstage jl__sqstage_t;
  * statement that sets the connection's page cache back after a merge made
  * it small (a literal, kept).
  */
-jl_rc jl__sqstage_new(sqlite3 *db, const char *cache_pragma, jl__sqstage_t **out) JL_MUST_USE;
+jl_rc jl__sqstage_new(sqlite3 *db, bool bulk, const char *cache_pragma, jl__sqstage_t **out) JL_MUST_USE;
 void jl__sqstage_free(jl__sqstage_t *g);
 /* Committed runs may exist (the writer's view). */
 bool jl__sqstage_any(const jl__sqstage_t *g);
@@ -58,7 +66,8 @@ jl_rc jl__sqstage_merge(jl__sqstage_t *g, jl__sqix_t *x, int *src);
 /* After the transaction of put/merge calls committed (true) or rolled back. */
 void jl__sqstage_end(jl__sqstage_t *g, bool committed);
 /*
- * Outside any transaction: merges every run, one transaction per table.
+ * Outside any transaction: merges every run, one transaction per table,
+ * and builds res_th if a load deferred it.
  * When the runs are large beside the database, a table's (k, rid) probe
  * index is dropped and built again after its rows (sorting once beats
  * inserting its rows at random).

@@ -339,7 +339,8 @@ int jl_cmd_gen(int argc, char **argv)
 		goto out;
 	}
 	if (into) {
-		jl_store_cfg_t scfg = {.dir = into, .readers = 1};
+		/* A bulk load (docs/internals/store.md): index rows merged in key order at the end. */
+		jl_store_cfg_t scfg = {.dir = into, .readers = 1, .bulk = true};
 		if (jl_store_open("sqlite", &scfg, &store, &d) != JL_OK) {
 			fprintf(stderr, "jianlian gen: cannot open the data directory %s\n", into);
 			jl_cli_print_diag(&d);
@@ -361,6 +362,11 @@ int jl_cmd_gen(int argc, char **argv)
 	jl_rc grc = jl_gen_run(&cfg, &sink, &st, &d);
 	if (!grc && o.ing)
 		grc = jl_ingest_flush(o.ing);
+	if (!grc && store) {
+		if (!quiet)
+			fprintf(stderr, "%sjianlian gen: completing the search index\n", o.tty ? "\n" : "");
+		grc = jl_store_finish_load(store);
+	}
 	if (grc) {
 		if (o.tty && !quiet)
 			fputc('\n', stderr);

@@ -1545,6 +1545,15 @@ out:
 	return ok;
 }
 
+/* A merge of staged index runs failed: SQLite's error, or a run that does not decode (src still OK). */
+static void merge_failed(sq_t *s, int src)
+{
+	if (src != SQLITE_OK)
+		(void)db_fail(s, s->wdb, src, "index merge");
+	else
+		jl_log_msg(&s->log, JL_LOG_ERROR, "store/sqlite: index merge: a staged run is damaged or memory ran out");
+}
+
 /* Some write of the group replaces or deletes an indexed version. */
 static bool removes_rows(const wcall_t *head)
 {
@@ -1621,7 +1630,7 @@ static sqlite3_file *run_group(sq_t *s, wcall_t *head)
 	/* A write that removes index rows must find them in the index: staged ones are merged first. */
 	if (ok && jl__sqstage_any(s->stage) && removes_rows(head) &&
 	    jl__sqstage_merge(s->stage, s->wix, &src) != JL_OK) {
-		(void)db_fail(s, s->wdb, src, "index merge");
+		merge_failed(s, src);
 		ok = false;
 	}
 	for (wcall_t *c = head; c && ok; c = c->next)
@@ -2165,16 +2174,21 @@ static jl_rc open_writer(sq_t *s, const jl_store_cfg_t *cfg, jl_diag_t *d)
 		goto out;
 	}
 	s->next_rid = max_rid + 1;
-	/* Runs left by a bulk load that did not close (killed, power loss): merged before anyone searches. */
+	/*
+	 * Runs left by a bulk load that did not close (killed, power loss): merged
+	 * before anyone searches. Runs that cannot be merged (a damaged file) do
+	 * not stop the store: reads work, searches fail until a reindex.
+	 */
 	if (!cfg->bulk && jl__sqstage_any(s->stage)) {
 		int64_t t0 = jl_mono_ns();
-		if ((rc = jl__sqstage_merge_all(s->stage, s->wix, &src)) != JL_OK) {
-			(void)db_fail(s, s->wdb, src, "index merge");
-			DIAG(d, "exception", "cannot merge the staged index rows of %s: %s", s->path, sqlite3_errmsg(s->wdb));
-			goto out;
+		if (jl__sqstage_merge_all(s->stage, s->wix, &src) != JL_OK) {
+			merge_failed(s, src);
+			DIAG(d, "exception", "cannot merge the staged index rows of %s: searches fail until `jianlian reindex`",
+			     s->path);
+		} else {
+			jl_log_msg(&s->log, JL_LOG_INFO, "merged the index rows a bulk load left staged in %lld ms",
+				   (long long)((jl_mono_ns() - t0) / 1000000));
 		}
-		jl_log_msg(&s->log, JL_LOG_INFO, "merged the index rows a bulk load left staged in %lld ms",
-			   (long long)((jl_mono_ns() - t0) / 1000000));
 	}
 out:
 	return rc;
@@ -2203,7 +2217,7 @@ static void destroy(sq_t *s)
 	/* A bulk load's runs are merged now: after the writer and the readers, while the checkpointer runs. */
 	int msrc = SQLITE_OK;
 	if (s->wdb && s->bulk && s->stage && jl__sqstage_merge_all(s->stage, s->wix, &msrc) != JL_OK)
-		(void)db_fail(s, s->wdb, msrc, "index merge");
+		merge_failed(s, msrc);
 	jl__ckpt_stop(s->ckpt);
 	s->ckpt = NULL;
 	if (s->wdb) {
@@ -2388,11 +2402,18 @@ static jl_rc run_reindex(sq_t *s, void *arg)
 {
 	reindex_job_t *j = arg;
 	tc_clear(s->wtypes);
-	/* Staged runs first: the rebuild empties the index tables, but a deferred res_th must come back. */
+	/*
+	 * Staged runs first: the rebuild empties the index tables, but a deferred
+	 * res_th must come back. Runs that cannot be merged are dropped: the
+	 * rebuild makes their rows again.
+	 */
 	int src = SQLITE_OK;
-	jl_rc rc = jl__sqstage_merge_all(s->stage, s->wix, &src);
-	if (rc)
-		return db_fail(s, s->wdb, src, "index merge");
+	if (jl__sqstage_merge_all(s->stage, s->wix, &src) != JL_OK) {
+		merge_failed(s, src);
+		if ((src = sqlite3_exec(s->wdb, "DELETE FROM ix_stage; " JL__SQ_RES_TH, NULL, NULL, NULL)) != SQLITE_OK)
+			return db_fail(s, s->wdb, src, "index runs dropped");
+		(void)jl__sqstage_merge_all(s->stage, s->wix, &src); /* nothing left: the stage's state follows */
+	}
 	return jl__sqix_reindex(s->wdb, s->wix, &s->wdctx, j->fn, j->arg, j->progress, j->parg);
 }
 
@@ -2439,7 +2460,7 @@ static jl_rc run_merge(sq_t *s, void *arg)
 	int src = SQLITE_OK;
 	jl_rc rc = jl__sqstage_merge_all(s->stage, s->wix, &src);
 	if (rc)
-		(void)db_fail(s, s->wdb, src, "index merge");
+		merge_failed(s, src);
 	return rc;
 }
 

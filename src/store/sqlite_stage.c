@@ -701,7 +701,7 @@ jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 {
 	/* Asked from the table, not g->any: another process (an import beside a server) may have staged. */
 	if (query_int(g->db, "SELECT EXISTS (SELECT 1 FROM ix_stage)") == 0) {
-		g->any = false;
+		g->any = g->th_marked = false;
 		return JL_OK;
 	}
 	bool th = query_int(g->db, "SELECT EXISTS (SELECT 1 FROM ix_stage WHERE id = " STR(MARK_TH_ID) ")") == 1;

@@ -55,18 +55,22 @@ static void rm_rf(const char *dir)
 	rmdir(dir);
 }
 
-static jl_store_t *open_store(const char *dir, int group_max)
+static jl_store_t *open_cfg(const jl_store_cfg_t *cfg)
 {
 	jl_arena_t *a = jl_arena_new(0, 0);
 	jl_diag_t d;
 	jl_diag_init(&d, a);
-	jl_store_cfg_t cfg = {.dir = dir, .group_max = group_max};
 	jl_store_t *s = NULL;
-	jl_rc rc = jl_store_open("sqlite", &cfg, &s, &d);
+	jl_rc rc = jl_store_open("sqlite", cfg, &s, &d);
 	if (rc)
-		fail_msg("open %s: %s %s", dir, jl_rc_name(rc), d.n ? d.items[0].diag : "");
+		fail_msg("open %s: %s %s", cfg->dir, jl_rc_name(rc), d.n ? d.items[0].diag : "");
 	jl_arena_free(a);
 	return s;
+}
+
+static jl_store_t *open_store(const char *dir, int group_max)
+{
+	return open_cfg(&(jl_store_cfg_t){.dir = dir, .group_max = group_max});
 }
 
 static int setup(void **state)
@@ -1495,16 +1499,7 @@ static void test_scan(void **state)
 
 static jl_store_t *open_bulk(const char *dir, bool bulk)
 {
-	jl_arena_t *a = jl_arena_new(0, 0);
-	jl_diag_t d;
-	jl_diag_init(&d, a);
-	jl_store_cfg_t cfg = {.dir = dir, .bulk = bulk};
-	jl_store_t *s = NULL;
-	jl_rc rc = jl_store_open("sqlite", &cfg, &s, &d);
-	if (rc)
-		fail_msg("open %s: %s %s", dir, jl_rc_name(rc), d.n ? d.items[0].diag : "");
-	jl_arena_free(a);
-	return s;
+	return open_cfg(&(jl_store_cfg_t){.dir = dir, .bulk = bulk});
 }
 
 /* Observations o<i> (i in [from, to)) of patient p<i % 7>, one call of staging writes. */
@@ -1669,6 +1664,51 @@ static void test_staged_index(void **state)
 	rm_rf(plain);
 	rm_rf(crash);
 	f->s = open_store(f->dir, 0);
+}
+
+static jl_rc no_rows(void *arg, jl_arena_t *a, const jl_version_t *v, const jl_ix_rows_t **rows)
+{
+	(void)arg;
+	(void)a;
+	(void)v;
+	*rows = NULL;
+	return JL_OK;
+}
+
+/* A damaged run (a crash copy, then a bad chunk) does not stop the store: searches fail, a reindex recovers. */
+static void test_staged_damaged(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = open_bulk(f->dir, true);
+	write_staged(f->s, 0, 50, true);
+	char copy[64], cmd[256], path[128];
+	snprintf(copy, sizeof copy, "/tmp/jl-stagebad-XXXXXX");
+	assert_non_null(mkdtemp(copy));
+	snprintf(cmd, sizeof cmd, "cp %s/jianlian.db* %s/", f->dir, copy);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof path, "%s/jianlian.db", copy);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE ix_stage SET rows = x'ffffffffffffffffffffff' WHERE n > 0", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	jl_store_t *s = open_bulk(copy, false); /* opens (the merge failed and was logged) */
+	jl_version_t v;
+	assert_int_equal(jl_store_read(s, f->a, JL_STR("Observation"), JL_STR("o7"), 0, &v), JL_OK);
+	int64_t target = jl_store_target2(JL_STR("Patient"), JL_STR("p0"));
+	jl_sq_term_t t = {.kind = JL_SQ_REF, .table = JL_IX_REF, .k = 11, .targets = &target, .ntargets = 1};
+	jl_sq_cond_t c = {.terms = &t, .nterms = 1};
+	jl_sq_query_t q = {.type = JL_STR("Observation"), .conds = &c, .nconds = 1, .total = true, .no_cursor = true};
+	jl_sq_page_t page;
+	assert_int_equal(jl_store_search(s, f->a, &q, &page, NULL), JL_EIO);
+	assert_int_equal(s->ops->reindex(s, no_rows, NULL, NULL, NULL), JL_OK);
+	assert_int_equal(jl_store_search(s, f->a, &q, &page, NULL), JL_OK);
+	assert_int_equal(page.total, 0); /* the rebuild made no rows (no_rows) */
+	jl_store_close(s);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM ix_stage"), 0);
+	assert_int_equal(db_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'res_th'"), 1);
+	rm_rf(copy);
 }
 
 static void test_scan_corrupt_body(void **state)
@@ -2122,6 +2162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staged_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),

@@ -2501,8 +2501,9 @@ static jl_rc sq_scan(jl_store_t *st_, const jl_scan_query_t *q, jl_scan_fn fn, v
 {
 	sq_t *s = (sq_t *)st_;
 	for (int i = 0; i < STAGED_RETRIES; i++) {
-		jl_rc rc = jl__sqs_scan(s->search, q, fn, arg);
-		if (rc != JL_ESTALE || (rc = writer_exec(s, run_merge, NULL)) != JL_OK)
+		bool staged;
+		jl_rc rc = jl__sqs_scan(s->search, q, fn, arg, &staged);
+		if (!staged || (rc = writer_exec(s, run_merge, NULL)) != JL_OK)
 			return rc;
 	}
 	return JL_EBUSY;

@@ -136,11 +136,15 @@ jl_rc jl__sqix_reindex(sqlite3 *db, jl__sqix_t *x, ZSTD_DCtx **dctx, jl_reindex_
 typedef struct jl__sqs jl__sqs_t;
 jl_rc jl__sqs_new(const char *path, const jl_store_cfg_t *cfg, jl__sqs_t **out) JL_MUST_USE;
 void jl__sqs_free(jl__sqs_t *x);
+/* JL_ESTALE (and nothing else gives it): the snapshot held staged index runs; merge them, search again. */
 jl_rc jl__sqs_search(jl__sqs_t *x, jl_arena_t *a, const jl_sq_query_t *q, jl_sq_page_t *out, jl_diag_t *d);
 jl_rc jl__sqs_page(jl__sqs_t *x, jl_arena_t *a, jl_str_t cursor, uint32_t page, jl_sq_page_t *out);
 jl_rc jl__sqs_meta_get(jl__sqs_t *x, jl_arena_t *a, const char *key, jl_str_t *value);
 jl_rc jl__sqs_meta_set(jl__sqs_t *x, const char *key, jl_str_t value);
-/* The export scan (jl_store_ops_t.scan) on a search connection: its statement builder, its decompressor. */
-jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *q, jl_scan_fn fn, void *arg);
+/*
+ * The export scan (jl_store_ops_t.scan) on a search connection: its statement builder, its decompressor.
+ * *staged: it did not start because its snapshot held staged index runs (sqlite_stage.h).
+ */
+jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *q, jl_scan_fn fn, void *arg, bool *staged);
 
 #endif

@@ -1920,8 +1920,9 @@ static bool scan_query_ok(const jl_scan_query_t *sq)
 	return true;
 }
 
-jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void *arg)
+jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void *arg, bool *staged)
 {
+	*staged = false;
 	if (!sq || !fn || !scan_query_ok(sq))
 		return JL_EINVAL;
 	sconn_t *c = NULL;
@@ -1935,8 +1936,10 @@ jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void 
 	q.c = c;
 	/* The snapshot starts with the first read of the transaction: this one. */
 	int e = conn_begin(c);
-	if (e == SQLITE_OK && (rc = conn_check_staged(c, NULL)) != JL_OK)
+	if (e == SQLITE_OK && (rc = conn_check_staged(c, NULL)) != JL_OK) {
+		*staged = rc == JL_ESTALE; /* not the callback's code: it has not run yet */
 		goto out;
+	}
 	if (e == SQLITE_OK)
 		e = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(updated), 0) FROM ver", -1, &st, NULL);
 	if (e == SQLITE_OK)

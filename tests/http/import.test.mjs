@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +152,39 @@ test('import: bad lines go to the error file with file, line, reason and express
   rmSync(d, { recursive: true, force: true });
 });
 
+// Serves dataDir and checks its search index against the stored bodies: every Observation is
+// read by a type scan (no index), and the reference search finds, for each of several subjects,
+// exactly the Observations whose bodies name it. Returns how many Observations there are.
+async function indexMatchesBodies(dataDir) {
+  const srv = await startServer([], { dataDir });
+  try {
+    const bySubject = new Map();
+    let n = 0;
+    let url = '/Observation?_count=1000';
+    while (url) {
+      const r = await req(srv, 'GET', url);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      for (const e of r.json.entry || []) {
+        const s = e.resource.subject && e.resource.subject.reference;
+        if (s) bySubject.set(s, (bySubject.get(s) || 0) + 1);
+        n++;
+      }
+      const next = (r.json.link || []).find((l) => l.relation === 'next');
+      url = next ? next.url.slice(next.url.indexOf('/fhir') + 5) : null;
+    }
+    const subjects = [...bySubject.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    subjects.push([...bySubject.entries()].pop());
+    for (const [s, count] of subjects) {
+      const r = await req(srv, 'GET', `/Observation?subject=${encodeURIComponent(s)}&_summary=count`);
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.equal(r.json.total, count, `Observations of ${s}`);
+    }
+    return n;
+  } finally {
+    await srv.stop({ keepData: true });
+  }
+}
+
 // Starts an import and kills it (SIGKILL) once its progress shows work under way.
 function importUntilKilled(args) {
   return new Promise((resolve) => {
@@ -189,6 +222,11 @@ test('import: kill -9 mid-import, then the same command: same store content as a
     else assert.equal(k.code, 0, k.err);
   }
   assert.ok(kills >= 1, 'the import was never killed mid-way');
+  // A copy as the kill left it (index rows of committed batches still staged): served, its index
+  // is complete (merged when the server opens it, or before the first search).
+  const copy = join(base, 'copy');
+  cpSync(killed, copy, { recursive: true });
+  assert.ok((await indexMatchesBodies(copy)) > 0, 'nothing committed before the kill');
   const r1 = run('import', '--data', killed, '--batch', '300', gz);
   assert.equal(r1.status, 0, r1.stderr);
   assert.match(r1.stdout, /resumed after line|imported before: skipped/);
@@ -198,6 +236,7 @@ test('import: kill -9 mid-import, then the same command: same store content as a
   for (const [k, v] of a) assert.equal(b.get(k), v, `differs: ${k}`);
   const ck = run('check', '--data', killed);
   assert.equal(ck.status, 0, ck.stdout + ck.stderr);
+  await indexMatchesBodies(killed);
   rmSync(base, { recursive: true, force: true });
   rmSync(gz, { recursive: true, force: true });
 });

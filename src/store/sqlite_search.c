@@ -1934,6 +1934,12 @@ jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void 
 	if (rc)
 		goto out;
 	q.c = c;
+	/*
+	 * An export reads the whole file once: through the map, every page it
+	 * touched would stay in the process (RSS 1.66 GB exporting a 5.7 GB
+	 * store), so it reads with pread and keeps only the connection's cache.
+	 */
+	sqlite3_exec(c->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 	/* The snapshot starts with the first read of the transaction: this one. */
 	int e = conn_begin(c);
 	if (e == SQLITE_OK && (rc = conn_check_staged(c, NULL)) != JL_OK) {
@@ -1975,8 +1981,11 @@ jl_rc jl__sqs_scan(jl__sqs_t *x, const jl_scan_query_t *sq, jl_scan_fn fn, void 
 out:
 	sqlite3_finalize(st);
 	jl_buf_dispose(&q.sql);
-	if (c)
+	if (c) {
+		conn_end(c); /* the map comes back for the searches this connection serves next */
+		sqlite3_exec(c->db, "PRAGMA mmap_size = " STR(MMAP_SEARCH), NULL, NULL, NULL);
 		conn_put(x, c);
+	}
 	jl_arena_free(row);
 	jl_arena_free(a);
 	return rc;

@@ -125,7 +125,7 @@ if [ -x "$BUILD/bench/import_bench" ]; then
   IMP_RUNS=$([ "$SIZE" = small ] && echo 1 || echo 3)
   echo "== bulk import: $BUILD/bench/import_bench (gen --residents $IMP_N, $IMP_RUNS run(s))"
   if "$BUILD/jianlian" gen --residents "$IMP_N" --seed 2 --out "$WORK/import-src" --quiet &&
-    RES=$("$BUILD/bench/import_bench" "$WORK/import-src" "$IMP_RUNS" | tee /dev/stderr | grep '^import-result:'); then
+    RES=$("$BUILD/bench/import_bench" "$WORK/import-src" "$IMP_RUNS" | tee -a /dev/stderr | grep '^import-result:'); then
     rate=$(field rate "$RES")
     add "import, every index, $(field resources "$RES") resources (resources/s)" "$rate" ">= 20000" "$(status "$rate" '>=' 20000)"
     add "import bytes per resource (indexes, history)" "$(field bytes_per_resource "$RES")" "<= 1024" "$(status "$(field bytes_per_resource "$RES")" '<' 1025)"

@@ -152,37 +152,40 @@ test('import: bad lines go to the error file with file, line, reason and express
   rmSync(d, { recursive: true, force: true });
 });
 
-// Serves dataDir and checks its search index against the stored bodies: every Observation is
-// read by a type scan (no index), and the reference search finds, for each of several subjects,
-// exactly the Observations whose bodies name it. Returns how many Observations there are.
+// Serves dataDir and checks its search index against the stored bodies: every resource of a few
+// types with a subject is read by a type scan (no index), and the reference search finds, for
+// several subjects of each type, exactly the resources whose bodies name it. Returns how many
+// resources were checked (the files import in name order: Condition comes early, Observation late).
 async function indexMatchesBodies(dataDir) {
   const srv = await startServer([], { dataDir });
+  let n = 0;
   try {
-    const bySubject = new Map();
-    let n = 0;
-    let url = '/Observation?_count=1000';
-    while (url) {
-      const r = await req(srv, 'GET', url);
-      assert.equal(r.status, 200, r.text.slice(0, 300));
-      for (const e of r.json.entry || []) {
-        const s = e.resource.subject && e.resource.subject.reference;
-        if (s) bySubject.set(s, (bySubject.get(s) || 0) + 1);
-        n++;
+    for (const type of ['Condition', 'Encounter', 'Observation']) {
+      const bySubject = new Map();
+      let url = `/${type}?_count=1000`;
+      while (url) {
+        const r = await req(srv, 'GET', url);
+        assert.equal(r.status, 200, r.text.slice(0, 300));
+        for (const e of r.json.entry || []) {
+          const s = e.resource.subject && e.resource.subject.reference;
+          if (s) bySubject.set(s, (bySubject.get(s) || 0) + 1);
+          n++;
+        }
+        const next = (r.json.link || []).find((l) => l.relation === 'next');
+        url = next ? next.url.slice(next.url.indexOf('/fhir') + 5) : null;
       }
-      const next = (r.json.link || []).find((l) => l.relation === 'next');
-      url = next ? next.url.slice(next.url.indexOf('/fhir') + 5) : null;
+      const subjects = [...bySubject.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+      if (bySubject.size) subjects.push([...bySubject.entries()].pop());
+      for (const [s, count] of subjects) {
+        const r = await req(srv, 'GET', `/${type}?subject=${encodeURIComponent(s)}&_summary=count`);
+        assert.equal(r.status, 200, r.text.slice(0, 300));
+        assert.equal(r.json.total, count, `${type} of ${s}`);
+      }
     }
-    const subjects = [...bySubject.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
-    subjects.push([...bySubject.entries()].pop());
-    for (const [s, count] of subjects) {
-      const r = await req(srv, 'GET', `/Observation?subject=${encodeURIComponent(s)}&_summary=count`);
-      assert.equal(r.status, 200, r.text.slice(0, 300));
-      assert.equal(r.json.total, count, `Observations of ${s}`);
-    }
-    return n;
   } finally {
     await srv.stop({ keepData: true });
   }
+  return n;
 }
 
 // Starts an import and kills it (SIGKILL) once its progress shows work under way.
@@ -203,7 +206,8 @@ function importUntilKilled(args) {
 }
 
 test('import: kill -9 mid-import, then the same command: same store content as an uninterrupted run', async () => {
-  const src = gen(250, '2022-2025');
+  // Large enough that an import outlives its first progress line (it runs ~25,000 resources/s).
+  const src = gen(800, '2022-2025');
   const gz = tmp('jl-imp-gz-');
   // Half the input gzip-compressed, to resume inside a .gz too.
   for (const f of readdirSync(src).filter((n) => n.endsWith('.ndjson'))) {

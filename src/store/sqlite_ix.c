@@ -297,6 +297,20 @@ static uint64_t flip(int64_t v)
 	return (uint64_t)v ^ (1ULL << 63);
 }
 
+uint64_t jl__sqix_text_key(const char *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? (unsigned char)p[i] : 0);
+	return v;
+}
+
+jl_rc jl__sq_rc(int e, int *src)
+{
+	*src = e;
+	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
+}
+
 static uint64_t second_key(const jl_ix_row_t *r)
 {
 	switch (r->table) {
@@ -304,12 +318,7 @@ static uint64_t second_key(const jl_ix_row_t *r)
 	case JL_IX_DATE: return flip(r->ilo);
 	case JL_IX_STRING:
 	case JL_IX_TEXT:
-	case JL_IX_URI: {
-		uint64_t v = 0;
-		for (size_t i = 0; i < 8; i++)
-			v = v << 8 | (i < r->v.n ? (unsigned char)r->v.p[i] : 0);
-		return v;
-	}
+	case JL_IX_URI: return jl__sqix_text_key(r->v.p, r->v.n);
 	default: return 0; /* (k, rid …): rid order is queue order */
 	}
 }
@@ -493,10 +502,7 @@ jl_rc jl__sqix_insert(jl__sqix_t *x, int table, const jl__ixrow_t *rows, size_t 
 	sqlite3_reset(x->ins[table]);
 	x->rows = NULL;
 	x->nrows = 0;
-	if (e == SQLITE_DONE)
-		return JL_OK;
-	*src = e;
-	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
+	return e == SQLITE_DONE ? JL_OK : jl__sq_rc(e, src);
 }
 
 jl_rc jl__sqix_take(jl__sqix_t *x, int table, const jl__ixrow_t **rows, size_t *n)

@@ -70,6 +70,10 @@ void jl__sqix_clear(jl__sqix_t *x);
  * inserts rows of a table sorted by key, as flush() does a queue.
  */
 jl_rc jl__sqix_take(jl__sqix_t *x, int table, const jl__ixrow_t **rows, size_t *n);
+/* A text's sort key as queued rows carry it: its first 8 bytes, big-endian, zero-padded. */
+uint64_t jl__sqix_text_key(const char *p, size_t n);
+/* A failed sqlite3_step's code as ours (BUSY/LOCKED, NOMEM, else EIO); *src keeps SQLite's. */
+jl_rc jl__sq_rc(int e, int *src);
 jl_rc jl__sqix_insert(jl__sqix_t *x, int table, const jl__ixrow_t *rows, size_t n, int *src);
 /*
  * res.present as stored: the bitmap's bytes in little-endian order (bit i is byte i / 8, as jl_bit in

@@ -40,6 +40,7 @@
 #define MARK_TH_ID 1080863910568919040 /* table 15 << 56: the ix_stage row that says res_th is deferred (sqlite_stage.h) */
 #define STR_(x) #x
 #define STR(x) STR_(x)
+_Static_assert(MARK_TH_ID == ID_TABLE(15), "MARK_TH_ID is spelled out for STR: table 15 << 56");
 
 struct jl__sqstage {
 	sqlite3 *db;
@@ -115,14 +116,6 @@ static double get_d(rd_t *r)
 	memcpy(&d, r->p, sizeof d);
 	r->p += sizeof d;
 	return d;
-}
-
-static uint64_t text_second(const char *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < 8; i++)
-		v = v << 8 | (i < n ? (unsigned char)p[i] : 0);
-	return v;
 }
 
 /* ---- encoding ---- */
@@ -202,7 +195,7 @@ static bool dec_row(rd_t *r, int t, jl__ixrow_t *o, prev_t *pv)
 		o->c.v.p = (const char *)r->p;
 		o->c.v.n = (size_t)n;
 		r->p += n;
-		o->second = text_second(o->c.v.p, o->c.v.n);
+		o->second = jl__sqix_text_key(o->c.v.p, o->c.v.n);
 		break;
 	}
 	case JL_IX_QUANTITY:
@@ -226,12 +219,6 @@ static bool staged_table(int t)
 }
 
 /* ---- life cycle ---- */
-
-static jl_rc sql_rc(int e, int *src)
-{
-	*src = e;
-	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? JL_EBUSY : e == SQLITE_NOMEM ? JL_ENOMEM : JL_EIO;
-}
 
 void jl__sqstage_free(jl__sqstage_t *g)
 {
@@ -309,7 +296,7 @@ static jl_rc defer_th(jl__sqstage_t *g, int *src)
 			     " INSERT OR IGNORE INTO ix_stage(id, n, rows) VALUES (" STR(MARK_TH_ID) ", 0, x'')",
 			     NULL, NULL, NULL);
 	if (e != SQLITE_OK)
-		return sql_rc(e, src);
+		return jl__sq_rc(e, src);
 	g->th_put = true;
 	g->defer_th = false; /* once: a load that searched meanwhile keeps its res_th */
 	return JL_OK;
@@ -325,7 +312,7 @@ static jl_rc put_chunk(jl__sqstage_t *g, int64_t id, uint32_t n, int *src)
 	int e = sqlite3_step(g->ins);
 	sqlite3_reset(g->ins);
 	jl_buf_clear(&g->enc);
-	return e == SQLITE_DONE ? JL_OK : sql_rc(e, src);
+	return e == SQLITE_DONE ? JL_OK : jl__sq_rc(e, src);
 }
 
 static jl_rc put_run(jl__sqstage_t *g, int t, int64_t run, const jl__ixrow_t *rows, size_t n, int *src)
@@ -456,7 +443,7 @@ static jl_rc load_chunk(merge_t *m, run_t *r, int *src)
 		r->rd = (rd_t){r->buf, r->buf + (rc ? 0 : n), false};
 		memset(&r->pv, 0, sizeof r->pv);
 	} else {
-		rc = e == SQLITE_DONE ? JL_EIO : sql_rc(e, src); /* a chunk listed a moment ago is missing */
+		rc = e == SQLITE_DONE ? JL_EIO : jl__sq_rc(e, src); /* a chunk listed a moment ago is missing */
 	}
 	sqlite3_reset(st);
 	r->next++;
@@ -509,7 +496,7 @@ static jl_rc list_runs(merge_t *m, int *src)
 		r->nchunks = (id & CHUNK_MAX) + 1;
 	}
 	if (!rc && e != SQLITE_DONE)
-		rc = sql_rc(e, src);
+		rc = jl__sq_rc(e, src);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -584,7 +571,7 @@ static jl_rc merge_table(jl__sqstage_t *g, jl__sqix_t *x, int t, int *src)
 	sqlite3_bind_int64(g->del, 2, ID_TABLE(t + 1));
 	int e = sqlite3_step(g->del);
 	sqlite3_reset(g->del);
-	return e == SQLITE_DONE ? JL_OK : sql_rc(e, src);
+	return e == SQLITE_DONE ? JL_OK : jl__sq_rc(e, src);
 }
 
 jl_rc jl__sqstage_merge(jl__sqstage_t *g, jl__sqix_t *x, int *src)
@@ -636,16 +623,16 @@ static jl_rc merge_one(jl__sqstage_t *g, jl__sqix_t *x, int t, bool rebuild, int
 	const char *ddl = NULL, *drop = rebuild ? probe_index(t, &ddl) : NULL;
 	int e = exec(g->db, "BEGIN IMMEDIATE");
 	if (e != SQLITE_OK)
-		return sql_rc(e, src);
+		return jl__sq_rc(e, src);
 	jl_rc rc = JL_OK;
 	if (drop && (e = exec(g->db, drop)) != SQLITE_OK)
-		rc = sql_rc(e, src);
+		rc = jl__sq_rc(e, src);
 	if (!rc)
 		rc = merge_table(g, x, t, src);
 	if (!rc && ddl && (e = exec(g->db, ddl)) != SQLITE_OK)
-		rc = sql_rc(e, src);
+		rc = jl__sq_rc(e, src);
 	if (!rc && (e = exec(g->db, "COMMIT")) != SQLITE_OK)
-		rc = sql_rc(e, src);
+		rc = jl__sq_rc(e, src);
 	if (rc)
 		exec(g->db, "ROLLBACK");
 	return rc;
@@ -657,7 +644,7 @@ static jl_rc build_th(jl__sqstage_t *g, int *src)
 	int e = exec(g->db, "BEGIN IMMEDIATE; " JL__SQ_RES_TH "; DELETE FROM ix_stage WHERE id = " STR(MARK_TH_ID) "; COMMIT");
 	if (e != SQLITE_OK) {
 		exec(g->db, "ROLLBACK");
-		return sql_rc(e, src);
+		return jl__sq_rc(e, src);
 	}
 	g->th_marked = false;
 	return JL_OK;

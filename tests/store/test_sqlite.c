@@ -1178,7 +1178,7 @@ static void test_wal_stays_bounded(void **state)
 
 /* ---- acknowledged after the fsync (sqlite_sync.h) -------------------------- */
 
-static atomic_int g_hook_entered, g_hook_release, g_hook_fail;
+static atomic_int g_hook_entered, g_hook_release, g_hook_fail, g_hook_done;
 
 /* Holds the deferred fsync until the test releases it; fails it when asked. */
 static int hold_sync(void)
@@ -1186,6 +1186,7 @@ static int hold_sync(void)
 	atomic_store(&g_hook_entered, 1);
 	for (int i = 0; i < 20000 && !atomic_load(&g_hook_release); i++)
 		usleep(500);
+	atomic_store(&g_hook_done, 1);
 	return atomic_load(&g_hook_fail);
 }
 
@@ -1227,6 +1228,18 @@ static void test_ack_after_fsync(void **state)
 	atomic_store(&g_hook_release, 1);
 	pthread_join(th, NULL);
 	assert_int_equal(h.rc, JL_OK);
+
+	/* durable_later (a bulk load's batch): acknowledged at its commit, while its fsync is still held. */
+	atomic_store(&g_hook_release, 0);
+	atomic_store(&g_hook_done, 0);
+	jl_write_t lz = mk(JL_WRITE_CREATE, "Observation", "lazy", "{\"status\":\"final\"}");
+	lz.durable_later = true;
+	assert_int_equal(put1(f->s, &lz), JL_OK);
+	assert_int_equal(atomic_load(&g_hook_done), 0);
+	atomic_store(&g_hook_release, 1);
+	for (int i = 0; i < 20000 && !atomic_load(&g_hook_done); i++)
+		usleep(500);
+	assert_true(atomic_load(&g_hook_done));
 
 	/* A failed fsync: the write is not reported stored, and the store refuses writes from then on. */
 	atomic_store(&g_hook_fail, 1);

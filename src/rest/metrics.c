@@ -103,6 +103,12 @@ jl_rc jl_metrics_render(jl_metrics_t *m, jl_store_t *store, jl_arena_t *a, jl_bu
 				   "jianlian_store_write_seconds_total{stage=\"run\"} %.6f\n"
 				   "jianlian_store_write_seconds_total{stage=\"sync\"} %.6f\n",
 			      (double)st.queue_ns / 1e9, (double)st.run_ns / 1e9, (double)st.sync_ns / 1e9);
+		jl_buf_printf(out, "# HELP jianlian_store_index_merges_total Merges of staged search index rows into the index.\n"
+				   "# TYPE jianlian_store_index_merges_total counter\njianlian_store_index_merges_total %lld\n"
+				   "# HELP jianlian_store_index_merge_seconds_total Time the writer spent merging staged index rows.\n"
+				   "# TYPE jianlian_store_index_merge_seconds_total counter\n"
+				   "jianlian_store_index_merge_seconds_total %.6f\n",
+			      (long long)st.merges, (double)st.merge_ns / 1e9);
 	}
 	return rc ? rc : jl_buf_status(out);
 }

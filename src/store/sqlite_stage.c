@@ -44,13 +44,15 @@ _Static_assert(MARK_TH_ID == ID_TABLE(15), "MARK_TH_ID is spelled out for STR: t
 
 struct jl__sqstage {
 	sqlite3 *db;
-	sqlite3_stmt *ins, *get, *list, *del;
+	sqlite3_stmt *ins, *get, *list, *del, *last;
 	int64_t next_run;
 	const char *cache_pragma;
 	bool any, put, merged;
 	bool defer_th;       /* a bulk load into an empty store: drop res_th at the first run */
 	bool th_marked;      /* committed: res_th is dropped, MARK_TH is in ix_stage */
 	bool th_put;         /* this transaction dropped it */
+	/* Rows staged per table as this handle counts them: committed, and put by the open transaction. */
+	int64_t rows[JL_IX_NTABLES], put_rows[JL_IX_NTABLES];
 	jl_buf_t enc;
 };
 
@@ -228,6 +230,7 @@ void jl__sqstage_free(jl__sqstage_t *g)
 	sqlite3_finalize(g->get);
 	sqlite3_finalize(g->list);
 	sqlite3_finalize(g->del);
+	sqlite3_finalize(g->last);
 	jl_buf_dispose(&g->enc);
 	jl_free(JL_MEM_STORE, g);
 }
@@ -252,6 +255,8 @@ jl_rc jl__sqstage_new(sqlite3 *db, bool bulk, const char *cache_pragma, jl__sqst
 			       SQLITE_PREPARE_PERSISTENT, &g->list, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "DELETE FROM ix_stage WHERE id >= ?1 AND id < ?2", -1, SQLITE_PREPARE_PERSISTENT,
 			       &g->del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(db, "SELECT max(id) FROM ix_stage WHERE id >= ?1 AND id < ?2", -1,
+			       SQLITE_PREPARE_PERSISTENT, &g->last, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT max((id >> 24) & 4294967295) FROM ix_stage", -1, &st, NULL) != SQLITE_OK) {
 		jl__sqstage_free(g);
 		return JL_EIO;
@@ -284,7 +289,10 @@ void jl__sqstage_end(jl__sqstage_t *g, bool committed)
 	if (committed) {
 		g->th_marked |= g->th_put;
 		g->any = (g->any && !g->merged) || g->put || g->th_marked;
+		for (int t = 0; t < JL_IX_NTABLES; t++)
+			g->rows[t] = (g->merged ? 0 : g->rows[t]) + g->put_rows[t];
 	}
+	memset(g->put_rows, 0, sizeof g->put_rows);
 	g->put = g->merged = g->th_put = false;
 }
 
@@ -339,11 +347,32 @@ static jl_rc put_run(jl__sqstage_t *g, int t, int64_t run, const jl__ixrow_t *ro
 	return rc;
 }
 
+/*
+ * Past every run number of the tables in the file: another process (an
+ * import beside the server) may have staged since this handle counted,
+ * and a run number twice would make the insert fail. A probe of the rowid
+ * tree per table, under the write lock.
+ */
+static jl_rc next_run(jl__sqstage_t *g, int *src)
+{
+	for (int t = 0; t < JL_IX_NTABLES; t++) {
+		if (!staged_table(t))
+			continue;
+		sqlite3_bind_int64(g->last, 1, ID_TABLE(t));
+		sqlite3_bind_int64(g->last, 2, ID_TABLE(t + 1));
+		int e = sqlite3_step(g->last);
+		if (e == SQLITE_ROW && sqlite3_column_type(g->last, 0) != SQLITE_NULL &&
+		    ID_RUN(sqlite3_column_int64(g->last, 0)) >= g->next_run)
+			g->next_run = ID_RUN(sqlite3_column_int64(g->last, 0)) + 1;
+		sqlite3_reset(g->last);
+		if (e != SQLITE_ROW)
+			return jl__sq_rc(e, src);
+	}
+	return g->next_run > RUN_MAX ? JL_ETOOBIG : JL_OK;
+}
+
 jl_rc jl__sqstage_put(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 {
-	if (g->next_run > RUN_MAX)
-		return JL_ETOOBIG;
-	int64_t run = g->next_run;
 	bool any = false;
 	for (int t = 0; t < JL_IX_NTABLES; t++) {
 		if (!staged_table(t))
@@ -351,10 +380,13 @@ jl_rc jl__sqstage_put(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 		const jl__ixrow_t *rows;
 		size_t n;
 		jl_rc rc = jl__sqix_take(x, t, &rows, &n);
+		if (!rc && n && !any)
+			rc = next_run(g, src); /* once, when there is something to stage */
 		if (!rc && n)
-			rc = put_run(g, t, run, rows, n, src);
+			rc = put_run(g, t, g->next_run, rows, n, src);
 		if (rc)
 			return rc;
+		g->put_rows[t] += (int64_t)n;
 		any |= n > 0;
 	}
 	if (any) {
@@ -587,10 +619,18 @@ jl_rc jl__sqstage_merge(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 	}
 	g->merged = true;
 	g->put = false; /* runs of this transaction are merged too */
+	memset(g->put_rows, 0, sizeof g->put_rows);
 	return JL_OK;
 }
 
 /* ---- merge outside a transaction ---- */
+
+/* Nothing is staged (the writer's view after a merge of everything): run numbers start again. */
+static void forget_runs(jl__sqstage_t *g)
+{
+	memset(g->rows, 0, sizeof g->rows);
+	g->next_run = 1;
+}
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -689,6 +729,7 @@ jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 	/* Asked from the table, not g->any: another process (an import beside a server) may have staged. */
 	if (query_int(g->db, "SELECT EXISTS (SELECT 1 FROM ix_stage)") == 0) {
 		g->any = g->th_marked = false;
+		forget_runs(g);
 		return JL_OK;
 	}
 	bool th = query_int(g->db, "SELECT EXISTS (SELECT 1 FROM ix_stage WHERE id = " STR(MARK_TH_ID) ")") == 1;
@@ -716,7 +757,41 @@ jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src)
 		exec(g->db, "PRAGMA temp_store = MEMORY; PRAGMA threads = 0");
 		exec(g->db, g->cache_pragma);
 	}
-	if (!rc)
+	if (!rc) {
 		g->any = false;
+		forget_runs(g);
+	}
+	return rc;
+}
+
+int64_t jl__sqstage_rows(const jl__sqstage_t *g)
+{
+	int64_t n = 0;
+	for (int t = 0; t < JL_IX_NTABLES; t++)
+		n += g->rows[t];
+	return n;
+}
+
+bool jl__sqstage_full(const jl__sqstage_t *g)
+{
+	return g->next_run > RUN_MAX;
+}
+
+uint32_t jl__sqstage_tables(const jl__sqstage_t *g)
+{
+	uint32_t m = 0;
+	for (int t = 0; t < JL_IX_NTABLES; t++)
+		if (staged_table(t) && g->rows[t] > 0)
+			m |= 1u << t;
+	return m;
+}
+
+jl_rc jl__sqstage_merge_table(jl__sqstage_t *g, jl__sqix_t *x, int t, int *src)
+{
+	if (!staged_table(t))
+		return JL_EINVAL;
+	jl_rc rc = merge_one(g, x, t, false, src);
+	if (!rc)
+		g->rows[t] = 0;
 	return rc;
 }

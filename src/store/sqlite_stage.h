@@ -73,5 +73,16 @@ void jl__sqstage_end(jl__sqstage_t *g, bool committed);
  * inserting its rows at random).
  */
 jl_rc jl__sqstage_merge_all(jl__sqstage_t *g, jl__sqix_t *x, int *src);
+/*
+ * Outside any transaction: merges the runs of table t (every run, whoever
+ * staged it), in one transaction: a step of a merge spread between groups.
+ */
+jl_rc jl__sqstage_merge_table(jl__sqstage_t *g, jl__sqix_t *x, int t, int *src);
+/* The tables with rows staged through this handle (bit t for table t). */
+uint32_t jl__sqstage_tables(const jl__sqstage_t *g);
+/* Rows staged through this handle and not merged since (committed ones). */
+int64_t jl__sqstage_rows(const jl__sqstage_t *g);
+/* Run numbers are used up: put would fail until a merge of everything (merge_all) starts them again. */
+bool jl__sqstage_full(const jl__sqstage_t *g);
 
 #endif

@@ -97,6 +97,15 @@ typedef struct jl_store_cfg {
 	bool no_sync;        /* skip fsync on commit (benchmarks of the ceiling only) */
 	bool bulk;           /* opened for a bulk import: 64 MiB writer cache, checkpoints every 1 GiB of WAL,
 	                        index rows of staging writes kept as runs and merged when it closes */
+	/*
+	 * Not bulk: groups keep their index rows as staged runs while no search
+	 * is about, merged between groups once stage_rows are staged (0 =
+	 * 100,000), and whenever a search or export needs the index exact
+	 * (docs/internals/store.md, "Staged index runs"). index_in_place turns
+	 * that off: every group writes its rows into the index tables.
+	 */
+	bool index_in_place;
+	uint32_t stage_rows;
 } jl_store_cfg_t;
 
 typedef struct jl_write {
@@ -191,6 +200,8 @@ typedef struct jl_store_stats {
 	int64_t queue_ns;    /* queued, until their group started */
 	int64_t run_ns;      /* their group's statements and COMMIT (with the fsync when it is inline) */
 	int64_t sync_ns;     /* after COMMIT, until the fsync that made them durable returned */
+	int64_t merges;      /* merges of staged index rows finished (between groups, or for a search) */
+	int64_t merge_ns;    /* time the writer spent merging */
 } jl_store_stats_t;
 
 /*

@@ -1679,6 +1679,122 @@ static void test_staged_index(void **state)
 	f->s = open_store(f->dir, 0);
 }
 
+/* Rows of an index table (ref, token or string), counted by SQLite directly (staged rows are not there yet). */
+static int64_t table_rows(fx_t *f, const char *table)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
+	return db_int(path, !strcmp(table, "ix_ref")     ? "SELECT count(*) FROM ix_ref"
+			    : !strcmp(table, "ix_token") ? "SELECT count(*) FROM ix_token"
+							 : "SELECT count(*) FROM ix_string");
+}
+
+static int64_t merges_of(jl_store_t *s)
+{
+	jl_store_stats_t st;
+	assert_int_equal(jl_store_stats(s, &st), JL_OK);
+	return st.merges;
+}
+
+/* Waits (up to 10 s) for the writer's merge steps, which follow acknowledged groups, to bring the three tables to n rows. */
+static bool wait_rows(fx_t *f, int64_t n)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (table_rows(f, "ix_ref") + table_rows(f, "ix_token") + table_rows(f, "ix_string") == n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * An ordinary store (HTTP writes, no `stage` asked) stages its index rows
+ * while no search is about: a search has them merged and the next groups
+ * write in place; enough staged rows are merged between groups, a table a
+ * step; a crash copy merges at open; index_in_place turns it off; and the
+ * index ends row for row as in-place writes make it.
+ */
+static void test_staged_writes(void **state)
+{
+	fx_t *f = *state;
+	jl_store_close(f->s);
+	f->s = open_cfg(&(jl_store_cfg_t){.dir = f->dir, .stage_rows = 1000});
+	write_staged(f->s, 0, 300, false); /* 900 rows: staged, under the merge threshold */
+	assert_true(stage_rows(f) >= 3);
+	assert_int_equal(table_rows(f, "ix_ref"), 0);
+	assert_int_equal(th_index(f), 1); /* only a bulk load defers res_th */
+	assert_int_equal(count_of(f->s, f->a, "p3"), 43);
+	assert_int_equal(stage_rows(f), 0);
+	assert_int_equal(table_rows(f, "ix_ref"), 300);
+	assert_int_equal(merges_of(f->s), 1);
+	write_staged(f->s, 300, 310, false); /* a search was served a merge just now: in place */
+	assert_int_equal(stage_rows(f), 0);
+	assert_int_equal(table_rows(f, "ix_ref"), 310);
+
+	/* A fresh handle stages again; crossing 1,000 rows starts a merge, one table after each group. */
+	jl_store_close(f->s);
+	f->s = open_cfg(&(jl_store_cfg_t){.dir = f->dir, .stage_rows = 1000});
+	write_staged(f->s, 310, 610, false);
+	assert_int_equal(table_rows(f, "ix_ref"), 310);
+	write_staged(f->s, 610, 710, false); /* 1,200 rows staged, 400 a table: the first table merges after the group */
+	assert_true(wait_rows(f, 3 * 310 + 400));
+	assert_int_equal(merges_of(f->s), 0);
+	jl_write_t m = {.kind = JL_WRITE_META, .id = JL_STR("test:step"), .body = JL_STR("1")};
+	assert_int_equal(put1(f->s, &m), JL_OK); /* groups without index rows: a step after each */
+	assert_int_equal(put1(f->s, &m), JL_OK);
+	assert_true(wait_rows(f, 3 * 710));
+	assert_int_equal(merges_of(f->s), 1);
+	assert_int_equal(stage_rows(f), 0);
+	write_staged(f->s, 710, 712, false);
+	assert_true(stage_rows(f) > 0);
+	/* Another process staging beside it (an import into a served directory): run numbers never collide. */
+	jl_store_t *other = open_bulk(f->dir, true);
+	write_staged(other, 712, 720, true);
+	write_staged(f->s, 720, 730, false);
+	jl_store_close(other); /* merges every run, the first handle's too */
+	assert_int_equal(stage_rows(f), 0);
+	write_staged(f->s, 730, 732, false);
+
+	/* A crash copy with runs merges them at open. */
+	char crash[64], cmd[256];
+	snprintf(crash, sizeof crash, "/tmp/jl-stagewcrash-XXXXXX");
+	assert_non_null(mkdtemp(crash));
+	snprintf(cmd, sizeof cmd, "cp %s/jianlian.db* %s/", f->dir, crash);
+	assert_int_equal(system(cmd), 0);
+	jl_store_t *c = open_bulk(crash, false);
+	assert_int_equal(count_of(c, f->a, "p3"), 105);
+	jl_store_close(c);
+
+	/* index_in_place: nothing staged. The same writes give the same index, row for row. */
+	char plain[64];
+	snprintf(plain, sizeof plain, "/tmp/jl-stagewplain-XXXXXX");
+	assert_non_null(mkdtemp(plain));
+	jl_store_t *p = open_cfg(&(jl_store_cfg_t){.dir = plain, .index_in_place = true});
+	write_staged(p, 0, 300, false);
+	char ppath[128];
+	snprintf(ppath, sizeof ppath, "%s/jianlian.db", plain);
+	assert_int_equal(db_int(ppath, "SELECT count(*) FROM ix_stage"), 0);
+	write_staged(p, 300, 310, false);
+	write_staged(p, 310, 610, false);
+	write_staged(p, 610, 710, false);
+	write_staged(p, 710, 712, false);
+	write_staged(p, 712, 720, false);
+	write_staged(p, 720, 730, false);
+	write_staged(p, 730, 732, false);
+	jl_store_close(p);
+	jl_store_close(f->s);
+	f->s = NULL;
+	char *want = index_dump(plain), *got = index_dump(f->dir), *crashed = index_dump(crash);
+	assert_string_equal(got, want);
+	assert_string_equal(crashed, want);
+	jl_free(JL_MEM_MISC, want);
+	jl_free(JL_MEM_MISC, got);
+	jl_free(JL_MEM_MISC, crashed);
+	rm_rf(plain);
+	rm_rf(crash);
+	f->s = open_store(f->dir, 0);
+}
+
 static jl_rc no_rows(void *arg, jl_arena_t *a, const jl_version_t *v, const jl_ix_rows_t **rows)
 {
 	(void)arg;
@@ -2176,6 +2292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staged_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staged_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_corrupt_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_while_queued, setup, teardown),

@@ -144,7 +144,8 @@ static void enc_row(jl_buf_t *b, int t, const jl__ixrow_t *r, prev_t *pv)
 	case JL_IX_DATE:
 		put_u(b, r->second - pv->second);
 		pv->second = r->second;
-		put_z(b, r->b.i - r->a.i);
+		/* hi − lo wraps for an open range (lo = INT64_MIN: a Period without a start); decoded the same way */
+		put_z(b, (int64_t)((uint64_t)r->b.i - (uint64_t)r->a.i));
 		break;
 	case JL_IX_STRING:
 	case JL_IX_URI:
@@ -175,7 +176,7 @@ static bool dec_row(rd_t *r, int t, jl__ixrow_t *o, prev_t *pv)
 	if (o->k != pv->k)
 		pv->second = 0;
 	pv->k = o->k;
-	o->rid = pv->rid + get_z(r);
+	o->rid = (int64_t)((uint64_t)pv->rid + (uint64_t)get_z(r)); /* wraps, not UB, on a damaged chunk */
 	pv->rid = o->rid;
 	switch (t) {
 	case JL_IX_TOKEN: o->a.i = get_z(r); break;
@@ -185,7 +186,7 @@ static bool dec_row(rd_t *r, int t, jl__ixrow_t *o, prev_t *pv)
 		pv->second = o->second;
 		o->a.i = (int64_t)(o->second ^ (1ULL << 63));
 		if (t == JL_IX_DATE)
-			o->b.i = o->a.i + get_z(r);
+			o->b.i = (int64_t)((uint64_t)o->a.i + (uint64_t)get_z(r));
 		break;
 	case JL_IX_STRING:
 	case JL_IX_URI: {

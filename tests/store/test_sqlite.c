@@ -1679,13 +1679,14 @@ static void test_staged_index(void **state)
 	f->s = open_store(f->dir, 0);
 }
 
-/* Rows of an index table (ref, token or string), counted by SQLite directly (staged rows are not there yet). */
+/* Rows of an index table (ref, token, date or string), counted by SQLite directly (staged rows are not there yet). */
 static int64_t table_rows(fx_t *f, const char *table)
 {
 	char path[128];
 	snprintf(path, sizeof path, "%s/jianlian.db", f->dir);
 	return db_int(path, !strcmp(table, "ix_ref")     ? "SELECT count(*) FROM ix_ref"
 			    : !strcmp(table, "ix_token") ? "SELECT count(*) FROM ix_token"
+			    : !strcmp(table, "ix_date")  ? "SELECT count(*) FROM ix_date"
 							 : "SELECT count(*) FROM ix_string");
 }
 
@@ -1764,6 +1765,24 @@ static void test_staged_writes(void **state)
 	jl_store_t *c = open_bulk(crash, false);
 	assert_int_equal(count_of(c, f->a, "p3"), 105);
 	jl_store_close(c);
+
+	/* Open date ranges (a Period without a start or an end) survive the run's delta coding. */
+	jl_ix_row_t dr[3] = {{.table = JL_IX_DATE, .k = 14, .ilo = INT64_MIN, .ihi = 1700000000000000},
+			     {.table = JL_IX_DATE, .k = 14, .ilo = -5, .ihi = INT64_MAX},
+			     {.table = JL_IX_DATE, .k = 15, .ilo = INT64_MIN, .ihi = INT64_MAX}};
+	jl_ix_rows_t drs = {.rows = dr, .n = 3, .cap = 3};
+	jl_write_t dw = mk(JL_WRITE_CREATE, "Observation", "open-dates", "{\"o\":1}");
+	dw.create_ok = dw.index = true;
+	dw.ix = &drs;
+	assert_int_equal(put1(f->s, &dw), JL_OK);
+	assert_int_equal(table_rows(f, "ix_date"), 0); /* staged */
+	assert_int_equal(jl_store_finish_load(f->s), JL_OK);
+	char dpath[128];
+	snprintf(dpath, sizeof dpath, "%s/jianlian.db", f->dir);
+	assert_int_equal(db_int(dpath, "SELECT count(*) FROM ix_date WHERE (k = 14 AND lo = -9223372036854775807 - 1"
+				       " AND hi = 1700000000000000) OR (k = 14 AND lo = -5 AND hi = 9223372036854775807)"
+				       " OR (k = 15 AND lo = -9223372036854775807 - 1 AND hi = 9223372036854775807)"),
+			 3);
 
 	/* index_in_place: nothing staged. The same writes give the same index, row for row. */
 	char plain[64];

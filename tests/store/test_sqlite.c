@@ -1595,6 +1595,27 @@ static char *index_dump(const char *dir)
 }
 
 /*
+ * Closes the in-place store p and the fixture's, and checks that the
+ * fixture's index, and the crash copy's, are row for row p's; removes the
+ * two directories and reopens the fixture's store.
+ */
+static void same_index(fx_t *f, jl_store_t *p, const char *plain, const char *crash)
+{
+	jl_store_close(p);
+	jl_store_close(f->s);
+	f->s = NULL;
+	char *want = index_dump(plain), *got = index_dump(f->dir), *crashed = index_dump(crash);
+	assert_string_equal(got, want);
+	assert_string_equal(crashed, want);
+	jl_free(JL_MEM_MISC, want);
+	jl_free(JL_MEM_MISC, got);
+	jl_free(JL_MEM_MISC, crashed);
+	rm_rf(plain);
+	rm_rf(crash);
+	f->s = open_store(f->dir, 0);
+}
+
+/*
  * A bulk store keeps the index rows of staging writes as runs; a search
  * has them merged first; a write that replaces an indexed version merges
  * before removing its old rows; closing merges the rest; and the index
@@ -1665,18 +1686,7 @@ static void test_staged_index(void **state)
 	u.stage = false;
 	assert_int_equal(put1(p, &u), JL_OK);
 	write_staged(p, 2100, 2800, false);
-	jl_store_close(p);
-	jl_store_close(f->s);
-	f->s = NULL;
-	char *want = index_dump(plain), *got = index_dump(f->dir), *crashed = index_dump(crash);
-	assert_string_equal(got, want);
-	assert_string_equal(crashed, want);
-	jl_free(JL_MEM_MISC, want);
-	jl_free(JL_MEM_MISC, got);
-	jl_free(JL_MEM_MISC, crashed);
-	rm_rf(plain);
-	rm_rf(crash);
-	f->s = open_store(f->dir, 0);
+	same_index(f, p, plain, crash);
 }
 
 /* Rows of an index table (ref, token, date or string), counted by SQLite directly (staged rows are not there yet). */
@@ -1800,18 +1810,7 @@ static void test_staged_writes(void **state)
 	write_staged(p, 712, 720, false);
 	write_staged(p, 720, 730, false);
 	write_staged(p, 730, 732, false);
-	jl_store_close(p);
-	jl_store_close(f->s);
-	f->s = NULL;
-	char *want = index_dump(plain), *got = index_dump(f->dir), *crashed = index_dump(crash);
-	assert_string_equal(got, want);
-	assert_string_equal(crashed, want);
-	jl_free(JL_MEM_MISC, want);
-	jl_free(JL_MEM_MISC, got);
-	jl_free(JL_MEM_MISC, crashed);
-	rm_rf(plain);
-	rm_rf(crash);
-	f->s = open_store(f->dir, 0);
+	same_index(f, p, plain, crash);
 }
 
 static jl_rc no_rows(void *arg, jl_arena_t *a, const jl_version_t *v, const jl_ix_rows_t **rows)

@@ -1,6 +1,7 @@
 /*
- * sqlite_stage — index rows of a bulk load kept as sorted runs and merged
- * into the index tables in key order (internal to the SQLite backend).
+ * sqlite_stage — index rows kept as sorted runs and merged into the index
+ * tables in key order (internal to the SQLite backend): a bulk load's, and
+ * an ordinary store's writes while no search is about (sqlite.c).
  *
  * Why: a bulk load inserting its index rows in place lands every batch on
  * leaf pages all over trees of a hundred million rows once the store is
@@ -15,8 +16,9 @@
  * so nothing may read the index while runs exist. The writer merges before
  * any write that removes index rows (an update or delete: the old rows may
  * be staged), searches check their snapshot for runs and have the writer
- * merge first (sqlite.c), a bulk store merges when it closes and any other
- * store when it opens. Runs commit with their batch, and a merge commits
+ * merge first (sqlite.c), every store merges when it closes, a store that
+ * is not bulk when it opens and, once enough rows are staged, a table at a
+ * time between groups. Runs commit with their batch, and a merge commits
  * with the removal of the runs it merged: a crash at any point leaves
  * either the runs or their rows, never both, never neither.
  *

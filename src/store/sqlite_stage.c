@@ -44,8 +44,9 @@ _Static_assert(MARK_TH_ID == ID_TABLE(15), "MARK_TH_ID is spelled out for STR: t
 
 struct jl__sqstage {
 	sqlite3 *db;
-	sqlite3_stmt *ins, *get, *list, *del, *last;
+	sqlite3_stmt *ins, *get, *list, *del, *last, *dv;
 	int64_t next_run;
+	int64_t seen_dv;      /* data_version when next_run was last caught up; -1: never */
 	const char *cache_pragma;
 	bool any, put, merged;
 	bool defer_th;       /* a bulk load into an empty store: drop res_th at the first run */
@@ -232,6 +233,7 @@ void jl__sqstage_free(jl__sqstage_t *g)
 	sqlite3_finalize(g->list);
 	sqlite3_finalize(g->del);
 	sqlite3_finalize(g->last);
+	sqlite3_finalize(g->dv);
 	jl_buf_dispose(&g->enc);
 	jl_free(JL_MEM_STORE, g);
 }
@@ -247,7 +249,6 @@ jl_rc jl__sqstage_new(sqlite3 *db, bool bulk, const char *cache_pragma, jl__sqst
 	g->db = db;
 	g->cache_pragma = cache_pragma;
 	jl_buf_init(&g->enc, JL_MEM_STORE, BODY_MAX + CHUNK);
-	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v3(db, "INSERT INTO ix_stage(id, n, rows) VALUES (?1, ?2, ?3)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &g->ins, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "SELECT rows FROM ix_stage WHERE id = ?1", -1, SQLITE_PREPARE_PERSISTENT, &g->get,
@@ -258,22 +259,19 @@ jl_rc jl__sqstage_new(sqlite3 *db, bool bulk, const char *cache_pragma, jl__sqst
 			       &g->del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, "SELECT max(id) FROM ix_stage WHERE id >= ?1 AND id < ?2", -1,
 			       SQLITE_PREPARE_PERSISTENT, &g->last, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT max((id >> 24) & 4294967295) FROM ix_stage", -1, &st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &g->dv, NULL) != SQLITE_OK) {
 		jl__sqstage_free(g);
 		return JL_EIO;
 	}
-	int e = sqlite3_step(st);
-	if (e == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		g->any = true;
-		g->next_run = sqlite3_column_int64(st, 0) + 1;
-	} else {
-		g->next_run = 1;
-	}
-	sqlite3_finalize(st);
-	if (e != SQLITE_ROW) {
+	/* Run numbers are caught up with the file at the first put (next_run below): no scan of the runs here. */
+	g->next_run = 1;
+	g->seen_dv = -1;
+	int64_t any = query_int(db, "SELECT EXISTS (SELECT 1 FROM ix_stage)");
+	if (any < 0) {
 		jl__sqstage_free(g);
 		return JL_EIO;
 	}
+	g->any = any == 1;
 	g->th_marked = query_int(db, "SELECT EXISTS (SELECT 1 FROM ix_stage WHERE id = " STR(MARK_TH_ID) ")") == 1;
 	g->defer_th = bulk && query_int(db, "SELECT NOT EXISTS (SELECT 1 FROM res)") == 1;
 	*out = g;
@@ -351,17 +349,27 @@ static jl_rc put_run(jl__sqstage_t *g, int t, int64_t run, const jl__ixrow_t *ro
 /*
  * Past every run number of the tables in the file: another process (an
  * import beside the server) may have staged since this handle counted,
- * and a run number twice would make the insert fail. A probe of the rowid
- * tree per table, under the write lock.
+ * and a run number twice would make the insert fail. Under the write lock,
+ * so nothing commits between this and the insert. data_version changes
+ * only when another connection commits: otherwise the file holds no run
+ * this handle did not number, and the probe of each table's rowid range is
+ * skipped (it is once per group otherwise: the hot path of HTTP writes).
  */
 static jl_rc next_run(jl__sqstage_t *g, int *src)
 {
+	int e = sqlite3_step(g->dv);
+	int64_t dv = e == SQLITE_ROW ? sqlite3_column_int64(g->dv, 0) : -1;
+	sqlite3_reset(g->dv);
+	if (e != SQLITE_ROW)
+		return jl__sq_rc(e, src);
+	if (dv == g->seen_dv)
+		return g->next_run > RUN_MAX ? JL_ETOOBIG : JL_OK;
 	for (int t = 0; t < JL_IX_NTABLES; t++) {
 		if (!staged_table(t))
 			continue;
 		sqlite3_bind_int64(g->last, 1, ID_TABLE(t));
 		sqlite3_bind_int64(g->last, 2, ID_TABLE(t + 1));
-		int e = sqlite3_step(g->last);
+		e = sqlite3_step(g->last);
 		if (e == SQLITE_ROW && sqlite3_column_type(g->last, 0) != SQLITE_NULL &&
 		    ID_RUN(sqlite3_column_int64(g->last, 0)) >= g->next_run)
 			g->next_run = ID_RUN(sqlite3_column_int64(g->last, 0)) + 1;
@@ -369,6 +377,7 @@ static jl_rc next_run(jl__sqstage_t *g, int *src)
 		if (e != SQLITE_ROW)
 			return jl__sq_rc(e, src);
 	}
+	g->seen_dv = dv;
 	return g->next_run > RUN_MAX ? JL_ETOOBIG : JL_OK;
 }
 

@@ -1808,6 +1808,14 @@ static bool acks_at_commit(const wcall_t *head)
 	return true;
 }
 
+/* The writer's time in a merge (or a step of one) that began at t0, and one merge more once it is whole. */
+static void count_merge(sq_t *s, int64_t t0, bool whole)
+{
+	atomic_fetch_add(&s->merge_ns, jl_mono_ns() - t0);
+	if (whole)
+		atomic_fetch_add(&s->merges, 1);
+}
+
 /*
  * Between groups: once enough rows are staged, merges them a table at a
  * time, so queued writes wait for one table's merge, not for all of them.
@@ -1833,9 +1841,7 @@ static void merge_step(sq_t *s)
 		return;
 	}
 	s->merge_tables &= ~(1u << t);
-	atomic_fetch_add(&s->merge_ns, jl_mono_ns() - t0);
-	if (!s->merge_tables)
-		atomic_fetch_add(&s->merges, 1);
+	count_merge(s, t0, !s->merge_tables);
 }
 
 static void *writer_main(void *arg)
@@ -2535,8 +2541,7 @@ static jl_rc run_merge(sq_t *s, void *arg)
 	/* Searches are about: the next groups index in place, so the search that asked finds no runs again. */
 	s->in_place_until = jl_mono_ns() + SEARCH_QUIET_NS;
 	s->merge_tables = 0;
-	atomic_fetch_add(&s->merge_ns, jl_mono_ns() - t0);
-	atomic_fetch_add(&s->merges, 1);
+	count_merge(s, t0, true);
 	return JL_OK;
 }
 
